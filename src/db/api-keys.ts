@@ -1,0 +1,40 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type pg from 'pg';
+
+export interface ApiKey {
+  id: string;
+  projectId: string;
+  name: string;
+  createdAt: string;
+}
+
+const columns = /* SQL */ `id, project_id AS "projectId", name, created_at AS "createdAt"`;
+
+/** Only this hash is stored; the token itself is shown once. */
+export const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+export async function createApiKey(db: pg.Pool, projectId: string, name: string): Promise<{ apiKey: ApiKey; token: string }> {
+  const id = randomBytes(8).toString('hex');
+  const token = `pdb_${id}_${randomBytes(24).toString('base64url')}`;
+  const { rows } = await db.query<ApiKey>(
+    `INSERT INTO paige.api_keys (id, project_id, name, token_hash) VALUES ($1, $2, $3, $4) RETURNING ${columns}`,
+    [id, projectId, name, hashToken(token)],
+  );
+  return { apiKey: rows[0]!, token };
+}
+
+/** The key a token belongs to, or null. Read on every request, so a revoked key fails at once. */
+export async function findApiKeyByToken(db: pg.Pool, token: string): Promise<ApiKey | null> {
+  const { rows } = await db.query<ApiKey>(`SELECT ${columns} FROM paige.api_keys WHERE token_hash = $1`, [hashToken(token)]);
+  return rows[0] ?? null;
+}
+
+export async function findApiKey(db: pg.Pool, id: string): Promise<ApiKey | null> {
+  const { rows } = await db.query<ApiKey>(`SELECT ${columns} FROM paige.api_keys WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function deleteApiKey(db: pg.Pool, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM paige.api_keys WHERE id = $1', [id]);
+  return (rowCount ?? 0) > 0;
+}

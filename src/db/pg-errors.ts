@@ -1,0 +1,75 @@
+import { DomainError } from '../errors.js';
+
+/** The fields node-postgres copies from a Postgres ErrorResponse. */
+interface PgError {
+  code: string;
+  message: string;
+  detail?: string;
+  table?: string;
+  column?: string;
+  constraint?: string;
+}
+
+const isPgError = (error: unknown): error is PgError =>
+  error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((error as unknown as { code: string }).code);
+
+/** "Key (a, b)=(1, 2) already exists." → ['a', 'b'] */
+function keyColumns(detail: string | undefined): string[] {
+  const match = /^Key \((.+?)\)=/.exec(detail ?? '');
+  return match ? match[1]!.split(', ').map((c) => c.replace(/^"|"$/g, '')) : [];
+}
+
+const tableWord = (error: PgError) => (error.table ? ` in table "${error.table}"` : '');
+
+/**
+ * The one place where Postgres error codes become domain errors. Returns undefined for anything
+ * that is not a user's fault; that is masked as INTERNAL_SERVER_ERROR and logged.
+ */
+export function mapPgError(error: unknown): DomainError | undefined {
+  if (!isPgError(error)) return undefined;
+  const where = tableWord(error);
+  switch (error.code) {
+    case '23505': {
+      const columns = keyColumns(error.detail);
+      return new DomainError('CONFLICT', `a row with the same ${columns.map((c) => `"${c}"`).join(', ') || 'key'} already exists${where}`, {
+        table: error.table,
+        columns,
+      });
+    }
+    case '23503': {
+      const columns = keyColumns(error.detail);
+      const dangling = /is not present in table "(.+?)"/.exec(error.detail ?? '');
+      const message = dangling
+        ? `${columns.map((c) => `"${c}"`).join(', ')} must refer to an existing row of "${dangling[1]}"${where}`
+        : `the row is still referenced${/from table "(.+?)"/.exec(error.detail ?? '')?.[1] ? ` from table "${/from table "(.+?)"/.exec(error.detail ?? '')![1]}"` : ''}`;
+      return new DomainError('CONFLICT', message, { table: error.table, columns });
+    }
+    case '23502':
+      return new DomainError('BAD_USER_INPUT', `column "${error.column}"${where} cannot be null`, { table: error.table, column: error.column });
+    case '23514':
+      return new DomainError('BAD_USER_INPUT', `a value violates the check "${error.constraint}"${where}`, { table: error.table });
+    case '22001': // string too long for varchar(n)
+    case '22003': // numeric out of range
+    case '22007': // bad datetime format
+    case '22008': // datetime out of range
+    case '22P02': // invalid text representation
+    case '22P05': // untranslatable character
+    case '22021': // bad byte sequence for encoding (NUL)
+    case '2201B': // invalid regular expression
+    case '22025': // invalid escape sequence (LIKE)
+    case '22012': // division by zero
+      return new DomainError('BAD_USER_INPUT', error.message, { table: error.table, column: error.column });
+    case '42P01':
+      return new DomainError('NOT_FOUND', error.message);
+    case '42703':
+      return new DomainError('NOT_FOUND', error.message);
+    case '42501':
+      return new DomainError('FORBIDDEN', error.message);
+    case '57014':
+      return new DomainError('BAD_USER_INPUT', 'the statement was cancelled: it ran longer than the statement timeout');
+    default:
+      // 42xxx syntax and name errors only reach here from raw SQL, where the user wrote them.
+      if (error.code.startsWith('42')) return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
+      return undefined;
+  }
+}

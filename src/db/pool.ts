@@ -1,0 +1,74 @@
+import pg from 'pg';
+
+/**
+ * Type parsers that keep every value exact. node-postgres would turn timestamptz into a
+ * millisecond `Date` and jsonb through JSON.parse; here bigint and numeric stay strings (its
+ * default), date stays `YYYY-MM-DD`, and timestamptz becomes ISO 8601 with its microseconds.
+ */
+const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082, TIMESTAMPTZ: 1184, TIMESTAMP: 1114 } as const;
+
+/** '2024-05-01 12:30:00.123456+00' (TimeZone=UTC) → '2024-05-01T12:30:00.123456Z' */
+export function timestamptzToIso(text: string): string {
+  if (text === 'infinity' || text === '-infinity') return text;
+  const match = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d(?::?\d\d){0,2})?( BC)?$/.exec(text);
+  if (!match) return text;
+  const [, date, time, offset, bc] = match;
+  const zone = !offset || /^[+-]00(:?00)*$/.test(offset) ? 'Z' : offset.length === 3 ? `${offset}:00` : offset;
+  return `${bc ? '-' : ''}${date}T${time}${zone}`;
+}
+
+const identity = (value: string) => value;
+const parsers = new Map<number, (value: string) => unknown>([
+  [OID.INT8, identity],
+  [OID.NUMERIC, identity],
+  [OID.DATE, identity],
+  [OID.TIMESTAMP, identity],
+  [OID.TIMESTAMPTZ, timestamptzToIso],
+]);
+
+export const exactTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    return parsers.get(oid) ?? pg.types.getTypeParser(oid, format ?? 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export interface PoolOptions {
+  /** @default 10 */
+  max?: number;
+  /** Sent as the session's application_name, so the service's own backends can be told apart. */
+  applicationName?: string;
+  /** A statement_timeout for every session, in ms. */
+  statementTimeoutMs?: number;
+}
+
+/** A pool whose sessions run in UTC (so timestamps read back the same everywhere) with exact types. */
+export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    types: exactTypes,
+    application_name: options.applicationName ?? 'paige-db',
+    options: '-c TimeZone=UTC',
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client whose backend dies emits 'error' on the pool; without a handler that kills the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Runs `work` in a transaction on one client, rolling back on any error. */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

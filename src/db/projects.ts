@@ -1,0 +1,73 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { inTransaction } from './pool.js';
+import { quoteIdent } from './identifiers.js';
+import { createProjectRolesSql, dropProjectSql, projectNames, terminateLoginSessionsSql, type ProjectNames } from './sql/projects.sql.js';
+import { createSystemTablesSql } from './sql/system-tables.sql.js';
+
+export interface Project {
+  id: string;
+  name: string;
+  schemaName: string;
+  createdAt: string;
+}
+
+const selectProject = /* SQL */ `SELECT id, name, schema_name AS "schemaName", created_at AS "createdAt" FROM paige.projects`;
+
+/** A new opaque project id: 12 lowercase hex digits, safe inside role and schema names. */
+const newProjectId = () => randomBytes(6).toString('hex');
+
+/** The login role's password, derived from the platform secret so it is never stored. */
+export async function loginRolePassword(db: pg.Pool | pg.PoolClient, loginRole: string): Promise<string> {
+  const { rows } = await db.query<{ value: string }>(`SELECT value FROM paige.settings WHERE key = 'role_secret'`);
+  if (!rows[0]) throw new Error('paige.settings has no role_secret: migrations have not run');
+  return createHmac('sha256', rows[0].value).update(loginRole).digest('base64url');
+}
+
+export { projectNames, type ProjectNames };
+
+export async function listProjects(db: pg.Pool, onlyId?: string): Promise<Project[]> {
+  const { rows } = onlyId
+    ? await db.query<Project>(`${selectProject} WHERE id = $1`, [onlyId])
+    : await db.query<Project>(`${selectProject} ORDER BY created_at, id`);
+  return rows;
+}
+
+export async function projectsByIds(db: pg.Pool, ids: readonly string[]): Promise<Project[]> {
+  const { rows } = await db.query<Project>(`${selectProject} WHERE id = ANY($1::text[])`, [ids]);
+  return rows;
+}
+
+/**
+ * Provisions a project in one transaction: owner and login roles, the schema, the system tables
+ * (created as the owner), then the platform row.
+ */
+export async function createProject(pool: pg.Pool, name: string): Promise<Project> {
+  const id = newProjectId();
+  const names = projectNames(id);
+  return inTransaction(pool, async (client) => {
+    await client.query(createProjectRolesSql(names, await loginRolePassword(client, names.login)));
+    await client.query(`SET LOCAL ROLE ${quoteIdent(names.owner)}; SET LOCAL search_path = ${quoteIdent(names.schema)}`);
+    await client.query(createSystemTablesSql);
+    await client.query('RESET ROLE; SET LOCAL search_path = DEFAULT');
+    const { rows } = await client.query<Project>(
+      /* SQL */ `INSERT INTO paige.projects (id, name, schema_name) VALUES ($1, $2, $3)
+                 RETURNING id, name, schema_name AS "schemaName", created_at AS "createdAt"`,
+      [id, name, names.schema],
+    );
+    return rows[0]!;
+  });
+}
+
+/** Deletes a project and everything Postgres holds for it: schema, tables, both roles, keys. */
+export async function deleteProject(pool: pg.Pool, id: string): Promise<boolean> {
+  const names = projectNames(id);
+  return inTransaction(pool, async (client) => {
+    const { rowCount } = await client.query('DELETE FROM paige.projects WHERE id = $1', [id]);
+    if (!rowCount) return false;
+    // Sessions of the login role (raw SQL pools, here or in another process) would keep it alive.
+    await client.query(terminateLoginSessionsSql, [names.login]);
+    await client.query(dropProjectSql(names));
+    return true;
+  });
+}

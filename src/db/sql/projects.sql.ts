@@ -1,0 +1,50 @@
+import { quoteIdent, quoteLiteral } from '../identifiers.js';
+
+/** The names of a project's Postgres objects, derived from its opaque id (never user text). */
+export interface ProjectNames {
+  schema: string;
+  owner: string;
+  login: string;
+}
+
+export const projectNames = (id: string): ProjectNames => ({
+  schema: `p_${id}`,
+  owner: `p_${id}_owner`,
+  login: `p_${id}_login`,
+});
+
+/** Limits on the login role that runs a project's raw SQL. */
+export const LOGIN_ROLE_LIMITS = { connections: 8, statementTimeout: '5s', idleInTransactionTimeout: '10s' } as const;
+
+/** The roles and the schema. Runs as the service's superuser, inside the provisioning transaction. */
+export function createProjectRolesSql(names: ProjectNames, loginPassword: string): string {
+  const schema = quoteIdent(names.schema);
+  const owner = quoteIdent(names.owner);
+  const login = quoteIdent(names.login);
+  return /* SQL */ `
+    CREATE ROLE ${owner} NOLOGIN;
+    CREATE ROLE ${login} LOGIN NOINHERIT CONNECTION LIMIT ${LOGIN_ROLE_LIMITS.connections} PASSWORD ${quoteLiteral(loginPassword)};
+    ALTER ROLE ${login} SET search_path = ${schema};
+    ALTER ROLE ${login} SET statement_timeout = ${quoteLiteral(LOGIN_ROLE_LIMITS.statementTimeout)};
+    ALTER ROLE ${login} SET idle_in_transaction_session_timeout = ${quoteLiteral(LOGIN_ROLE_LIMITS.idleInTransactionTimeout)};
+    CREATE SCHEMA ${schema} AUTHORIZATION ${owner};
+    GRANT USAGE ON SCHEMA ${schema} TO ${login};
+    ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${login};
+    ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT USAGE, SELECT ON SEQUENCES TO ${login};
+  `;
+}
+
+/** Removes everything a project owns. The caller terminates the login role's sessions first. */
+export function dropProjectSql(names: ProjectNames): string {
+  const owner = quoteIdent(names.owner);
+  const login = quoteIdent(names.login);
+  return /* SQL */ `
+    DROP SCHEMA IF EXISTS ${quoteIdent(names.schema)} CASCADE;
+    DROP OWNED BY ${owner}, ${login};
+    DROP ROLE ${login};
+    DROP ROLE ${owner};
+  `;
+}
+
+export const terminateLoginSessionsSql = /* SQL */ `
+  SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`;

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { notFound } from '../errors.js';
+import * as apiKeys from '../db/api-keys.js';
+import { canSeeProject, requireProject } from './access.js';
+import type { Context } from './context.js';
+import { parseInput } from './validation.js';
+
+const keyName = z.string().trim().min(1, 'a key name cannot be empty').max(200, 'a key name has at most 200 characters');
+
+/** A project key may mint keys for its own project; the token is returned once and stored as a hash. */
+export async function createApiKey(ctx: Context, projectId: string, name: string) {
+  const project = await requireProject(ctx, projectId);
+  return apiKeys.createApiKey(ctx.db.pool, project.id, parseInput(keyName, name, 'name'));
+}
+
+export async function revokeApiKey(ctx: Context, id: string): Promise<boolean> {
+  const key = await apiKeys.findApiKey(ctx.db.pool, id);
+  if (!key || !canSeeProject(ctx, key.projectId)) throw notFound(`API key "${id}"`);
+  await apiKeys.deleteApiKey(ctx.db.pool, id);
+  return true;
+}

@@ -1,0 +1,32 @@
+import { timingSafeEqual } from 'node:crypto';
+import { DomainError } from '../errors.js';
+import { findApiKeyByToken } from '../db/api-keys.js';
+import type { AppServices, Auth } from './context.js';
+
+const unauthenticated = (why: string) => new DomainError('UNAUTHENTICATED', why);
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** Reads `Bearer <token>` (from a header or graphql-ws connectionParams). */
+export function bearerToken(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return match?.[1];
+}
+
+/** Resolves a bearer token to an Auth, or throws UNAUTHENTICATED (HTTP 401). */
+export async function authenticate(services: AppServices, authorization: unknown): Promise<Auth> {
+  if (authorization === undefined || authorization === null || authorization === '') {
+    throw unauthenticated('missing Authorization: Bearer <token>');
+  }
+  const token = bearerToken(authorization);
+  if (!token) throw unauthenticated('the Authorization header must be "Bearer <token>"');
+  if (sameSecret(token, services.adminToken)) return { kind: 'admin' };
+  const key = await findApiKeyByToken(services.db.pool, token);
+  if (!key) throw unauthenticated('invalid or revoked token');
+  return { kind: 'project', projectId: key.projectId, keyId: key.id };
+}

@@ -1,0 +1,22 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Database } from '../db/database.js';
+
+/** Who is asking: the admin token, or a key of one project. */
+export type Auth = { kind: 'admin' } | { kind: 'project'; projectId: string; keyId: string };
+
+/** Long-lived parts shared by every request of a server process. */
+export interface AppServices {
+  config: Config;
+  log: Logger;
+  db: Database;
+  adminToken: string;
+}
+
+/**
+ * The context of one GraphQL operation, over HTTP, WebSocket or dbServices alike. Created anew
+ * per operation: the Pothos dataloader plugin keeps its per-request loaders on this object.
+ */
+export interface Context extends AppServices {
+  auth: Auth;
+}

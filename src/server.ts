@@ -1,0 +1,111 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, maskError as yogaMaskError, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { Database, resolveAdminToken } from './db/database.js';
+import { mapPgError } from './db/pg-errors.js';
+import { authenticate } from './resolvers/auth.js';
+import type { AppServices, Context } from './resolvers/context.js';
+import { schema } from './schema/index.js';
+
+export interface PaigeServer {
+  services: AppServices;
+  /** `http://host:port/graphql` once started. */
+  url: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds yoga's error masking: Postgres errors a user caused become domain errors; the rest are logged and masked. */
+function maskErrors(log: Logger) {
+  return (error: unknown, message: string, isDev?: boolean): Error => {
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    const mapped = mapPgError(original);
+    if (mapped) {
+      const located = error instanceof GraphQLError ? error : undefined;
+      return new GraphQLError(mapped.message, { nodes: located?.nodes, path: located?.path, extensions: mapped.extensions });
+    }
+    const masked = yogaMaskError(error, message, isDev);
+    if (masked !== error) log.error('unexpected error', original ?? error);
+    return masked;
+  };
+}
+
+/** Opens the database, builds yoga and graphql-ws on one HTTP server. Nothing listens until `start()`. */
+export async function createServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<PaigeServer> {
+  const db = await Database.open(config, log);
+  const { token: adminToken, source } = await resolveAdminToken(config);
+  if (source === 'created') log.info('generated an admin token and kept it in the data dir');
+  const services: AppServices = { config, log, db, adminToken };
+
+  const yoga: YogaServerInstance<Record<string, never>, Context> = createYoga<Record<string, never>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'paige-db' },
+    maskedErrors: { maskError: maskErrors(log) },
+    logging: config.logLevel === 'silent' ? false : config.logLevel,
+    context: async ({ request }) => ({ ...services, auth: await authenticate(services, request.headers.get('authorization')) }),
+  });
+
+  const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      void db.ready().then((ready) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }));
+      return;
+    }
+    void yoga.handle(req, res);
+  });
+
+  const wsServer = new WebSocketServer({ server: http, path: '/graphql' });
+  const wsGraphql = useServer<{ authorization?: unknown }, { auth?: Context['auth'] }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        try {
+          ctx.extra.auth = await authenticate(services, ctx.connectionParams?.authorization);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      // The token is checked again on every subscribe, so a revoked key cannot start anything new.
+      context: async (ctx) => ({ ...services, auth: await authenticate(services, ctx.connectionParams?.authorization) }),
+    },
+    wsServer,
+  );
+
+  const server: PaigeServer = {
+    services,
+    url: '',
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(config.port, config.host, () => resolve());
+      });
+      const { address, port } = http.address() as AddressInfo;
+      server.url = `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql`;
+    },
+    async stop() {
+      // Stop accepting, end every socket, then the pools and the embedded Postgres.
+      await wsGraphql.dispose();
+      for (const socket of wsServer.clients) socket.terminate();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      await db.close();
+    },
+  };
+  return server;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
