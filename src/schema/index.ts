@@ -1,5 +1,6 @@
 import { builder } from './builder.js';
 import './project.js';
 import './api-key.js';
+import './table.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
