@@ -14,12 +14,12 @@ export type LogLevel = (typeof logLevels)[number];
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const flag = z.preprocess(
   emptyAsUndefined,
-  z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === undefined ? undefined : v === 'true' || v === '1'),
+  z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional().transform((v) => v === undefined ? undefined : v === 'true' || v === '1'),
 );
 
 const envSchema = z.object({
   /** @default 4000 */
-  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
+  PORT: z.preprocess(emptyAsUndefined, z.coerce.number({ error: 'must be a whole number from 0 to 65535' }).int('must be a whole number from 0 to 65535').min(0, 'must be a whole number from 0 to 65535').max(65535, 'must be a whole number from 0 to 65535').default(4000)),
   /** @default 127.0.0.1 */
   HOST: z.preprocess(emptyAsUndefined, z.string().min(1).default('127.0.0.1')),
   /** Absent: an embedded Postgres is started in PAIGE_DATA_DIR. */
@@ -32,9 +32,9 @@ const envSchema = z.object({
   /** Absent: generated on first start and kept in the data dir. */
   ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
   /** @default info */
-  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(logLevels).default('info')),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info')),
   /** How long the change log keeps entries for resuming subscribers. @default 24 */
-  CHANGE_RETENTION_HOURS: z.preprocess(emptyAsUndefined, z.coerce.number().positive().default(24)),
+  CHANGE_RETENTION_HOURS: z.preprocess(emptyAsUndefined, z.coerce.number({ error: 'must be a positive number of hours' }).positive('must be a positive number of hours').default(24)),
   /** Schema introspection (GraphiQL needs it); turn off in production. @default true */
   GRAPHQL_INTROSPECTION: flag,
 });
@@ -56,7 +56,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
-    const shown = env[variable] === undefined ? '' : ` (got ${JSON.stringify(env[variable])})`;
+    // Secrets are never echoed back.
+    const secret = variable === 'ADMIN_TOKEN' || variable === 'DATABASE_URL';
+    const shown = env[variable] === undefined || secret ? '' : ` (got ${JSON.stringify(env[variable])})`;
     throw new ConfigError(variable, `${issue.message}${shown}`);
   }
   const e = parsed.data;
