@@ -1,6 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // graphql 16 ships index.js and index.mjs without an `exports` map: Node (and so yoga, Pothos)
+  // loads index.js, while Vite would pick index.mjs for our own files. Two copies break
+  // `instanceof GraphQLError`, so every import goes to the one Node uses.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],

@@ -13,14 +13,13 @@ export type ErrorCode =
 const httpStatus: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
 
 /**
- * A typed domain error. It is a GraphQLError, so yoga's masking lets it through unchanged while
- * every other error is masked as INTERNAL_SERVER_ERROR and logged.
+ * A typed domain error. It is a GraphQLError (and keeps that `name`, which yoga checks), so yoga's
+ * masking lets it through unchanged while every other error is masked as INTERNAL_SERVER_ERROR and logged.
  */
 export class DomainError extends GraphQLError {
   constructor(readonly code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
     const status = httpStatus[code];
     super(message, { extensions: { code, ...details, ...(status ? { http: { status } } : {}) } });
-    this.name = 'DomainError';
   }
 }
 
