@@ -18,8 +18,8 @@ async function main() {
   const startedAt = performance.now();
   const server = await createServer(config, log);
   await server.start();
-  log.info(`paige-db ready at ${server.url} in ${Math.round(performance.now() - startedAt)} ms`);
   if (!config.adminToken) console.log(`admin token: ${server.services.adminToken}`);
+  log.info(`paige-db ready at ${server.url} in ${Math.round(performance.now() - startedAt)} ms`);
 
   let stopping = false;
   const shutdown = (signal: string) => {

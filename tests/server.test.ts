@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { withDatabase } from './support/global-setup.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe('endpoints', () => {
+  it('/healthz and /readyz answer 200', async () => {
+    const base = t.url.replace(/\/graphql$/, '');
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+  });
+
+  it('serves GraphiQL to a browser GET on /graphql', async () => {
+    const response = await fetch(t.url, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(await response.text()).toContain('graphiql');
+  });
+});
+
+describe('platform migrations', () => {
+  it('two servers migrating one empty database at once both come up, and it is migrated once', async () => {
+    const name = `paige_test_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: inject('serverUrl') });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = withDatabase(inject('serverUrl'), name);
+    try {
+      const [one, two] = await Promise.all([startTestServer({ DATABASE_URL: url }), startTestServer({ DATABASE_URL: url })]);
+      try {
+        for (const server of [one, two]) {
+          const ready = await fetch(server.url.replace(/\/graphql$/, '/readyz'));
+          expect(ready.status).toBe(200);
+          expect(await server.ok(`{ projects { id } }`)).toEqual({ projects: [] });
+        }
+        const db = new pg.Client({ connectionString: url });
+        await db.connect();
+        const { rows } = await db.query(`SELECT version, name FROM paige.schema_migrations ORDER BY version`);
+        await db.end();
+        expect(rows.length).toBeGreaterThan(0);
+        expect(new Set(rows.map((r) => r.version)).size).toBe(rows.length);
+        expect(rows[0]).toEqual({ version: 1, name: 'platform' });
+      } finally {
+        await one.stop();
+        await two.stop();
+      }
+    } finally {
+      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});
