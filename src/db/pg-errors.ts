@@ -63,6 +63,10 @@ export function mapPgError(error: unknown): DomainError | undefined {
       return new DomainError('NOT_FOUND', error.message);
     case '42703':
       return new DomainError('NOT_FOUND', error.message);
+    case '42P07': // duplicate_table: a table, index or sequence of that name exists (DDL racing, or a sequence's name)
+      return new DomainError('CONFLICT', `the name is taken: ${error.message}`);
+    case '42701': // duplicate_column
+      return new DomainError('CONFLICT', error.message, { table: error.table, column: error.column });
     case '42501':
       return new DomainError('FORBIDDEN', error.message);
     case '57014':

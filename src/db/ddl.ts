@@ -1,0 +1,107 @@
+import type pg from 'pg';
+import { badInput } from '../errors.js';
+import { readTable, type ColumnInfo, type TableInfo } from './catalog.js';
+import { attachChangeCapture } from './change-capture.js';
+import { inTransaction } from './pool.js';
+import type { Project } from './projects.js';
+import { projectNames } from './sql/projects.sql.js';
+import * as sql from './sql/ddl.sql.js';
+
+export type { ColumnSpec, TableSpec } from './sql/ddl.sql.js';
+
+/**
+ * Structural changes to a project's custom tables. Each runs in ONE transaction as the project's
+ * owner role and returns what the catalog holds afterwards, so the API never reports a state
+ * Postgres does not have. The resolvers validate names, types and defaults before calling here.
+ */
+type ProjectRef = Pick<Project, 'id' | 'schemaName'>;
+
+/** Runs `work` as the owner role inside a transaction; `work` may RESET ROLE for platform steps. */
+function asOwner<T>(pool: pg.Pool, project: ProjectRef, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, async (client) => {
+    await client.query(sql.asOwnerSql(projectNames(project.id).owner));
+    return work(client);
+  });
+}
+
+async function reread(client: pg.PoolClient, schema: string, name: string): Promise<TableInfo> {
+  const table = await readTable(client, schema, name);
+  if (!table) throw new Error(`table ${schema}.${name} is missing from the catalog right after DDL`);
+  return table;
+}
+
+function columnOf(table: TableInfo, name: string): ColumnInfo {
+  const column = table.columns.find((c) => c.name === name);
+  if (!column) throw new Error(`column ${table.name}.${name} is missing from the catalog right after DDL`);
+  return column;
+}
+
+/** Creates the table with its constraints, then (as the platform) its change-capture triggers. */
+export function createTable(pool: pg.Pool, project: ProjectRef, spec: sql.TableSpec): Promise<TableInfo> {
+  return asOwner(pool, project, async (client) => {
+    await client.query(sql.createTableSql(project.schemaName, spec));
+    // The triggers call a platform-owned SECURITY DEFINER function: attach them as the platform.
+    await client.query(sql.resetRoleSql);
+    await attachChangeCapture(client, project.schemaName, spec.name);
+    return reread(client, project.schemaName, spec.name);
+  });
+}
+
+export function renameTable(pool: pg.Pool, project: ProjectRef, name: string, newName: string): Promise<TableInfo> {
+  return asOwner(pool, project, async (client) => {
+    await client.query(sql.renameTableSql(project.schemaName, name, newName));
+    return reread(client, project.schemaName, newName);
+  });
+}
+
+/** Drops the table; its triggers, indexes and owned sequences go with it. */
+export function dropTable(pool: pg.Pool, project: ProjectRef, name: string): Promise<void> {
+  return asOwner(pool, project, async (client) => {
+    await client.query(sql.dropTableSql(project.schemaName, name));
+  });
+}
+
+/** Removes every row with TRUNCATE (one CLEAR change) and returns how many there were. */
+export function clearTable(pool: pg.Pool, project: ProjectRef, name: string): Promise<number> {
+  return asOwner(pool, project, async (client) => {
+    await client.query(sql.lockTableSql(project.schemaName, name));
+    const { rows } = await client.query<{ count: string }>(sql.countRowsSql(project.schemaName, name));
+    await client.query(sql.truncateTableSql(project.schemaName, name));
+    return Number(rows[0]!.count);
+  });
+}
+
+/**
+ * Adds a column. The change-capture triggers are statement-level and log whole rows, so a new
+ * column is captured without touching them.
+ */
+export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, column: sql.ColumnSpec): Promise<ColumnInfo> {
+  return asOwner(pool, project, async (client) => {
+    // Postgres would fail with "contains null values"; say what to do instead. Serial fills every row.
+    if (!column.nullable && !column.default && column.type !== 'serial') {
+      await client.query(sql.lockTableSql(project.schemaName, table));
+      const { rows } = await client.query<{ hasRows: boolean }>(sql.hasRowsSql(project.schemaName, table));
+      if (rows[0]!.hasRows) {
+        throw badInput(
+          `column "${column.name}" cannot be added as non-nullable without a default: table "${table}" already has rows (give a default, or make it nullable)`,
+          { table, column: column.name },
+        );
+      }
+    }
+    await client.query(sql.addColumnSql(project.schemaName, table, column));
+    return columnOf(await reread(client, project.schemaName, table), column.name);
+  });
+}
+
+export function renameColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string, newName: string): Promise<ColumnInfo> {
+  return asOwner(pool, project, async (client) => {
+    await client.query(sql.renameColumnSql(project.schemaName, table, name, newName));
+    return columnOf(await reread(client, project.schemaName, table), newName);
+  });
+}
+
+export function dropColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string): Promise<void> {
+  return asOwner(pool, project, async (client) => {
+    await client.query(sql.dropColumnSql(project.schemaName, table, name));
+  });
+}
