@@ -95,7 +95,7 @@ function parseDefault(column: string, type: ColumnType, maxLength: number | null
   }
   const { schema, expected } = LITERALS[type];
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw fail(`a ${type} default must be ${expected}`);
+  if (!parsed.success) throw fail(`${type === 'integer' ? 'an' : 'a'} ${type} default must be ${expected}`);
   if (maxLength !== null && [...parsed.data].length > maxLength) throw fail(`it is longer than maxLength ${maxLength}`);
   return { literal: parsed.data };
 }
