@@ -187,3 +187,338 @@ describe('createTable', () => {
     }
   });
 });
+
+const SNAKE = 'names are lowercase snake_case: a letter or "_" first, then lowercase letters, digits or "_"';
+
+describe('names', () => {
+  const badTableNames: [string, string][] = [
+    ['Orders', SNAKE],
+    ['order-items', SNAKE],
+    ['1st', SNAKE],
+    ['café', SNAKE],
+    ['a b', SNAKE],
+    ['x"; DROP TABLE contacts; --', SNAKE],
+    ['', 'a name cannot be empty'],
+    ['a'.repeat(64), 'a name has at most 63 bytes (this one has 64)'],
+    ['pg_things', 'names cannot start with "pg_", which Postgres reserves'],
+    ['_and', '"_and", "_or" and "_not" are reserved by the filter language'],
+    ['_or', '"_and", "_or" and "_not" are reserved by the filter language'],
+    ['_not', '"_and", "_or" and "_not" are reserved by the filter language'],
+    ['contacts', `"contacts", "conversations", "messages" are the system tables' names`],
+    ['messages', `"contacts", "conversations", "messages" are the system tables' names`],
+  ];
+
+  it('rejects each bad table name with BAD_USER_INPUT quoting it and stating the rule, and creates nothing', async () => {
+    const before = await relations();
+    for (const [name, rule] of badTableNames) {
+      const error = expectError(await createTable({ name, columns: [{ name: 'a', type: 'TEXT' }] }), 'BAD_USER_INPUT');
+      expect(error.message).toBe(`table name ${JSON.stringify(name)} is not allowed: ${rule}`);
+      expect(error.extensions).toMatchObject({ field: 'input.name', name });
+    }
+    expect(await relations()).toEqual(before);
+  });
+
+  const badColumnNames: [string, string][] = [
+    ['Name', SNAKE],
+    ['first name', SNAKE],
+    ['9lives', SNAKE],
+    ['a'.repeat(64), 'a name has at most 63 bytes (this one has 64)'],
+    ['pg_col', 'names cannot start with "pg_", which Postgres reserves'],
+    ['_or', '"_and", "_or" and "_not" are reserved by the filter language'],
+    ['xmin', '"tableoid", "xmin", "cmin", "xmax", "cmax", "ctid" are Postgres system columns'],
+  ];
+
+  it('rejects each bad column name in createTable, addColumn and renameColumn', async () => {
+    await createTable({ name: 'named', columns: [{ name: 'a', type: 'TEXT' }] });
+    const before = await relations();
+    for (const [name, rule] of badColumnNames) {
+      const message = `column name ${JSON.stringify(name)} is not allowed: ${rule}`;
+      expectError(await createTable({ name: 'never_created', columns: [{ name, type: 'TEXT' }] }), 'BAD_USER_INPUT', message);
+      expectError(await t.gql(`mutation ($p: ID!, $c: ColumnInput!) { addColumn(projectId: $p, table: "named", column: $c) { name } }`, { p: project.id, c: { name, type: 'TEXT' } }), 'BAD_USER_INPUT', message);
+      expectError(await t.gql(`mutation ($p: ID!, $n: String!) { renameColumn(projectId: $p, table: "named", name: "a", newName: $n) { name } }`, { p: project.id, n: name }), 'BAD_USER_INPUT', message);
+    }
+    expect(await relations()).toEqual(before);
+    expect(await catalogColumns('named')).toEqual({ id: 'bigint', a: 'text' });
+  });
+
+  it('rejects a bad new name in renameTable', async () => {
+    await createTable({ name: 'to_rename', columns: [] });
+    const result = await t.gql(`mutation ($p: ID!) { renameTable(projectId: $p, name: "to_rename", newName: "ToRename") { name } }`, { p: project.id });
+    expectError(result, 'BAD_USER_INPUT', `table name "ToRename" is not allowed: ${SNAKE}`);
+    expect(await relations()).toContain('to_rename');
+  });
+
+  it('accepts keywords, a leading underscore and exactly 63 bytes, always quoted', async () => {
+    const long = `t${'x'.repeat(62)}`;
+    for (const name of ['select', '_private', long]) {
+      const result = await createTable({ name, columns: [{ name: 'from', type: 'TEXT' }, { name: 'where', type: 'INTEGER' }] });
+      expect(result.errors).toBeUndefined();
+      expect(result.data.createTable.name).toBe(name);
+    }
+    expect(await relations()).toEqual(expect.arrayContaining(['select', '_private', long]));
+    expect(await catalogColumns('select')).toEqual({ id: 'bigint', from: 'text', where: 'integer' });
+  });
+});
+
+describe('createTable input checks', () => {
+  const invalidDefaults: [string, Record<string, unknown>, string][] = [
+    ['INTEGER', { default: 3.5 }, 'an integer default must be a whole number from -2147483648 to 2147483647'],
+    ['INTEGER', { default: 2147483648 }, 'an integer default must be a whole number from -2147483648 to 2147483647'],
+    ['INTEGER', { default: '5' }, 'an integer default must be a whole number from -2147483648 to 2147483647'],
+    ['BIGINT', { default: '9223372036854775808' }, 'a bigint default must be a whole number from -9223372036854775808 to 9223372036854775807, as a string (or a safe integer)'],
+    ['BIGINT', { default: 2 ** 60 }, 'a bigint default must be'],
+    ['NUMERIC', { default: '12,5' }, 'a numeric default must be a decimal number'],
+    ['NUMERIC', { default: 'NaN' }, 'a numeric default must be a decimal number'],
+    ['BOOLEAN', { default: 'true' }, 'a boolean default must be true or false'],
+    ['DATE', { default: '2023-02-29' }, 'a date default must be a date as YYYY-MM-DD'],
+    ['DATE', { default: 'today' }, 'a date default must be a date as YYYY-MM-DD'],
+    ['TIMESTAMPTZ', { default: 'now' }, 'a timestamptz default must be an ISO 8601 timestamp with an offset'],
+    ['TIMESTAMPTZ', { default: '2024-05-01 12:00' }, 'a timestamptz default must be an ISO 8601 timestamp with an offset'],
+    ['TIMESTAMPTZ', { default: '2024-05-01T12:00:00.1234567Z' }, 'at most 6 fractional digits'],
+    ['UUID', { default: 'not-a-uuid' }, 'a uuid default must be a UUID'],
+    ['TEXT', { default: 'a\u0000b' }, 'a text default must be a string without NUL bytes'],
+    ['TEXT', { default: 12 }, 'a text default must be a string without NUL bytes'],
+    ['JSONB', { default: { s: '\u0000' } }, 'a jsonb default must be any JSON value without NUL characters'],
+    ['VARCHAR', { maxLength: 3, default: 'abcd' }, 'it is longer than maxLength 3'],
+    ['SERIAL', { default: 1 }, 'a serial column takes its values from its sequence and has no default'],
+    ['TIMESTAMPTZ', { default: { expression: 'current_date' } }, 'current_date is for date columns, not timestamptz'],
+    ['TEXT', { default: { expression: 'now()' } }, 'now() is for timestamptz columns, not text'],
+    ['DATE', { default: { expression: 'clock_timestamp()' } }, 'the only expressions are now(), current_date, gen_random_uuid()'],
+  ];
+
+  it('rejects every invalid default with BAD_USER_INPUT naming the column, and creates nothing', async () => {
+    const before = await relations();
+    for (const [type, extra, why] of invalidDefaults) {
+      const error = expectError(await createTable({ name: 'bad_default', columns: [{ name: 'c', type, ...extra }] }), 'BAD_USER_INPUT');
+      expect(error.message).toContain(`column "c": the default ${JSON.stringify(extra.default)} is not valid: `);
+      expect(error.message).toContain(why);
+      expect(error.extensions).toMatchObject({ column: 'c' });
+    }
+    expect(await relations()).toEqual(before);
+  });
+
+  it('rejects bad column sets and keys with BAD_USER_INPUT naming the column', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ columns: [{ name: 'a', type: 'TEXT' }, { name: 'a', type: 'INTEGER' }] }, 'column "a" is given more than once'],
+      [{ columns: [{ name: 'a', type: 'TEXT' }], primaryKey: ['b'] }, 'primaryKey names column "b", which is not among the columns of table "bad_shape"'],
+      [{ columns: [{ name: 'a', type: 'TEXT' }], primaryKey: ['a', 'a'] }, 'primaryKey names column "a" more than once'],
+      [{ columns: [{ name: 'a', type: 'TEXT' }], primaryKey: [] }, 'primaryKey must name at least one column; leave it out to get an added "id" column'],
+      [{ columns: [{ name: 'id', type: 'TEXT' }] }, 'column "id" needs primaryKey: without one, an "id" bigint identity column is added as the key (name your key in primaryKey, or rename the column)'],
+      [{ columns: [{ name: 'a', type: 'TEXT', maxLength: 5 }] }, 'column "a": maxLength applies to varchar columns only, not text'],
+      [{ columns: [{ name: 'a', type: 'VARCHAR', maxLength: 0 }] }, 'column "a": maxLength must be from 1 to 10485760, got 0'],
+      [{ columns: [{ name: 'a', type: 'VARCHAR', maxLength: 10485761 }] }, 'column "a": maxLength must be from 1 to 10485760, got 10485761'],
+    ];
+    const before = await relations();
+    for (const [input, message] of cases) {
+      expectError(await createTable({ name: 'bad_shape', ...input }), 'BAD_USER_INPUT', message);
+    }
+    expect(await relations()).toEqual(before);
+  });
+
+  it('an unknown column type is refused by GraphQL itself, not by a 500', async () => {
+    const result = await createTable({ name: 'bad_type', columns: [{ name: 'a', type: 'MONEY' }] });
+    expect(result.errors?.[0]?.message).toMatch(/Value "MONEY" does not exist in "ColumnType" enum/);
+    expect(await relations()).not.toContain('bad_type');
+  });
+});
+
+const MUTATIONS = {
+  renameTable: `mutation ($p: ID!, $t: String!) { renameTable(projectId: $p, name: $t, newName: "renamed_system") { name } }`,
+  dropTable: `mutation ($p: ID!, $t: String!) { dropTable(projectId: $p, name: $t) }`,
+  clearTable: `mutation ($p: ID!, $t: String!) { clearTable(projectId: $p, name: $t) }`,
+  addColumn: `mutation ($p: ID!, $t: String!) { addColumn(projectId: $p, table: $t, column: { name: "extra", type: TEXT }) { name } }`,
+  renameColumn: `mutation ($p: ID!, $t: String!) { renameColumn(projectId: $p, table: $t, name: "id", newName: "renamed_id") { name } }`,
+  dropColumn: `mutation ($p: ID!, $t: String!) { dropColumn(projectId: $p, table: $t, name: "created_at") }`,
+};
+
+describe('system tables', () => {
+  it('refuses every structural change and clearTable with SYSTEM_TABLE, leaving them as they were', async () => {
+    const before = await Promise.all(['contacts', 'conversations', 'messages'].map(catalogColumns));
+    await asSuperuser((client) => client.query(`INSERT INTO ${project.schema}.contacts (phone) VALUES ('+4915112345678')`));
+    for (const table of ['contacts', 'conversations', 'messages']) {
+      for (const [mutation, text] of Object.entries(MUTATIONS)) {
+        const error = expectError(await t.gql(text, { p: project.id, t: table }, project.token), 'SYSTEM_TABLE');
+        expect(error.extensions?.table, mutation).toBe(table);
+        const expected =
+          mutation === 'clearTable'
+            ? `table "${table}" is a system table: clearTable is for custom tables only (delete its rows with deleteRows)`
+            : `table "${table}" is a system table: its structure cannot be ${{ renameTable: 'renamed', dropTable: 'dropped' }[mutation as string] ?? 'altered'}`;
+        expect(error.message, mutation).toBe(expected);
+      }
+    }
+    expect(await Promise.all(['contacts', 'conversations', 'messages'].map(catalogColumns))).toEqual(before);
+    const { rows } = await asSuperuser((client) => client.query(`SELECT count(*)::int AS n FROM ${project.schema}.contacts`));
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('the admin token gets SYSTEM_TABLE too', async () => {
+    expectError(await t.gql(MUTATIONS.dropTable, { p: project.id, t: 'messages' }), 'SYSTEM_TABLE');
+  });
+});
+
+describe('changing custom tables', () => {
+  it('renameTable moves the table (keeping its rows) and the catalog shows only the new name', async () => {
+    await createTable({ name: 'bookings', columns: [{ name: 'guest', type: 'TEXT' }] });
+    await asSuperuser((client) => client.query(`INSERT INTO ${project.schema}.bookings (guest) VALUES ('ann'), ('bob')`));
+    const { renameTable } = await t.ok(
+      `mutation ($p: ID!) { renameTable(projectId: $p, name: "bookings", newName: "order") { ${TABLE} } }`,
+      { p: project.id },
+      project.token,
+    );
+    expect(renameTable).toEqual({ name: 'order', system: false, primaryKey: ['id'], columns: [
+      col('id', { type: 'BIGINT', nullable: false, primaryKey: true, unique: true }),
+      col('guest', { type: 'TEXT' }),
+    ] });
+    const names = await relations();
+    expect(names).toContain('order');
+    expect(names).not.toContain('bookings');
+    expect(await readTable('bookings')).toBeNull();
+    const { rows } = await asSuperuser((client) => client.query(`SELECT guest FROM ${project.schema}."order" ORDER BY id`));
+    expect(rows.map((r) => r.guest)).toEqual(['ann', 'bob']);
+  });
+
+  it('renameTable to a taken name is CONFLICT; of a missing table NOT_FOUND', async () => {
+    await createTable({ name: 'left_side', columns: [] });
+    await createTable({ name: 'right_side', columns: [] });
+    expectError(
+      await t.gql(`mutation ($p: ID!) { renameTable(projectId: $p, name: "left_side", newName: "right_side") { name } }`, { p: project.id }),
+      'CONFLICT',
+      'table "right_side" already exists',
+    );
+    expectError(
+      await t.gql(`mutation ($p: ID!) { renameTable(projectId: $p, name: "no_such_table", newName: "whatever") { name } }`, { p: project.id }),
+      'NOT_FOUND',
+      'table "no_such_table" not found',
+    );
+  });
+
+  it('dropTable removes the table, its sequence and indexes; a second drop is NOT_FOUND', async () => {
+    await createTable({ name: 'doomed', columns: [{ name: 'code', type: 'TEXT', unique: true }] });
+    expect(await relations()).toEqual(expect.arrayContaining(['doomed', 'doomed_id_seq', 'doomed_pkey', 'doomed_code_key']));
+    expect((await t.ok(`mutation ($p: ID!) { dropTable(projectId: $p, name: "doomed") }`, { p: project.id }, project.token)).dropTable).toBe(true);
+    expect((await relations()).filter((name) => name.startsWith('doomed'))).toEqual([]);
+    expectError(await t.gql(`mutation ($p: ID!) { dropTable(projectId: $p, name: "doomed") }`, { p: project.id }), 'NOT_FOUND', 'table "doomed" not found');
+  });
+
+  it('clearTable returns the number of rows removed and empties the table', async () => {
+    await createTable({ name: 'to_clear', columns: [{ name: 'n', type: 'INTEGER' }] });
+    await asSuperuser((client) => client.query(`INSERT INTO ${project.schema}.to_clear (n) SELECT g FROM generate_series(1, 1234) g`));
+    const clear = `mutation ($p: ID!) { clearTable(projectId: $p, name: "to_clear") }`;
+    expect((await t.ok(clear, { p: project.id }, project.token)).clearTable).toBe(1234);
+    const { rows } = await asSuperuser((client) => client.query(`SELECT count(*)::int AS n FROM ${project.schema}.to_clear`));
+    expect(rows[0].n).toBe(0);
+    expect((await t.ok(clear, { p: project.id }, project.token)).clearTable).toBe(0);
+    // The identity continues: ids are never handed out twice.
+    const next = await asSuperuser((client) => client.query(`INSERT INTO ${project.schema}.to_clear (n) VALUES (1) RETURNING id`));
+    expect(next.rows[0].id).toBe('1235');
+  });
+
+  it('addColumn adds a column with its default to existing rows and returns it from the catalog', async () => {
+    await createTable({ name: 'growing', columns: [{ name: 'a', type: 'TEXT' }] });
+    await asSuperuser((client) => client.query(`INSERT INTO ${project.schema}.growing (a) VALUES ('x'), ('y')`));
+    const add = `mutation ($p: ID!, $c: ColumnInput!) { addColumn(projectId: $p, table: "growing", column: $c) { ${COLUMN} } }`;
+    const { addColumn } = await t.ok(add, { p: project.id, c: { name: 'score', type: 'NUMERIC', nullable: false, default: '0.50' } }, project.token);
+    expect(addColumn).toEqual(col('score', { type: 'NUMERIC', nullable: false, default: '0.50' }));
+    const serial = await t.ok(add, { p: project.id, c: { name: 'seq', type: 'SERIAL' } }, project.token);
+    expect(serial.addColumn).toEqual(col('seq', { type: 'SERIAL', nullable: false }));
+    const label = await t.ok(add, { p: project.id, c: { name: 'label', type: 'VARCHAR', maxLength: 8, unique: true } }, project.token);
+    expect(label.addColumn).toEqual(col('label', { type: 'VARCHAR', maxLength: 8, unique: true }));
+    expect(await catalogColumns('growing')).toEqual({ id: 'bigint', a: 'text', score: 'numeric', seq: 'integer', label: 'character varying(8)' });
+    const { rows } = await asSuperuser((client) => client.query(`SELECT score, seq FROM ${project.schema}.growing ORDER BY id`));
+    expect(rows).toEqual([{ score: '0.50', seq: 1 }, { score: '0.50', seq: 2 }]);
+
+    expectError(await t.gql(add, { p: project.id, c: { name: 'a', type: 'TEXT' } }), 'CONFLICT', 'column "a" already exists in table "growing"');
+    expectError(
+      await t.gql(add, { p: project.id, c: { name: 'required', type: 'TEXT', nullable: false } }),
+      'BAD_USER_INPUT',
+      'column "required" cannot be added as non-nullable without a default: table "growing" already has rows (give a default, or make it nullable)',
+    );
+    expectError(await t.gql(add, { p: project.id, c: { name: 'flag', type: 'BOOLEAN', default: 1 } }), 'BAD_USER_INPUT', 'column "flag": the default 1 is not valid: a boolean default must be true or false');
+    expect(Object.keys(await catalogColumns('growing'))).toEqual(['id', 'a', 'score', 'seq', 'label']);
+  });
+
+  it('renameColumn and dropColumn change the catalog; key columns cannot be dropped', async () => {
+    await createTable({ name: 'reshaped', columns: [{ name: 'old_name', type: 'DATE', default: '2024-01-31' }, { name: 'gone', type: 'TEXT' }] });
+    const { renameColumn } = await t.ok(
+      `mutation ($p: ID!) { renameColumn(projectId: $p, table: "reshaped", name: "old_name", newName: "user") { ${COLUMN} } }`,
+      { p: project.id },
+      project.token,
+    );
+    expect(renameColumn).toEqual(col('user', { type: 'DATE', default: '2024-01-31' }));
+    expect((await t.ok(`mutation ($p: ID!) { dropColumn(projectId: $p, table: "reshaped", name: "gone") }`, { p: project.id }, project.token)).dropColumn).toBe(true);
+    expect(await catalogColumns('reshaped')).toEqual({ id: 'bigint', user: 'date' });
+
+    expectError(
+      await t.gql(`mutation ($p: ID!) { renameColumn(projectId: $p, table: "reshaped", name: "user", newName: "id") { name } }`, { p: project.id }),
+      'CONFLICT',
+      'column "id" already exists in table "reshaped"',
+    );
+    expectError(
+      await t.gql(`mutation ($p: ID!) { dropColumn(projectId: $p, table: "reshaped", name: "gone") }`, { p: project.id }),
+      'NOT_FOUND',
+      'column "gone" of table "reshaped" not found',
+    );
+    expectError(
+      await t.gql(`mutation ($p: ID!) { dropColumn(projectId: $p, table: "reshaped", name: "id") }`, { p: project.id }),
+      'BAD_USER_INPUT',
+      'column "id" is part of the primary key of table "reshaped" and cannot be dropped',
+    );
+    expect(await catalogColumns('reshaped')).toEqual({ id: 'bigint', user: 'date' });
+  });
+});
+
+/**
+ * Counts the statements the server sends on its own pool's connections: every pooled client is
+ * marked when the pool hands it out, and Client#query counts only marked clients, so a listener
+ * or another helper's connection in this process is not counted.
+ */
+async function countStatements(work: () => Promise<unknown>): Promise<number> {
+  const pool = t.server.services.db.pool;
+  const pooled = new WeakSet<object>();
+  const mark = (client: object) => pooled.add(client);
+  const original = pg.Client.prototype.query;
+  let count = 0;
+  pool.on('acquire', mark);
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    if (pooled.has(this)) count += 1;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    await work();
+  } finally {
+    pg.Client.prototype.query = original;
+    pool.off('acquire', mark);
+  }
+  return count;
+}
+
+describe('statement count', () => {
+  it('projects { tables { columns } } costs a fixed number of statements however many tables and projects', async () => {
+    const second = await createTestProject(t);
+    try {
+      const query = `{ projects { id tables { name columns { name type default } } } }`;
+      let tablesSeen = 0;
+      const run = () =>
+        countStatements(async () => {
+          const data = await t.ok(query);
+          tablesSeen = data.projects.reduce((sum: number, p: { tables: unknown[] }) => sum + p.tables.length, 0);
+        });
+      // The counter sees statements at all: the project list alone is one.
+      expect(await countStatements(() => t.ok(`{ projects { id } }`))).toBe(1);
+      const small = await run();
+      const smallTables = tablesSeen;
+      for (let i = 0; i < 12; i += 1) {
+        for (const p of [project, second]) {
+          await t.ok(CREATE, { p: p.id, input: { name: `bulk_${i}`, columns: [{ name: 'a', type: 'TEXT' }, { name: 'b', type: 'JSONB' }] } });
+        }
+      }
+      const large = await run();
+      expect(tablesSeen).toBeGreaterThanOrEqual(smallTables + 24);
+      // One statement for the projects, one catalog statement for the tables of all of them.
+      expect(small).toBe(2);
+      expect(large).toBe(2);
+    } finally {
+      await second.remove();
+    }
+  });
+});
