@@ -67,6 +67,12 @@ export function mapPgError(error: unknown): DomainError | undefined {
       return new DomainError('CONFLICT', `the name is taken: ${error.message}`);
     case '42701': // duplicate_column
       return new DomainError('CONFLICT', error.message, { table: error.table, column: error.column });
+    case '42P10': // invalid_column_reference: upsertRows' onConflict names no unique constraint
+      return new DomainError('BAD_USER_INPUT', `onConflict: the columns must be those of the primary key or of a unique constraint (${error.message})`);
+    case '21000': // cardinality_violation: one upsert reaching the same row twice, or a subquery in raw SQL
+      return /ON CONFLICT/.test(error.message)
+        ? new DomainError('BAD_USER_INPUT', 'rows: two rows of one upsert have the same onConflict key; send each key once')
+        : new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
     case '42501':
       return new DomainError('FORBIDDEN', error.message);
     case '57014':
