@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { asSuperuser } from './support/postgres.js';
+import { asSuperuser, superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type GraphQLResponse, type TestProjectHandle, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -175,6 +175,16 @@ describe('createTable', () => {
     expectError(await createTable({ name: 'taken', columns: [] }), 'CONFLICT', 'table "taken" already exists');
     // `taken_id_seq` is the added key's sequence: Postgres refuses it (42P07), mapped to CONFLICT.
     expectError(await createTable({ name: 'taken_id_seq', columns: [] }), 'CONFLICT', 'the name is taken: relation "taken_id_seq" already exists');
+  });
+
+  it('racing createTable calls of one name make one table and CONFLICTs, never a 500', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, () => createTable({ name: 'raced', columns: [{ name: 'a', type: 'TEXT' }] })));
+    const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK').sort();
+    expect(codes).toEqual(['CONFLICT', 'CONFLICT', 'CONFLICT', 'CONFLICT', 'CONFLICT', 'OK']);
+    for (const result of results.filter((r) => r.errors)) {
+      expect(['table "raced" already exists', 'the name is taken: relation "raced" already exists']).toContain(result.errors![0]!.message);
+    }
+    expect((await relations()).filter((name) => name === 'raced')).toHaveLength(1);
   });
 
   it('does not let one project key create tables in another project', async () => {
@@ -435,6 +445,22 @@ describe('changing custom tables', () => {
     );
     expectError(await t.gql(add, { p: project.id, c: { name: 'flag', type: 'BOOLEAN', default: 1 } }), 'BAD_USER_INPUT', 'column "flag": the default 1 is not valid: a boolean default must be true or false');
     expect(Object.keys(await catalogColumns('growing'))).toEqual(['id', 'a', 'score', 'seq', 'label']);
+  });
+
+  it('DDL on a table another transaction holds gives up after the lock timeout with CONFLICT', async () => {
+    await createTable({ name: 'busy', columns: [{ name: 'a', type: 'TEXT' }] });
+    const holder = await superuserClient();
+    try {
+      await holder.query(`BEGIN; LOCK TABLE ${project.schema}.busy IN ACCESS SHARE MODE`);
+      const started = Date.now();
+      const result = await t.gql(`mutation ($p: ID!) { dropColumn(projectId: $p, table: "busy", name: "a") }`, { p: project.id });
+      expectError(result, 'CONFLICT', 'the table is in use by another transaction; try again when it has finished');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(4_500);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect(await catalogColumns('busy')).toEqual({ id: 'bigint', a: 'text' });
   });
 
   it('renameColumn and dropColumn change the catalog; key columns cannot be dropped', async () => {

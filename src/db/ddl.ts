@@ -16,9 +16,14 @@ export type { ColumnSpec, TableSpec } from './sql/ddl.sql.js';
  */
 type ProjectRef = Pick<Project, 'id' | 'schemaName'>;
 
-/** Runs `work` as the owner role inside a transaction; `work` may RESET ROLE for platform steps. */
+/**
+ * Runs `work` as the owner role inside a transaction, after the project's DDL lock and with a lock
+ * timeout; `work` may RESET ROLE for platform steps.
+ */
 function asOwner<T>(pool: pg.Pool, project: ProjectRef, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return inTransaction(pool, async (client) => {
+    await client.query(sql.lockTimeoutSql);
+    await client.query(sql.lockProjectDdlSql, [project.schemaName]);
     await client.query(sql.asOwnerSql(projectNames(project.id).owner));
     return work(client);
   });

@@ -67,6 +67,8 @@ export function mapPgError(error: unknown): DomainError | undefined {
       return new DomainError('CONFLICT', `the name is taken: ${error.message}`);
     case '42701': // duplicate_column
       return new DomainError('CONFLICT', error.message, { table: error.table, column: error.column });
+    case '55P03': // lock_not_available: DDL gave up waiting (lock_timeout) for a table another transaction holds
+      return new DomainError('CONFLICT', 'the table is in use by another transaction; try again when it has finished');
     case '42P10': // invalid_column_reference: upsertRows' onConflict names no unique constraint
       return new DomainError('BAD_USER_INPUT', `onConflict: the columns must be those of the primary key or of a unique constraint (${error.message})`);
     case '21000': // cardinality_violation: one upsert reaching the same row twice, or a subquery in raw SQL

@@ -81,6 +81,22 @@ export const renameColumnSql = (schema: string, table: string, name: string, new
 export const dropColumnSql = (schema: string, table: string, name: string) =>
   /* SQL */ `ALTER TABLE ${qualify(schema, table)} DROP COLUMN ${quoteIdent(name)}`;
 
+/**
+ * How long DDL waits for a table lock before giving up (then CONFLICT: the table is busy). Without
+ * it, an ALTER queued behind a long transaction would also block every reader queued behind it.
+ */
+export const DDL_LOCK_TIMEOUT = '5s';
+export const lockTimeoutSql = /* SQL */ `SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`;
+
+/** The first key of the two-key advisory lock that serialises one project's DDL (its own key space). */
+const DDL_LOCK_CLASS = 0x7064646c; // 'pddl'
+
+/**
+ * Serialises DDL within one project, so two racing createTable calls of one name end in one table
+ * and a clean "already exists" rather than a unique violation in the system catalogs. $1: schema.
+ */
+export const lockProjectDdlSql = /* SQL */ `SELECT pg_advisory_xact_lock(${DDL_LOCK_CLASS}, hashtext($1))`;
+
 /** DDL runs as the project's owner role, so the owner owns every table, sequence and index. */
 export const asOwnerSql = (owner: string) => /* SQL */ `SET LOCAL ROLE ${quoteIdent(owner)}`;
 export const resetRoleSql = /* SQL */ `RESET ROLE`;
