@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { asSuperuser, superuserClient } from './support/postgres.js';
+import { asSuperuser, loginRoleClient, superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type GraphQLResponse, type TestProjectHandle, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -185,6 +185,23 @@ describe('createTable', () => {
       expect(['table "raced" already exists', 'the name is taken: relation "raced" already exists']).toContain(result.errors![0]!.message);
     }
     expect((await relations()).filter((name) => name === 'raced')).toHaveLength(1);
+  });
+
+  it('the owner role owns a created table; the login role (raw SQL) may write rows but not change it', async () => {
+    await createTable({ name: 'raw_access', columns: [{ name: 'n', type: 'SERIAL' }, { name: 'label', type: 'TEXT' }] });
+    const owner = await asSuperuser((client) =>
+      client.query(`SELECT tableowner FROM pg_tables WHERE schemaname = $1 AND tablename = 'raw_access'`, [project.schema]),
+    );
+    expect(owner.rows[0].tableowner).toBe(`p_${project.id}_owner`);
+    const login = await loginRoleClient(project.id);
+    try {
+      const inserted = await login.query(`INSERT INTO raw_access (label) VALUES ('from raw sql') RETURNING id, n, label`);
+      expect(inserted.rows).toEqual([{ id: '1', n: 1, label: 'from raw sql' }]);
+      await expect(login.query(`ALTER TABLE raw_access ADD COLUMN sneaky text`)).rejects.toThrow(/must be owner of table raw_access/);
+      await expect(login.query(`DROP TABLE raw_access`)).rejects.toThrow(/must be owner of table raw_access/);
+    } finally {
+      await login.end();
+    }
   });
 
   it('does not let one project key create tables in another project', async () => {
