@@ -6,7 +6,8 @@ import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { Database, resolveAdminToken } from './db/database.js';
+import { resolveAdminToken } from './db/database.js';
+import { closeAppServices, openAppServices } from './app-services.js';
 import { mapPgError } from './db/pg-errors.js';
 import { authenticate } from './resolvers/auth.js';
 import type { AppServices, Context } from './resolvers/context.js';
@@ -37,10 +38,10 @@ function maskErrors(log: Logger) {
 
 /** Opens the database, builds yoga and graphql-ws on one HTTP server. Nothing listens until `start()`. */
 export async function createServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<PaigeServer> {
-  const db = await Database.open(config, log);
   const { token: adminToken, source } = await resolveAdminToken(config);
   if (source === 'created') log.info('generated an admin token and kept it in the data dir');
-  const services: AppServices = { config, log, db, adminToken };
+  const services: AppServices = await openAppServices(config, log, adminToken);
+  const { db } = services;
 
   const yoga: YogaServerInstance<Record<string, never>, Context> = createYoga<Record<string, never>, Context>({
     schema,
@@ -100,7 +101,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         http.close(() => resolve());
         http.closeAllConnections();
       });
-      await db.close();
+      await closeAppServices(services);
     },
   };
   return server;

@@ -79,7 +79,13 @@ export function mapPgError(error: unknown): DomainError | undefined {
       return new DomainError('FORBIDDEN', error.message);
     case '57014':
       return new DomainError('BAD_USER_INPUT', 'the statement was cancelled: it ran longer than the statement timeout');
+    case '25001': // active_sql_transaction: raw SQL such as VACUUM that cannot run in a transaction
+    case '0A000': // feature_not_supported, from raw SQL
+    case 'P0001': // raise_exception, from a DO block in raw SQL
+      return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
     default:
+      // Any other data exception (class 22) is a value the user sent or wrote.
+      if (error.code.startsWith('22')) return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
       // 42xxx syntax and name errors only reach here from raw SQL, where the user wrote them.
       if (error.code.startsWith('42')) return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
       return undefined;

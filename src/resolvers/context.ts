@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../db/database.js';
+import type { ProjectSqlPools } from '../db/project-sql.js';
 
 /** Who is asking: the admin token, or a key of one project. */
 export type Auth = { kind: 'admin' } | { kind: 'project'; projectId: string; keyId: string };
@@ -11,6 +12,8 @@ export interface AppServices {
   log: Logger;
   db: Database;
   adminToken: string;
+  /** Login-role pools for each project's raw SQL, opened on demand. */
+  projectSql: ProjectSqlPools;
 }
 
 /**

@@ -26,6 +26,8 @@ export async function deleteProject(ctx: Context, id: string, confirmName: strin
   if (project.name !== confirmName) {
     throw badInput(`confirmName ${JSON.stringify(confirmName)} does not match the name of project "${id}"`, { field: 'confirmName' });
   }
+  // This process's raw-SQL pool for the project goes first; deleteProject ends any other sessions.
+  await ctx.projectSql.close(id);
   const deleted = await projects.deleteProject(ctx.db.pool, id);
   if (!deleted) throw notFound(`project "${id}"`);
   ctx.log.info(`deleted project ${id}`);

@@ -3,5 +3,9 @@ import './project.js';
 import './api-key.js';
 import './table.js';
 import './row.js';
+import './contact.js';
+import './conversation.js';
+import './message.js';
+import './sql.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

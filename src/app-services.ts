@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { Database } from './db/database.js';
+import { ProjectSqlPools } from './db/project-sql.js';
+import type { AppServices } from './resolvers/context.js';
+
+/**
+ * The long-lived parts that every operation's context shares. The server and dbServices'
+ * in-process transport both build them here, so bot code runs the same schema over the same
+ * services as a dashboard. `adminToken` absent: a random one nobody knows (dbServices never
+ * authenticates a token in-process).
+ */
+export async function openAppServices(config: Config, log: Logger, adminToken?: string): Promise<AppServices> {
+  const db = await Database.open(config, log);
+  return {
+    config,
+    log,
+    db,
+    adminToken: adminToken ?? `unusable-${randomBytes(24).toString('hex')}`,
+    projectSql: new ProjectSqlPools(db.pool, db.url),
+  };
+}
+
+/** Ends what openAppServices opened: the raw-SQL pools first, then the platform pool (and embedded Postgres). */
+export async function closeAppServices(services: AppServices): Promise<void> {
+  await services.projectSql.closeAll();
+  await services.db.close();
+}

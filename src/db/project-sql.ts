@@ -1,0 +1,155 @@
+import pg from 'pg';
+import { exactTypes } from './pool.js';
+import { LOGIN_ROLE_LIMITS, projectNames } from './sql/projects.sql.js';
+import { loginRolePassword } from './projects.js';
+
+/** The most rows one `sql` call returns; `rowCount` still tells how many the statement produced. */
+export const SQL_ROW_CAP = 1000;
+
+/** Connections each server process opens per project (the role allows LOGIN_ROLE_LIMITS.connections in all). */
+const POOL_SIZE = 2;
+
+export interface SqlResult {
+  /** Result column names, in order; a repeated name gets `_2`, `_3`… so that every row key is unique. */
+  columns: string[];
+  rows: Record<string, unknown>[];
+  /** Rows the statement returned or changed, as Postgres counts them (0 for statements without a count). */
+  rowCount: number;
+  /** True when the statement returned more than SQL_ROW_CAP rows and only the first ones are in `rows`. */
+  truncated: boolean;
+}
+
+/** `a, a, b` → `a, a_2, b`. */
+function uniqueNames(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((name) => {
+    const count = (seen.get(name) ?? 0) + 1;
+    seen.set(name, count);
+    return count === 1 ? name : `${name}_${count}`;
+  });
+}
+
+interface RawResult {
+  command: string | null;
+  rowCount: number | null;
+  fields: { name: string }[];
+  rows: unknown[][];
+}
+
+/**
+ * One statement over the extended protocol, which refuses several statements in one text
+ * (42601, "cannot insert multiple commands into a prepared statement"). Rows past the cap are
+ * read off the socket and dropped, so a large result costs time (bounded by the statement
+ * timeout) but never memory.
+ */
+function runCapped(client: pg.PoolClient, text: string, params: unknown[], cap: number): Promise<{ result: RawResult; seen: number }> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    const query = new pg.Query({
+      text,
+      values: params,
+      rowMode: 'array',
+      queryMode: 'extended',
+      callback: (error: Error | null, result: RawResult) => (error ? reject(error) : resolve({ result, seen })),
+    } as pg.QueryConfig & { queryMode: 'extended'; callback: unknown });
+    // Query's row handler is internal to node-postgres; wrapping it is the one place that counts rows.
+    const internals = query as unknown as { handleDataRow(message: unknown): void };
+    const keepRow = internals.handleDataRow.bind(query);
+    internals.handleDataRow = (message) => {
+      seen += 1;
+      if (seen <= cap) keepRow(message);
+    };
+    client.query(query);
+  });
+}
+
+/**
+ * Small pools, opened on demand, that log in as each project's own login role: it has USAGE on
+ * its schema and DML on its tables and nothing else, so raw SQL cannot reach another project or
+ * the platform schema whatever it says. search_path, statement_timeout and TimeZone are startup
+ * options (they outrank anything the role sets for itself with ALTER ROLE), and every call ends
+ * with DISCARD ALL so a SET cannot outlive it.
+ */
+export class ProjectSqlPools {
+  private readonly pools = new Map<string, Promise<pg.Pool>>();
+
+  constructor(
+    /** The platform pool, to derive login passwords. */
+    private readonly platform: pg.Pool,
+    /** The platform connection string: its host, port and database are reused. */
+    private readonly url: string,
+  ) {}
+
+  private open(projectId: string): Promise<pg.Pool> {
+    let pool = this.pools.get(projectId);
+    if (!pool) {
+      pool = this.create(projectId);
+      this.pools.set(projectId, pool);
+      pool.catch(() => this.pools.delete(projectId));
+    }
+    return pool;
+  }
+
+  private async create(projectId: string): Promise<pg.Pool> {
+    const names = projectNames(projectId);
+    const url = new URL(this.url);
+    url.username = names.login;
+    url.password = await loginRolePassword(this.platform, names.login);
+    const pool = new pg.Pool({
+      connectionString: url.toString(),
+      max: POOL_SIZE,
+      types: exactTypes,
+      application_name: 'paige-db sql',
+      options: `-c search_path=${names.schema} -c statement_timeout=${LOGIN_ROLE_LIMITS.statementTimeout} -c TimeZone=UTC`,
+      idleTimeoutMillis: 10_000,
+    });
+    // A backend killed while idle (deleteProject terminates them) must not crash the process.
+    pool.on('error', () => {});
+    return pool;
+  }
+
+  /** Runs one statement as the project's login role, in a transaction of its own. */
+  async run(projectId: string, text: string, params: readonly unknown[] = [], cap = SQL_ROW_CAP): Promise<SqlResult> {
+    const pool = await this.open(projectId);
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      let outcome: { result: RawResult; seen: number };
+      try {
+        outcome = await runCapped(client, text, [...params], cap);
+        // A COMMIT or ROLLBACK in the text already ended the transaction: this only warns.
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        await client.query('DISCARD ALL');
+      }
+      const { result, seen } = outcome;
+      const columns = uniqueNames(result.fields.map((field) => field.name));
+      const rows = result.rows.map((values) => Object.fromEntries(columns.map((name, i) => [name, values[i]])));
+      return { columns, rows, rowCount: result.rowCount ?? seen, truncated: seen > rows.length };
+    } catch (error) {
+      // A failure of our own statements leaves the session in an unknown state: do not reuse it.
+      broken = !isPgError(error);
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Ends a project's pool (its project was deleted); the next call opens a new one. */
+  async close(projectId: string): Promise<void> {
+    const pool = this.pools.get(projectId);
+    this.pools.delete(projectId);
+    await pool?.then((p) => p.end(), () => {});
+  }
+
+  async closeAll(): Promise<void> {
+    const ids = [...this.pools.keys()];
+    await Promise.all(ids.map((id) => this.close(id)));
+  }
+}
+
+const isPgError = (error: unknown) => error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
