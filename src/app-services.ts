@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import { Database } from './db/database.js';
 import { ProjectSqlPools } from './db/project-sql.js';
 import type { AppServices } from './resolvers/context.js';
+import { ChangeHub } from './live/change-hub.js';
 
 /**
  * The long-lived parts that every operation's context shares. The server and dbServices'
@@ -19,6 +20,8 @@ export async function openAppServices(config: Config, log: Logger, adminToken?: 
     db,
     adminToken: adminToken ?? `unusable-${randomBytes(24).toString('hex')}`,
     projectSql: new ProjectSqlPools(db.pool, db.url),
+    // Holds nothing until started: the server starts it (one LISTEN connection per process).
+    changes: new ChangeHub({ pool: db.pool, url: db.url, log, retentionHours: config.changeRetentionHours }),
   };
 }
 

@@ -85,6 +85,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     services,
     url: '',
     async start() {
+      // Listening (and positioned at the log's head) before the first socket can subscribe.
+      await services.changes.start();
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.port, config.host, () => resolve());
@@ -101,6 +103,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         http.close(() => resolve());
         http.closeAllConnections();
       });
+      await services.changes.stop();
       await closeAppServices(services);
     },
   };

@@ -3,7 +3,9 @@ import type pg from 'pg';
 import { inTransaction } from './pool.js';
 import { quoteIdent } from './identifiers.js';
 import { createProjectRolesSql, dropProjectSql, projectNames, terminateLoginSessionsSql, type ProjectNames } from './sql/projects.sql.js';
-import { createSystemTablesSql } from './sql/system-tables.sql.js';
+import { createSystemTablesSql, SYSTEM_TABLES } from './sql/system-tables.sql.js';
+import { attachChangeCapture } from './change-capture.js';
+import { purgeSchemaChanges } from './change-log.js';
 
 export interface Project {
   id: string;
@@ -50,6 +52,8 @@ export async function createProject(pool: pg.Pool, name: string): Promise<Projec
     await client.query(`SET LOCAL ROLE ${quoteIdent(names.owner)}; SET LOCAL search_path = ${quoteIdent(names.schema)}`);
     await client.query(createSystemTablesSql);
     await client.query('RESET ROLE; SET LOCAL search_path = DEFAULT');
+    // As the platform: the triggers call a function no project role may execute.
+    for (const table of SYSTEM_TABLES) await attachChangeCapture(client, names.schema, table);
     const { rows } = await client.query<Project>(
       /* SQL */ `INSERT INTO paige.projects (id, name, schema_name) VALUES ($1, $2, $3)
                  RETURNING id, name, schema_name AS "schemaName", created_at AS "createdAt"`,
@@ -68,6 +72,8 @@ export async function deleteProject(pool: pg.Pool, id: string): Promise<boolean>
     // Sessions of the login role (raw SQL pools, here or in another process) would keep it alive.
     await client.query(terminateLoginSessionsSql, [names.login]);
     await client.query(dropProjectSql(names));
+    // Nobody may replay a deleted project's rows.
+    await purgeSchemaChanges(client, names.schema);
     return true;
   });
 }

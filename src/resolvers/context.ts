@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../db/database.js';
 import type { ProjectSqlPools } from '../db/project-sql.js';
+import type { ChangeHub } from '../live/change-hub.js';
 
 /** Who is asking: the admin token, or a key of one project. */
 export type Auth = { kind: 'admin' } | { kind: 'project'; projectId: string; keyId: string };
@@ -14,6 +15,8 @@ export interface AppServices {
   adminToken: string;
   /** Login-role pools for each project's raw SQL, opened on demand. */
   projectSql: ProjectSqlPools;
+  /** The live-change fan-out: one change-log reader and LISTEN connection for the process. */
+  changes: ChangeHub;
 }
 
 /**

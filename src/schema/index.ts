@@ -7,5 +7,6 @@ import './contact.js';
 import './conversation.js';
 import './message.js';
 import './sql.js';
+import './change.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -1,4 +1,5 @@
 import { platform } from './001-platform.sql.js';
+import { changeLog } from './002-change-log.sql.js';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,7 @@ export interface Migration {
 }
 
 /** Every platform migration, in order. Append only: an applied migration never changes. */
-export const migrations: Migration[] = [{ version: 1, name: 'platform', sql: platform }];
+export const migrations: Migration[] = [
+  { version: 1, name: 'platform', sql: platform },
+  { version: 2, name: 'change log', sql: changeLog },
+];

@@ -1,0 +1,139 @@
+import type pg from 'pg';
+import * as sql from './sql/change-log.sql.js';
+
+export { CHANGES_CHANNEL } from './sql/change-log.sql.js';
+
+export type RowOp = 'INSERT' | 'UPDATE' | 'DELETE' | 'CLEAR';
+export type TableOp = 'CREATED' | 'DROPPED' | 'RENAMED' | 'ALTERED';
+
+/** One entry of `paige.change_log` with its commit seq. Rows are already API-encoded by the trigger. */
+export interface ChangeEntry {
+  /** Commit sequence number of the writing transaction (int8 as text). */
+  seq: string;
+  /** Order within the transaction (int8 as text). */
+  id: string;
+  schema: string;
+  table: string;
+  op: RowOp | TableOp;
+  row: Record<string, unknown> | null;
+  oldRow: Record<string, unknown> | null;
+  changedColumns: string[] | null;
+  newName: string | null;
+  /** ISO 8601 with microseconds. */
+  at: string;
+}
+
+/** A place in the log, in commit order: the transaction's seq, then the entry id inside it. */
+export interface ChangePosition {
+  seq: bigint;
+  id: bigint;
+}
+
+/** Past every entry of transaction `seq`: where a reader stands after reading up to the head. */
+const END_OF_TRANSACTION = 2n ** 63n - 1n;
+export const afterTransaction = (seq: bigint): ChangePosition => ({ seq, id: END_OF_TRANSACTION });
+
+export const positionOf = (entry: Pick<ChangeEntry, 'seq' | 'id'>): ChangePosition => ({ seq: BigInt(entry.seq), id: BigInt(entry.id) });
+
+export function comparePositions(a: ChangePosition, b: ChangePosition): number {
+  if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1;
+  return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
+}
+
+/** The `cursor` a client passes back as `since`: "<seq>.<id>". */
+export const encodeCursor = (entry: Pick<ChangeEntry, 'seq' | 'id'>): string => `${entry.seq}.${entry.id}`;
+
+/** Parses a cursor, or undefined when it is not one this server could have issued. */
+export function decodeCursor(cursor: string): ChangePosition | undefined {
+  const match = /^(\d{1,19})\.(\d{1,19})$/.exec(cursor);
+  if (!match) return undefined;
+  const position = { seq: BigInt(match[1]!), id: BigInt(match[2]!) };
+  return position.seq > 0n && position.seq < END_OF_TRANSACTION && position.id < END_OF_TRANSACTION ? position : undefined;
+}
+
+const params = (after: ChangePosition) => [after.seq.toString(), after.id.toString()];
+
+export interface ChangeBatch {
+  /** The highest committed seq in the snapshot the entries were read from. */
+  head: bigint;
+  entries: ChangeEntry[];
+}
+
+/**
+ * Reads the committed changes of `schemas` after `after`, in commit order, at most `limit`, and
+ * the head in the same snapshot. When fewer than `limit` come back the reader may move to
+ * `afterTransaction(head)`; otherwise to the last entry, and read again.
+ */
+export async function readChanges(db: pg.Pool, after: ChangePosition, schemas: readonly string[], limit: number): Promise<ChangeBatch> {
+  const { rows } = await db.query<ChangeEntry & { head: string }>(sql.readChangesSql, [...params(after), schemas, limit]);
+  const head = BigInt(rows[0]?.head ?? '0');
+  return { head, entries: rows.filter((row) => row.seq !== null).map(({ head: _head, ...entry }) => entry) };
+}
+
+export async function readHead(db: pg.Pool): Promise<bigint> {
+  const { rows } = await db.query<{ head: string }>(sql.headSql);
+  return BigInt(rows[0]!.head);
+}
+
+/** The cursor is older than the retention: the changes after it are gone. */
+export class CursorExpiredError extends Error {}
+/** The cursor lies beyond everything committed: no server issued it. */
+export class UnknownCursorError extends Error {}
+
+export interface ReplayRange {
+  schema: string;
+  table: string;
+  after: ChangePosition;
+  /** Inclusive: the live reader delivers everything after this position. */
+  upTo: ChangePosition;
+  pageSize?: number;
+}
+
+/**
+ * Streams one table's row changes in (after, upTo] to `onPage`, page by page, all pages from ONE
+ * snapshot (REPEATABLE READ): a prune that commits meanwhile can neither cut the range short nor
+ * slip between the expiry check and the read.
+ */
+export async function replayChanges(pool: pg.Pool, range: ReplayRange, onPage: (entries: ChangeEntry[]) => void): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows } = await client.query<{ prunedThrough: string }>(sql.prunedThroughSql);
+    const prunedThrough = BigInt(rows[0]?.prunedThrough ?? '0');
+    // At the watermark itself we cannot tell whether the cursor was the transaction's last entry.
+    if (range.after.seq <= prunedThrough) throw new CursorExpiredError();
+    const head = BigInt((await client.query<{ head: string }>(sql.headSql)).rows[0]!.head);
+    if (range.after.seq > head) throw new UnknownCursorError();
+    const pageSize = range.pageSize ?? 1000;
+    let after = range.after;
+    for (;;) {
+      const page = await client.query<ChangeEntry>(sql.replayChangesSql, [...params(after), ...params(range.upTo), range.schema, range.table, pageSize]);
+      if (page.rows.length > 0) onPage(page.rows);
+      if (page.rows.length < pageSize) break;
+      after = positionOf(page.rows[page.rows.length - 1]!);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Deletes every transaction committed before `cutoff` with its entries, and moves the watermark
+ * that makes older cursors CURSOR_EXPIRED. Safe to run from several processes at once.
+ */
+export async function pruneChangeLog(db: pg.Pool, cutoff: Date): Promise<{ through: bigint | null; deleted: number }> {
+  const { rows } = await db.query<{ through: string | null }>(sql.pruneThroughSql, [cutoff]);
+  const through = rows[0]?.through;
+  if (!through) return { through: null, deleted: 0 };
+  const result = await db.query<{ deleted: number }>(sql.pruneSql, [through]);
+  return { through: BigInt(through), deleted: result.rows[0]?.deleted ?? 0 };
+}
+
+/** Removes a deleted project's entries, inside deleteProject's transaction. */
+export async function purgeSchemaChanges(client: pg.PoolClient, schema: string): Promise<void> {
+  await client.query(sql.purgeSchemaSql, [schema]);
+}

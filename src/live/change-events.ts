@@ -1,0 +1,75 @@
+import { encodeCursor, type ChangeEntry, type RowOp, type TableOp } from '../db/change-log.js';
+import { matchesWhere, type WhereNode } from '../resolvers/where.js';
+
+/** What a `rowChanges` subscriber receives (the contract's RowChange). */
+export interface RowChangeEvent {
+  cursor: string;
+  projectId: string;
+  table: string;
+  op: RowOp;
+  row: Record<string, unknown> | null;
+  oldRow: Record<string, unknown> | null;
+  changedColumns: string[] | null;
+  at: string;
+}
+
+/** What a `tableChanges` subscriber receives (the contract's TableChange). */
+export interface TableChangeEvent {
+  projectId: string;
+  table: string;
+  kind: TableOp;
+  newName: string | null;
+  at: string;
+}
+
+const ROW_OPS = new Set<string>(['INSERT', 'UPDATE', 'DELETE', 'CLEAR']);
+export const isRowChange = (entry: ChangeEntry): entry is ChangeEntry & { op: RowOp } => ROW_OPS.has(entry.op);
+
+/** Project schemas are `p_<id>` (src/db/sql/projects.sql.ts). */
+export const projectIdOfSchema = (schema: string) => schema.replace(/^p_/, '');
+
+export function toRowChange(entry: ChangeEntry & { op: RowOp }): RowChangeEvent {
+  return {
+    cursor: encodeCursor(entry),
+    projectId: projectIdOfSchema(entry.schema),
+    table: entry.table,
+    op: entry.op,
+    row: entry.row,
+    oldRow: entry.oldRow,
+    changedColumns: entry.op === 'UPDATE' ? entry.changedColumns ?? [] : null,
+    at: entry.at,
+  };
+}
+
+export function toTableChange(entry: ChangeEntry): TableChangeEvent {
+  return { projectId: projectIdOfSchema(entry.schema), table: entry.table, kind: entry.op as TableOp, newName: entry.newName, at: entry.at };
+}
+
+/**
+ * Whether a row change concerns a subscriber's filter: an INSERT by its new row, a DELETE by its
+ * old row, an UPDATE when either matches (a row that leaves the filter must leave the dashboard
+ * too), and a CLEAR always (it empties every row).
+ */
+export function changeMatches(where: WhereNode | null, entry: ChangeEntry): boolean {
+  if (!where || entry.op === 'CLEAR') return true;
+  const test = (row: Record<string, unknown> | null) => {
+    if (!row) return false;
+    try {
+      return matchesWhere(where, row);
+    } catch {
+      // A row written before a column was renamed or dropped may not fit the filter at all.
+      return false;
+    }
+  };
+  return test(entry.row) || test(entry.oldRow);
+}
+
+/** The same filter written with its keys in another order is the same group. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}

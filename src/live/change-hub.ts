@@ -1,0 +1,272 @@
+import type pg from 'pg';
+import type { Logger } from '../logger.js';
+import { DomainError } from '../errors.js';
+import type { WhereNode } from '../resolvers/where.js';
+import * as changeLog from '../db/change-log.js';
+import type { ChangeEntry, ChangePosition } from '../db/change-log.js';
+import { ChangeListener } from '../db/listener.js';
+import { EventQueue } from './event-queue.js';
+import { changeMatches, isRowChange, toRowChange, toTableChange, type RowChangeEvent, type TableChangeEvent } from './change-events.js';
+
+export interface ChangeHubOptions {
+  pool: pg.Pool;
+  /** The database to LISTEN on (one connection for the whole process). */
+  url: string;
+  log: Logger;
+  /** How long the log keeps entries for resuming subscribers; older ones are pruned. */
+  retentionHours: number;
+  /** Entries per read of the log. @default 1000 */
+  batchSize?: number;
+  /** A subscriber further behind than this many events is ended with an error. @default 100000 */
+  maxQueued?: number;
+}
+
+export interface RowSubscription {
+  schema: string;
+  table: string;
+  where: WhereNode | null;
+  /** Identical subscriptions (same table, same filter) share one group: filtered once per change. */
+  whereKey: string;
+  since?: ChangePosition;
+}
+
+/** One subscriber: its queue, and while it replays history the live events it must hold back. */
+class Member<E> {
+  readonly queue: EventQueue<E | DomainError>;
+  held: E[] | undefined;
+  constructor(
+    private readonly maxQueued: number,
+    /** Only events after this position are delivered (its `since`). */
+    public after: ChangePosition | undefined,
+    leave: () => void,
+  ) {
+    this.queue = new EventQueue(leave);
+  }
+
+  offer(event: E, position: ChangePosition): void {
+    if (this.after && changeLog.comparePositions(position, this.after) <= 0) return;
+    if (this.held) return void this.held.push(event);
+    if (this.queue.size >= this.maxQueued) {
+      this.queue.push(new DomainError('CURSOR_EXPIRED', `this subscriber fell more than ${this.maxQueued} changes behind; resume with since: the last cursor received`));
+      return this.queue.end();
+    }
+    this.queue.push(event);
+  }
+}
+
+interface RowGroup {
+  where: WhereNode | null;
+  members: Set<Member<RowChangeEvent>>;
+}
+
+const tableKey = (schema: string, table: string) => `${schema}\u0000${table}`;
+
+/**
+ * The subscription fan-out of one server process. On every wake-up of the listener it reads the
+ * change log ONCE after its position, for all subscribers, and hands each entry to the groups of
+ * identical subscriptions: each group tests its filter once, and the event object is built once
+ * and shared by every subscriber. Reads and registrations run one at a time on a promise chain,
+ * so a new subscriber's starting point is exactly where the reader stands.
+ */
+export class ChangeHub {
+  private position: ChangePosition = changeLog.afterTransaction(0n);
+  private chain: Promise<unknown> = Promise.resolve();
+  private readQueued = false;
+  private failures = 0;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private readonly rowGroups = new Map<string, Map<string, RowGroup>>();
+  private readonly tableMembers = new Map<string, Set<Member<TableChangeEvent>>>();
+  readonly listener: ChangeListener;
+  /** Counters for tests and the benchmark. */
+  readonly stats = { reads: 0, entriesRead: 0, eventsBuilt: 0 };
+
+  constructor(private readonly options: ChangeHubOptions) {
+    this.listener = new ChangeListener({ url: options.url, log: options.log, onWake: () => this.wake() });
+  }
+
+  async start(): Promise<void> {
+    this.position = changeLog.afterTransaction(await changeLog.readHead(this.options.pool));
+    await this.listener.start();
+    const retentionMs = this.options.retentionHours * 3_600_000;
+    // Often enough that entries never outlive the retention by much, at most hourly.
+    this.pruneTimer = setInterval(() => void this.prune().catch((e: unknown) => this.options.log.warn(`change log prune failed: ${String(e)}`)), Math.max(1_000, Math.min(3_600_000, retentionMs / 4)));
+    this.pruneTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pruneTimer);
+    clearTimeout(this.retryTimer);
+    await this.listener.stop();
+    await this.chain;
+    for (const groups of this.rowGroups.values()) for (const group of groups.values()) for (const m of group.members) m.queue.end();
+    for (const members of this.tableMembers.values()) for (const m of members) m.queue.end();
+  }
+
+  /** How many subscribers are registered (row and table), e.g. to know a subscription is live. */
+  get subscriberCount(): number {
+    let count = 0;
+    for (const groups of this.rowGroups.values()) for (const group of groups.values()) count += group.members.size;
+    for (const members of this.tableMembers.values()) count += members.size;
+    return count;
+  }
+
+  /** Deletes log entries older than the retention. */
+  prune(now = new Date()): Promise<{ through: bigint | null; deleted: number }> {
+    return changeLog.pruneChangeLog(this.options.pool, new Date(now.getTime() - this.options.retentionHours * 3_600_000));
+  }
+
+  /** Schedules one read of the log; wake-ups that arrive while one is queued share it. */
+  wake(): void {
+    if (this.readQueued || this.stopped) return;
+    this.readQueued = true;
+    void this.exclusive(async () => {
+      this.readQueued = false;
+      await this.catchUp();
+    });
+  }
+
+  /**
+   * Registers a row subscriber. With `since`, first replays that table's changes after it up to
+   * where the reader stands (holding back live ones meanwhile): no gap, no duplicate.
+   * Throws CURSOR_EXPIRED / BAD_USER_INPUT before any event for a cursor it cannot serve.
+   */
+  async subscribeRows(spec: RowSubscription): Promise<AsyncIterableIterator<RowChangeEvent | DomainError>> {
+    const maxQueued = this.options.maxQueued ?? 100_000;
+    const member: Member<RowChangeEvent> = new Member(maxQueued, spec.since, () => this.leaveRowGroup(member));
+    if (spec.since) member.held = [];
+    const boundary = await this.exclusive(() => {
+      const key = tableKey(spec.schema, spec.table);
+      const groups = this.rowGroups.get(key) ?? new Map<string, RowGroup>();
+      this.rowGroups.set(key, groups);
+      const group = groups.get(spec.whereKey) ?? { where: spec.where, members: new Set() };
+      groups.set(spec.whereKey, group);
+      group.members.add(member);
+      return this.position;
+    });
+    if (!spec.since) return member.queue;
+    try {
+      const range = { schema: spec.schema, table: spec.table, after: spec.since, upTo: boundary };
+      await changeLog.replayChanges(this.options.pool, range, (entries) => {
+        for (const entry of entries) {
+          if (isRowChange(entry) && changeMatches(spec.where, entry)) member.queue.push(toRowChange(entry));
+        }
+      });
+    } catch (error) {
+      member.queue.end();
+      if (error instanceof changeLog.CursorExpiredError) {
+        throw new DomainError('CURSOR_EXPIRED', `since: the changes after cursor "${changeLog.encodeCursor({ seq: String(spec.since.seq), id: String(spec.since.id) })}" are older than the retention and were pruned; read the rows again and subscribe without since`, { field: 'since' });
+      }
+      if (error instanceof changeLog.UnknownCursorError) throw new DomainError('BAD_USER_INPUT', 'since: no change with this cursor was ever committed', { field: 'since' });
+      throw error;
+    }
+    const held = member.held ?? [];
+    member.held = undefined;
+    for (const event of held) member.queue.push(event);
+    return member.queue;
+  }
+
+  /** Registers a `tableChanges` subscriber for one project schema: live only. */
+  async subscribeTables(schema: string): Promise<AsyncIterableIterator<TableChangeEvent | DomainError>> {
+    const member: Member<TableChangeEvent> = new Member(this.options.maxQueued ?? 100_000, undefined, () => {
+      const members = this.tableMembers.get(schema);
+      members?.delete(member);
+      if (members?.size === 0) this.tableMembers.delete(schema);
+    });
+    await this.exclusive(() => {
+      const members = this.tableMembers.get(schema) ?? new Set();
+      this.tableMembers.set(schema, members.add(member));
+    });
+    return member.queue;
+  }
+
+  private leaveRowGroup(member: Member<RowChangeEvent>) {
+    // The group may have moved under a new table name since (RENAMED): look for the member.
+    for (const [key, groups] of this.rowGroups) {
+      for (const [whereKey, group] of groups) {
+        if (!group.members.delete(member)) continue;
+        if (group.members.size === 0) groups.delete(whereKey);
+        if (groups.size === 0) this.rowGroups.delete(key);
+        return;
+      }
+    }
+  }
+
+  private exclusive<T>(work: () => T | Promise<T>): Promise<T> {
+    const run = this.chain.then(work);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private subscribedSchemas(): string[] {
+    const schemas = new Set(this.tableMembers.keys());
+    for (const key of this.rowGroups.keys()) schemas.add(key.split('\u0000')[0]!);
+    return [...schemas];
+  }
+
+  /** Reads until the log has nothing more after the position; on failure, tries again with back-off. */
+  private async catchUp(): Promise<void> {
+    const batchSize = this.options.batchSize ?? 1000;
+    try {
+      for (;;) {
+        this.stats.reads++;
+        const batch = await changeLog.readChanges(this.options.pool, this.position, this.subscribedSchemas(), batchSize);
+        this.stats.entriesRead += batch.entries.length;
+        for (const entry of batch.entries) {
+          this.dispatch(entry);
+          this.position = changeLog.positionOf(entry);
+        }
+        if (batch.entries.length < batchSize) {
+          if (batch.head > this.position.seq) this.position = changeLog.afterTransaction(batch.head);
+          break;
+        }
+      }
+      this.failures = 0;
+    } catch (error) {
+      if (this.stopped) return;
+      this.failures++;
+      const delay = Math.min(200 * 2 ** Math.min(this.failures, 5), 5_000);
+      this.options.log.warn(`reading the change log failed (${String(error)}); retrying in ${delay} ms`);
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.wake(), delay);
+      this.retryTimer.unref();
+    }
+  }
+
+  private dispatch(entry: ChangeEntry): void {
+    const position = changeLog.positionOf(entry);
+    if (isRowChange(entry)) {
+      let event: RowChangeEvent | undefined;
+      for (const group of this.rowGroups.get(tableKey(entry.schema, entry.table))?.values() ?? []) {
+        if (!changeMatches(group.where, entry)) continue;
+        if (!event) {
+          event = toRowChange(entry);
+          this.stats.eventsBuilt++;
+        }
+        for (const member of group.members) member.offer(event, position);
+      }
+      return;
+    }
+    const event = toTableChange(entry);
+    for (const member of this.tableMembers.get(entry.schema) ?? []) member.offer(event, position);
+    const key = tableKey(entry.schema, entry.table);
+    const groups = this.rowGroups.get(key);
+    if (!groups) return;
+    if (entry.op === 'RENAMED' && entry.newName) {
+      // Subscribers follow the table to its new name: its triggers did too.
+      this.rowGroups.delete(key);
+      const target = tableKey(entry.schema, entry.newName);
+      const existing = this.rowGroups.get(target);
+      if (!existing) this.rowGroups.set(target, groups);
+      else for (const [whereKey, group] of groups) {
+        const same = existing.get(whereKey);
+        if (same) for (const member of group.members) same.members.add(member);
+        else existing.set(whereKey, group);
+      }
+    } else if (entry.op === 'DROPPED') {
+      for (const group of groups.values()) for (const member of group.members) member.queue.end();
+    }
+  }
+}

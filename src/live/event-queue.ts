@@ -1,0 +1,56 @@
+/**
+ * An unbounded-in-principle, capped-in-practice push queue read as an AsyncIterableIterator, the
+ * shape graphql-js wants from a `subscribe` resolver. The hub pushes; the transport (graphql-ws,
+ * SSE) pulls as fast as its socket drains.
+ */
+export class EventQueue<T> implements AsyncIterableIterator<T> {
+  private readonly buffered: T[] = [];
+  private readonly waiting: ((result: IteratorResult<T>) => void)[] = [];
+  private done = false;
+
+  /**
+   * @param onReturn called once when the consumer stops (unsubscribe, socket closed) or the
+   *   queue is ended, so the producer can forget this queue.
+   */
+  constructor(private readonly onReturn: () => void) {}
+
+  get size(): number {
+    return this.buffered.length;
+  }
+
+  get ended(): boolean {
+    return this.done;
+  }
+
+  push(value: T): void {
+    if (this.done) return;
+    const waiter = this.waiting.shift();
+    if (waiter) waiter({ value, done: false });
+    else this.buffered.push(value);
+  }
+
+  /** No more values: the consumer gets what is buffered, then the end. */
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onReturn();
+    for (const waiter of this.waiting.splice(0)) waiter({ value: undefined, done: true });
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const value = this.buffered.shift();
+    if (value !== undefined) return Promise.resolve({ value, done: false });
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.buffered.length = 0;
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}

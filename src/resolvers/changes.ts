@@ -1,0 +1,43 @@
+import { badInput } from '../errors.js';
+import { decodeCursor } from '../db/change-log.js';
+import { canonicalJson } from '../live/change-events.js';
+import { requireProject } from './access.js';
+import type { Context } from './context.js';
+import { requireTable } from './tables.js';
+import { isMatchAll, parseWhere } from './where.js';
+
+export interface RowChangesArgs {
+  projectId: string;
+  table: string;
+  where?: unknown;
+  since?: string | null;
+}
+
+/**
+ * `rowChanges`: checks access (another project's table is NOT_FOUND, as everywhere), validates
+ * the filter against the table with the row-query parser and the cursor, then joins the
+ * process's fan-out. With `since`, replays what the cursor missed before going live.
+ */
+export async function subscribeRowChanges(ctx: Context, args: RowChangesArgs) {
+  const table = await requireTable(ctx, args.projectId, args.table);
+  const parsed = args.where === undefined || args.where === null ? null : parseWhere(table, args.where);
+  const where = parsed && !isMatchAll(parsed) ? parsed : null;
+  let since;
+  if (args.since !== undefined && args.since !== null) {
+    since = decodeCursor(args.since);
+    if (!since) throw badInput(`since: ${JSON.stringify(args.since)} is not a cursor of a row change`, { field: 'since' });
+  }
+  return ctx.changes.subscribeRows({
+    schema: table.schema,
+    table: table.name,
+    where,
+    whereKey: where ? canonicalJson(args.where) : '',
+    since,
+  });
+}
+
+/** `tableChanges`: structural changes of one project's tables, live. */
+export async function subscribeTableChanges(ctx: Context, projectId: string) {
+  const project = await requireProject(ctx, projectId);
+  return ctx.changes.subscribeTables(project.schemaName);
+}
