@@ -102,7 +102,7 @@ export function compareDecimals(a: string, b: string): number | null {
     const [dx, dy] = [x.digits.padEnd(width, '0'), y.digits.padEnd(width, '0')];
     order = dx === dy ? 0 : dx < dy ? -1 : 1;
   }
-  return order * x.sign;
+  return order === 0 ? 0 : order * x.sign;
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */

@@ -47,6 +47,8 @@ export const DATE_PATTERN = /^(\d{4})-(\d\d)-(\d\d)$/;
 /** ISO 8601 with a required offset; up to 6 fractional digits (Postgres keeps microseconds, no more). */
 export const TIMESTAMPTZ_PATTERN = /^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:([Zz])|([+-])(\d\d):?(\d\d))$/;
 const NUMERIC_PATTERN = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** The exponent of `1.5e-7` (-7); bounded so that Postgres never overflows its numeric format. */
+const exponentOf = (v: string) => Number(/[eE]([+-]?\d+)$/.exec(v)?.[1] ?? 0);
 const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function isCalendarDate(value: string): boolean {
@@ -88,7 +90,7 @@ const bigintSchema = z
 
 const numericSchema = z
   .union([z.string(), z.number()], { error: (issue) => `expected a numeric as a decimal string or a finite number, got ${show(issue.input)}` })
-  .refine((v) => (typeof v === 'number' ? Number.isFinite(v) : NUMERIC_PATTERN.test(v) && v.length <= 1000), {
+  .refine((v) => (typeof v === 'number' ? Number.isFinite(v) : NUMERIC_PATTERN.test(v) && v.length <= 1000 && Math.abs(exponentOf(v)) <= 1000), {
     error: (issue) => `expected a numeric as a decimal string (e.g. "12.50") or a finite number, got ${show(issue.input)}`,
   })
   // A number is sent as its shortest round-trip decimal, which is the value the caller meant.
