@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { compareCodePoints, compareDecimals, timestampMicros } from '../src/resolvers/value-order.js';
 import { columnSchema } from '../src/resolvers/values.js';
-import { likeRegExp } from '../src/resolvers/where.js';
+import { likeMatches } from '../src/resolvers/where.js';
 import { superuserClient } from './support/postgres.js';
 
 /**
@@ -73,7 +73,18 @@ describe('in-memory comparisons agree with Postgres', () => {
     const patterns = Array.from({ length: 500 }, () => Array.from({ length: 1 + int(4) }, () => pick(pieces)).join(''));
     const subjects = Array.from({ length: 500 }, () => Array.from({ length: int(5) }, () => pick(['a', 'b', '%', '_', '\\', '😀', '.', '*', '(', '[', '\n'])).join(''));
     const { rows } = await client.query(`SELECT s LIKE p AS m FROM unnest($1::text[], $2::text[]) AS x(s, p)`, [subjects, patterns]);
-    subjects.forEach((subject, i) => expect(likeRegExp(patterns[i]!, false).test(subject), `${JSON.stringify(subject)} LIKE ${JSON.stringify(patterns[i])}`).toBe(rows[i].m));
+    subjects.forEach((subject, i) => expect(likeMatches(patterns[i]!, subject, false), `${JSON.stringify(subject)} LIKE ${JSON.stringify(patterns[i])}`).toBe(rows[i].m));
+  });
+});
+
+describe('ILIKE beyond ASCII', () => {
+  it('agrees with Postgres on letters whose case rules differ between lower() and case folding', async () => {
+    const letters = ['s', 'S', 'ſ', 'k', 'K', '\u212a', 'é', 'É', 'ß', 'ẞ', 'σ', 'Σ', 'ς', 'ǆ', 'ǅ', 'Ǆ', 'a', 'A', 'ÿ', 'Ÿ'];
+    const subjects = letters.flatMap((a) => letters.map(() => a));
+    const patterns = letters.flatMap(() => letters);
+    const { rows } = await client.query(`SELECT s ILIKE p AS m FROM unnest($1::text[], $2::text[]) AS x(s, p)`, [subjects, patterns]);
+    const disagreements = subjects.flatMap((subject, i) => (likeMatches(patterns[i]!, subject, true) === rows[i].m ? [] : [`${subject} ILIKE ${patterns[i]}: ${rows[i].m}`]));
+    expect(disagreements).toEqual([]);
   });
 });
 

@@ -157,7 +157,7 @@ function evaluate(node: WhereNode, row: Record<string, unknown>): Truth {
     case 'like': {
       const value = row[node.column.name] ?? null;
       if (value === null) return null;
-      return likeRegExp(node.pattern, node.caseInsensitive).test(String(value));
+      return likeMatches(node.pattern, String(value), node.caseInsensitive);
     }
   }
 }
@@ -179,12 +179,20 @@ function compareResult(op: CompareOp, order: number): boolean {
   }
 }
 
+/**
+ * `subject LIKE pattern`, or ILIKE: Postgres lowercases both sides (lower(), per its LC_CTYPE) and
+ * then matches case-sensitively, so this does the same with toLowerCase rather than a RegExp `i`
+ * flag, whose case folding equates letters that lower() keeps apart (ſ and s, for one).
+ */
+export function likeMatches(pattern: string, subject: string, caseInsensitive: boolean): boolean {
+  return caseInsensitive ? likeRegExp(pattern.toLowerCase()).test(subject.toLowerCase()) : likeRegExp(pattern).test(subject);
+}
+
 const likeCache = new Map<string, RegExp>();
 
 /** LIKE as a RegExp: `%` any run, `_` one character (code point), `\` escapes the next one. */
-export function likeRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  const key = `${caseInsensitive ? 'i' : 's'}:${pattern}`;
-  let regexp = likeCache.get(key);
+export function likeRegExp(pattern: string): RegExp {
+  let regexp = likeCache.get(pattern);
   if (regexp) return regexp;
   let source = '';
   const chars = [...pattern];
@@ -195,9 +203,9 @@ export function likeRegExp(pattern: string, caseInsensitive: boolean): RegExp {
     else if (char === '_') source += '.';
     else source += escapeRegExp(char);
   }
-  regexp = new RegExp(`^${source}$`, caseInsensitive ? 'isu' : 'su');
+  regexp = new RegExp(`^${source}$`, 'su');
   if (likeCache.size > 1000) likeCache.clear();
-  likeCache.set(key, regexp);
+  likeCache.set(pattern, regexp);
   return regexp;
 }
 
