@@ -81,6 +81,12 @@ export async function waitForSubscribers(t: TestServer, count: number, timeoutMs
   await until(() => hub.subscriberCount >= count, timeoutMs, () => `${count} subscribers (have ${hub.subscriberCount})`);
 }
 
+/** Waits until the hub has exactly `count` subscribers (e.g. after unsubscribing). */
+export async function waitForSubscriberCount(t: TestServer, count: number, timeoutMs = 10_000): Promise<void> {
+  const hub = t.server.services.changes;
+  await until(() => hub.subscriberCount === count, timeoutMs, () => `exactly ${count} subscribers (have ${hub.subscriberCount})`);
+}
+
 export const ROW_CHANGES = /* GraphQL */ `
 subscription ($p: ID!, $t: String!, $where: JSON, $since: String) {
   rowChanges(projectId: $p, table: $t, where: $where, since: $since) {

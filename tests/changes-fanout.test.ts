@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import pg from 'pg';
+import type { Client } from 'graphql-ws';
+import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { rowApi } from './support/rows.js';
+import { collect, ROW_CHANGES, TABLE_CHANGES, waitForSubscriberCount, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+
+let t: TestServer;
+let project: TestProjectHandle;
+let api: ReturnType<typeof rowApi>;
+let psql: pg.Client;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  t = await startTestServer();
+  project = await createTestProject(t);
+  api = rowApi(t, project);
+  psql = new pg.Client({ connectionString: inject('databaseUrl') });
+  await psql.connect();
+  await api.createTable({ name: 'notes', columns: [{ name: 'body', type: 'TEXT' }, { name: 'kind', type: 'TEXT' }] });
+});
+
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await psql?.end();
+  await project?.remove();
+  await t?.stop();
+});
+
+async function subscribe(query: string, variables: Record<string, unknown>): Promise<Collected> {
+  const client = wsClient(t, project.token);
+  clients.push(client);
+  const before = t.server.services.changes.subscriberCount;
+  const sub = collect(client, query, { p: project.id, ...variables });
+  await waitForSubscribers(t, before + 1);
+  return sub;
+}
+
+describe('fan-out', () => {
+  it('reads a change once per process and builds its event once for every group of identical subscriptions', async () => {
+    const same = { t: 'notes', where: { kind: { _eq: 'memo' } } };
+    // The same filter with its keys in another order is the same group.
+    const subs = [
+      await subscribe(ROW_CHANGES, same),
+      await subscribe(ROW_CHANGES, same),
+      await subscribe(ROW_CHANGES, { t: 'notes', where: { kind: { _eq: 'memo' } } }),
+      await subscribe(ROW_CHANGES, { t: 'notes', where: { _and: [{ kind: { _eq: 'memo' } }, { body: { _isNull: false } }] } }),
+    ];
+    const hub = t.server.services.changes;
+    const baseline = hub.subscriberCount - subs.length;
+    const before = { ...hub.stats };
+    await api.insert('notes', [{ body: 'hello', kind: 'memo' }]);
+    await Promise.all(subs.map((sub) => sub.waitFor(1)));
+    const rows = subs.map((sub) => sub.payloads[0]!.data.rowChanges);
+    expect(new Set(rows.map((row) => JSON.stringify(row))).size).toBe(1);
+    expect(hub.stats.entriesRead - before.entriesRead).toBe(1);
+    expect(hub.stats.eventsBuilt - before.eventsBuilt).toBe(1);
+    for (const sub of subs) sub.unsubscribe();
+    // Unsubscribing leaves the hub: nothing keeps a dead subscriber's queue.
+    await waitForSubscriberCount(t, baseline);
+  });
+
+  it('serves SSE too (yoga), with the same events', async () => {
+    const controller = new AbortController();
+    const before = t.server.services.changes.subscriberCount;
+    const response = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${project.token}` },
+      body: JSON.stringify({ query: ROW_CHANGES, variables: { p: project.id, t: 'notes', where: { kind: { _eq: 'sse' } } } }),
+      signal: controller.signal,
+    });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader();
+    let text = '';
+    const read = (async () => {
+      while (!text.includes('"op":"INSERT"')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await waitForSubscribers(t, before + 1);
+    await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) VALUES ('over sse', 'sse')`);
+    await read;
+    controller.abort();
+    await waitForSubscriberCount(t, before);
+    const data = text.split('\n').find((line) => line.startsWith('data: ') && line.includes('rowChanges'))!;
+    expect(JSON.parse(data.slice('data: '.length)).data.rowChanges).toMatchObject({ op: 'INSERT', row: { body: 'over sse', kind: 'sse' } });
+  });
+});
+
+describe('tableChanges', () => {
+  it('announces created, altered, renamed and dropped tables, in commit order', async () => {
+    const sub = await subscribe(TABLE_CHANGES, {});
+    const rows = await subscribe(ROW_CHANGES, { t: 'notes' });
+    const DDL = {
+      create: `mutation ($p: ID!) { createTable(projectId: $p, input: { name: "drafts", columns: [{ name: "body", type: TEXT }] }) { name } }`,
+      add: `mutation ($p: ID!) { addColumn(projectId: $p, table: "drafts", column: { name: "tag", type: TEXT }) { name } }`,
+      rename: `mutation ($p: ID!) { renameTable(projectId: $p, name: "notes", newName: "memos") { name } }`,
+      drop: `mutation ($p: ID!) { dropTable(projectId: $p, name: "drafts") }`,
+    };
+    for (const query of Object.values(DDL)) await t.ok(query, { p: project.id }, project.token);
+    await sub.waitFor(4);
+    expect(sub.payloads.map((p) => p.data.tableChanges)).toMatchObject([
+      { projectId: project.id, table: 'drafts', kind: 'CREATED', newName: null },
+      { table: 'drafts', kind: 'ALTERED', newName: null },
+      { table: 'notes', kind: 'RENAMED', newName: 'memos' },
+      { table: 'drafts', kind: 'DROPPED', newName: null },
+    ]);
+    // A rowChanges subscriber follows its table to the new name.
+    await psql.query(`INSERT INTO "${project.schema}".memos (body) VALUES ('after rename')`);
+    await rows.waitFor(1);
+    expect(rows.payloads[0]!.data.rowChanges).toMatchObject({ table: 'memos', op: 'INSERT', row: { body: 'after rename' } });
+  });
+
+  it('does not announce a DDL change that rolled back', async () => {
+    const sub = await subscribe(TABLE_CHANGES, {});
+    const create = (name: string) =>
+      t.gql(`mutation ($p: ID!, $name: String!) { createTable(projectId: $p, input: { name: $name, columns: [{ name: "x", type: TEXT }] }) { name } }`, { p: project.id, name }, project.token);
+    expect((await create('twice')).errors).toBeUndefined();
+    expect((await create('twice')).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect((await create('after_failure')).errors).toBeUndefined();
+    await sub.waitFor(2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sub.payloads.map((p) => [p.data.tableChanges.kind, p.data.tableChanges.table])).toEqual([['CREATED', 'twice'], ['CREATED', 'after_failure']]);
+  });
+});
