@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { badInput } from '../errors.js';
 import { readTable, type ColumnInfo, type TableInfo } from './catalog.js';
-import { attachChangeCapture } from './change-capture.js';
+import { attachChangeCapture, recordTableChange } from './change-capture.js';
 import { inTransaction } from './pool.js';
 import type { Project } from './projects.js';
 import { projectNames } from './sql/projects.sql.js';
@@ -12,7 +12,9 @@ export type { ColumnSpec, TableSpec } from './sql/ddl.sql.js';
 /**
  * Structural changes to a project's custom tables. Each runs in ONE transaction as the project's
  * owner role and returns what the catalog holds afterwards, so the API never reports a state
- * Postgres does not have. The resolvers validate names, types and defaults before calling here.
+ * Postgres does not have. Each also writes its tableChanges entry in that transaction, so the
+ * announcement exists if and only if the change commits. The resolvers validate names, types and
+ * defaults before calling here.
  */
 type ProjectRef = Pick<Project, 'id' | 'schemaName'>;
 
@@ -48,6 +50,7 @@ export function createTable(pool: pg.Pool, project: ProjectRef, spec: sql.TableS
     // The triggers call a platform-owned SECURITY DEFINER function: attach them as the platform.
     await client.query(sql.resetRoleSql);
     await attachChangeCapture(client, project.schemaName, spec.name);
+    await recordTableChange(client, project.schemaName, spec.name, 'CREATED');
     return reread(client, project.schemaName, spec.name);
   });
 }
@@ -55,6 +58,7 @@ export function createTable(pool: pg.Pool, project: ProjectRef, spec: sql.TableS
 export function renameTable(pool: pg.Pool, project: ProjectRef, name: string, newName: string): Promise<TableInfo> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.renameTableSql(project.schemaName, name, newName));
+    await recordTableChange(client, project.schemaName, name, 'RENAMED', newName);
     return reread(client, project.schemaName, newName);
   });
 }
@@ -63,6 +67,7 @@ export function renameTable(pool: pg.Pool, project: ProjectRef, name: string, ne
 export function dropTable(pool: pg.Pool, project: ProjectRef, name: string): Promise<void> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.dropTableSql(project.schemaName, name));
+    await recordTableChange(client, project.schemaName, name, 'DROPPED');
   });
 }
 
@@ -94,6 +99,7 @@ export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, col
       }
     }
     await client.query(sql.addColumnSql(project.schemaName, table, column));
+    await recordTableChange(client, project.schemaName, table, 'ALTERED');
     return columnOf(await reread(client, project.schemaName, table), column.name);
   });
 }
@@ -101,6 +107,7 @@ export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, col
 export function renameColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string, newName: string): Promise<ColumnInfo> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.renameColumnSql(project.schemaName, table, name, newName));
+    await recordTableChange(client, project.schemaName, table, 'ALTERED');
     return columnOf(await reread(client, project.schemaName, table), newName);
   });
 }
@@ -108,5 +115,6 @@ export function renameColumn(pool: pg.Pool, project: ProjectRef, table: string, 
 export function dropColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string): Promise<void> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.dropColumnSql(project.schemaName, table, name));
+    await recordTableChange(client, project.schemaName, table, 'ALTERED');
   });
 }
