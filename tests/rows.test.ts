@@ -144,6 +144,23 @@ describe('bad values: BAD_USER_INPUT naming column and row index, nothing writte
     expectError(await api.remove('nope', { a: { _eq: 1 } }), 'NOT_FOUND', 'table "nope" not found');
   });
 
+  it("another project's key cannot tell this project's rows from missing ones (NOT_FOUND), nothing is written", async () => {
+    const other = await createTestProject(t);
+    try {
+      const before = await countRows('people');
+      const result = await t.gql(
+        `mutation ($p: ID!) { insertRows(projectId: $p, table: "people", rows: [{ email: "x@x", name: "X" }]) }`,
+        { p: project.id },
+        other.token,
+      );
+      expectError(result, 'NOT_FOUND', `project "${project.id}" not found`);
+      expectError(await t.gql(`mutation ($p: ID!) { deleteRows(projectId: $p, table: "people", where: { age: { _gt: 0 } }) }`, { p: project.id }, other.token), 'NOT_FOUND');
+      expect(await countRows('people')).toBe(before);
+    } finally {
+      await other.remove();
+    }
+  });
+
   it('a missing NOT NULL column and an explicit null are BAD_USER_INPUT with the row index', async () => {
     expectError(await api.insert('people', [{ email: 'a@x', name: 'A' }, { email: 'b@x' }]), 'BAD_USER_INPUT', /^rows\[1\]\.name: column "name" cannot be null and has no default/);
     expectError(await api.insert('people', [{ email: 'c@x', name: null }]), 'BAD_USER_INPUT', 'rows[0].name: column "name" cannot be null');
