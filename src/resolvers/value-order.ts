@@ -118,7 +118,8 @@ function daysFromCivil(year: number, month: number, day: number): number {
 function dateKey(text: string): number | null {
   if (text === 'infinity') return Infinity;
   if (text === '-infinity') return -Infinity;
-  const m = /^(\d{4,})-(\d\d)-(\d\d)( BC)?$/.exec(text);
+  // Postgres prints 'YYYY-MM-DD' or 'YYYY-MM-DD BC'; ISO's expanded years ('+010000', '-000001') are read too.
+  const m = /^([+-]?\d{4,})-(\d\d)-(\d\d)( BC)?$/.exec(text);
   if (!m) return null;
   const year = m[4] ? 1 - Number(m[1]) : Number(m[1]);
   return daysFromCivil(year, Number(m[2]), Number(m[3]));
@@ -128,7 +129,7 @@ function dateKey(text: string): number | null {
 export function timestampMicros(text: string): bigint | null {
   if (text === 'infinity') return 2n ** 62n;
   if (text === '-infinity') return -(2n ** 62n);
-  const m = /^(-?\d{4,})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:[Zz]|([+-])(\d\d)(?::?(\d\d))?)$/.exec(text);
+  const m = /^([+-]?\d{4,})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:[Zz]|([+-])(\d\d)(?::?(\d\d))?)$/.exec(text);
   if (!m) return null;
   const days = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
   const seconds = days * 86400 + Number(m[4]) * 3600 + Number(m[5]) * 60 + Number(m[6]);
