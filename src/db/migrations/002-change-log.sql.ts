@@ -17,7 +17,7 @@
  */
 export const changeLog = /* SQL */ `
 CREATE TABLE paige.change_log (
-  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id              bigint GENERATED ALWAYS AS IDENTITY,
   xid             xid8 NOT NULL DEFAULT pg_current_xact_id(),
   schema_name     text NOT NULL,
   table_name      text NOT NULL,
@@ -29,10 +29,10 @@ CREATE TABLE paige.change_log (
   changed_columns text[],
   new_name        text,
   written_by      text NOT NULL DEFAULT session_user,
-  at              timestamptz NOT NULL DEFAULT statement_timestamp()
+  at              timestamptz NOT NULL DEFAULT statement_timestamp(),
+  -- The reader joins a stamped transaction to its entries, in order: the one index the log needs.
+  PRIMARY KEY (xid, id)
 );
-CREATE INDEX change_log_by_xid ON paige.change_log (xid, id);
-CREATE INDEX change_log_by_schema ON paige.change_log (schema_name);
 
 CREATE TABLE paige.change_commits (
   xid          xid8 PRIMARY KEY,
@@ -45,76 +45,74 @@ CREATE TABLE paige.change_commit_lock ();
 -- Everything after this sequence number has been pruned away: older cursors get CURSOR_EXPIRED.
 INSERT INTO paige.settings (key, value) VALUES ('change_log_pruned_through', '0');
 
-/** A row as the API encodes it: bigint/numeric as strings, timestamptz as ISO with Z. */
-CREATE FUNCTION paige.api_row(r jsonb, string_cols text[], ts_cols text[]) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
-  SELECT CASE WHEN cardinality(string_cols) + cardinality(ts_cols) = 0 THEN r ELSE
-    r || coalesce((
-      SELECT jsonb_object_agg(c, CASE WHEN c = ANY (ts_cols)
-                                      THEN to_jsonb(regexp_replace(r ->> c, '\\+00:00$', 'Z'))
-                                      ELSE to_jsonb(r ->> c) END)
-        FROM unnest(string_cols || ts_cols) AS c
-       WHERE jsonb_typeof(r -> c) IN ('number', 'string')), '{}'::jsonb)
-  END
-$fn$;
+/**
+ * The INSERT ... SELECT that logs one statement's rows of table \`rel\`, generated from the catalog
+ * per statement (so renamed and added columns are always right) and run with EXECUTE; the
+ * transition tables are visible to it as new_rows / old_rows. Each value is encoded as the API
+ * encodes it, straight from its typed column: bigint and numeric as text, timestamptz as to_jsonb
+ * prints it in UTC with its "+00:00" turned into "Z", everything else as to_jsonb. So no JSON
+ * reader ever sees a bigint as a number. $1 schema, $2 table.
+ */
+CREATE FUNCTION paige.capture_sql(rel oid, op text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  row_n text; row_o text; key_n text; key_o text; diff text;
+BEGIN
+  WITH cols AS (
+    SELECT a.attnum, a.attname, quote_literal(a.attname) AS label,
+           a.atttypid IN (20, 1700) AS as_text, a.atttypid = 1184 AS as_utc,
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary AND a.attnum = ANY (i.indkey)) AS is_key,
+           -- jsonb_build_object takes at most 100 arguments: 50 columns per call, joined with ||.
+           (row_number() OVER (ORDER BY a.attnum) - 1) / 50 AS chunk
+      FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+  ), encoded AS (
+    SELECT c.*, alias,
+           c.label || ', ' || CASE
+             WHEN c.as_text THEN format('%I.%I::text', alias, c.attname)
+             WHEN c.as_utc THEN format('regexp_replace(to_jsonb(%I.%I) #>> ''{}'', ''\\+00:00$'', ''Z'')', alias, c.attname)
+             ELSE format('%I.%I', alias, c.attname) END AS pair
+      FROM cols c CROSS JOIN (VALUES ('n'), ('o')) AS v(alias)
+  ), chunks AS (
+    SELECT alias, chunk, 'jsonb_build_object(' || string_agg(pair, ', ' ORDER BY attnum) || ')' AS obj
+      FROM encoded GROUP BY alias, chunk
+  )
+  SELECT (SELECT string_agg(obj, ' || ' ORDER BY chunk) FROM chunks WHERE alias = 'n'),
+         (SELECT string_agg(obj, ' || ' ORDER BY chunk) FROM chunks WHERE alias = 'o'),
+         (SELECT 'jsonb_build_object(' || string_agg(pair, ', ' ORDER BY attnum) || ')' FROM encoded WHERE alias = 'n' AND is_key),
+         (SELECT 'jsonb_build_object(' || string_agg(pair, ', ' ORDER BY attnum) || ')' FROM encoded WHERE alias = 'o' AND is_key),
+         (SELECT string_agg(format('CASE WHEN o.%1$I::text IS DISTINCT FROM n.%1$I::text THEN %2$s END', attname, label), ', ' ORDER BY attnum) FROM cols)
+    INTO row_n, row_o, key_n, key_o, diff;
 
-CREATE FUNCTION paige.row_key(r jsonb, key_cols text[]) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
-  SELECT CASE WHEN cardinality(key_cols) = 0 THEN NULL
-              ELSE (SELECT jsonb_object_agg(c, r -> c) FROM unnest(key_cols) AS c) END
+  IF op = 'INSERT' THEN
+    RETURN format('INSERT INTO paige.change_log (schema_name, table_name, op, row_key, new_row)
+                   SELECT $1, $2, ''INSERT'', %s, %s FROM new_rows n', coalesce(key_n, 'NULL'), row_n);
+  ELSIF op = 'DELETE' THEN
+    RETURN format('INSERT INTO paige.change_log (schema_name, table_name, op, row_key, old_row)
+                   SELECT $1, $2, ''DELETE'', %s, %s FROM old_rows o', coalesce(key_o, 'NULL'), row_o);
+  END IF;
+  -- Old and new transition rows are stored pairwise in the same order, so they pair by
+  -- position; joining on the key would lose the rows whose key itself was updated. The position
+  -- column's name has a dot: no API-created column can be called that.
+  RETURN format('INSERT INTO paige.change_log (schema_name, table_name, op, row_key, new_row, old_row, changed_columns)
+                 SELECT $1, $2, ''UPDATE'', %s, %s, %s, array_remove(ARRAY[%s]::text[], NULL)
+                   FROM (SELECT row_number() OVER () AS "paige.pos", t.* FROM new_rows t) n
+                   JOIN (SELECT row_number() OVER () AS "paige.pos", t.* FROM old_rows t) o ON o."paige.pos" = n."paige.pos"
+                  ORDER BY n."paige.pos"', coalesce(key_n, 'NULL'), row_n, row_o, diff);
+END
 $fn$;
 
 CREATE FUNCTION paige.capture_changes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET "TimeZone" = 'UTC' AS $fn$
 DECLARE
-  all_cols    text[];
-  string_cols text[];
-  ts_cols     text[];
-  key_cols    text[];
-  written     bigint := 0;
+  written bigint := 1;
 BEGIN
-  -- Rows are taken as alias.* : a bare alias would resolve to a user column of that name.
-  -- One catalog read per statement (not per row): column types for encoding, the key columns.
-  SELECT coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}'),
-         coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.atttypid IN (20, 1700)), '{}'),
-         coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.atttypid = 1184), '{}')
-    INTO all_cols, string_cols, ts_cols
-    FROM pg_attribute a
-   WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
-  SELECT coalesce(array_agg(a.attname::text ORDER BY k.ord), '{}')
-    INTO key_cols
-    FROM pg_index i
-   CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-   WHERE i.indrelid = TG_RELID AND i.indisprimary;
-
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO paige.change_log (schema_name, table_name, op, row_key, new_row)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'INSERT', paige.row_key(s.r, key_cols), s.r
-      FROM (SELECT paige.api_row(to_jsonb(n.*), string_cols, ts_cols) AS r FROM new_rows n) s;
-    GET DIAGNOSTICS written = ROW_COUNT;
-  ELSIF TG_OP = 'UPDATE' THEN
-    -- Old and new transition rows are stored pairwise in the same order, so they pair by
-    -- position; joining on the key would lose the rows whose key itself was updated.
-    INSERT INTO paige.change_log (schema_name, table_name, op, row_key, new_row, old_row, changed_columns)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'UPDATE', paige.row_key(n.r, key_cols), n.r, o.r,
-           ARRAY(SELECT c FROM unnest(all_cols) WITH ORDINALITY AS u(c, ord)
-                  WHERE (n.r -> c) IS DISTINCT FROM (o.r -> c) ORDER BY u.ord)
-      FROM (SELECT row_number() OVER () AS i, paige.api_row(to_jsonb(t.*), string_cols, ts_cols) AS r FROM new_rows t) n
-      JOIN (SELECT row_number() OVER () AS i, paige.api_row(to_jsonb(t.*), string_cols, ts_cols) AS r FROM old_rows t) o
-        ON o.i = n.i
-     ORDER BY n.i;
-    GET DIAGNOSTICS written = ROW_COUNT;
-  ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO paige.change_log (schema_name, table_name, op, row_key, old_row)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'DELETE', paige.row_key(s.r, key_cols), s.r
-      FROM (SELECT paige.api_row(to_jsonb(o.*), string_cols, ts_cols) AS r FROM old_rows o) s;
-    GET DIAGNOSTICS written = ROW_COUNT;
-  ELSIF TG_OP = 'TRUNCATE' THEN
+  IF TG_OP = 'TRUNCATE' THEN
     INSERT INTO paige.change_log (schema_name, table_name, op) VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'CLEAR');
-    written := 1;
+  ELSE
+    EXECUTE paige.capture_sql(TG_RELID, TG_OP) USING TG_TABLE_SCHEMA, TG_TABLE_NAME;
+    GET DIAGNOSTICS written = ROW_COUNT;
   END IF;
-
   -- A statement that changed no row (UPDATE ... WHERE false) costs no commit stamp and no NOTIFY.
   IF written > 0 THEN
     INSERT INTO paige.change_commits (xid) VALUES (pg_current_xact_id()) ON CONFLICT (xid) DO NOTHING;
@@ -153,6 +151,7 @@ BEGIN
 END
 $fn$;
 
+REVOKE ALL ON FUNCTION paige.capture_sql(oid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION paige.capture_changes() FROM PUBLIC;
 REVOKE ALL ON FUNCTION paige.stamp_commit() FROM PUBLIC;
 REVOKE ALL ON FUNCTION paige.record_table_change(text, text, text, text) FROM PUBLIC;

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { Client } from 'graphql-ws';
+import { createDbServices } from '../src/dbservices/index.js';
+import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { rowApi } from './support/rows.js';
+import { collect, ROW_CHANGES, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+
+/** Every write path reaches a subscriber, and the log itself is out of every project's reach. */
+let t: TestServer;
+let project: TestProjectHandle;
+let api: ReturnType<typeof rowApi>;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  t = await startTestServer();
+  project = await createTestProject(t);
+  api = rowApi(t, project);
+  await api.createTable({ name: 'orders', columns: [{ name: 'sku', type: 'TEXT', unique: true }, { name: 'qty', type: 'INTEGER' }] });
+});
+
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await project?.remove();
+  await t?.stop();
+});
+
+async function subscribe(table: string, variables: Record<string, unknown> = {}): Promise<Collected> {
+  const client = wsClient(t, project.token);
+  clients.push(client);
+  const before = t.server.services.changes.subscriberCount;
+  const sub = collect(client, ROW_CHANGES, { p: project.id, t: table, ...variables });
+  await waitForSubscribers(t, before + 1);
+  return sub;
+}
+
+const sqlAsLogin = (text: string) => t.gql(`mutation ($p: ID!, $text: String!) { sql(projectId: $p, text: $text) { rowCount } }`, { p: project.id, text }, project.token);
+
+describe('write paths', () => {
+  it('delivers writes made through dbServices in another process-like client (in-process transport)', async () => {
+    const sub = await subscribe('orders', { where: { sku: { _eq: 'from-bot' } } });
+    const db = createDbServices({ projectId: project.id, databaseUrl: inject('databaseUrl') });
+    try {
+      await db.rows.insert('orders', { sku: 'from-bot', qty: 1 });
+    } finally {
+      await db.close();
+    }
+    const [payload] = await sub.waitFor(1);
+    expect(payload!.data.rowChanges).toMatchObject({ op: 'INSERT', row: { sku: 'from-bot', qty: 1 } });
+  });
+
+  it('delivers an upsert as an INSERT for new rows and an UPDATE for existing ones', async () => {
+    const sub = await subscribe('orders', { where: { sku: { _like: 'up-%' } } });
+    await api.insert('orders', [{ sku: 'up-a', qty: 1 }]);
+    const upserted = await api.upsert('orders', [{ sku: 'up-a', qty: 2 }, { sku: 'up-b', qty: 3 }], ['sku']);
+    expect(upserted.errors).toBeUndefined();
+    await sub.waitFor(3);
+    const [first, ...rest] = sub.payloads.map((p) => p.data.rowChanges);
+    expect(first).toMatchObject({ op: 'INSERT', row: { sku: 'up-a', qty: 1 } });
+    // Both statements of one transaction: the order within it is Postgres's trigger order.
+    expect(rest.map((c) => [c.op, c.row.sku, c.row.qty, c.oldRow?.qty ?? null, c.changedColumns]).sort()).toEqual([
+      ['INSERT', 'up-b', 3, null, null],
+      ['UPDATE', 'up-a', 2, 1, ['qty']],
+    ]);
+  });
+
+  it('captures the system tables too (contacts through upsertContact)', async () => {
+    const sub = await subscribe('contacts');
+    await t.ok(`mutation ($p: ID!) { upsertContact(projectId: $p, input: { phone: "+14155550100", name: "Ada" }) { id } }`, { p: project.id }, project.token);
+    const [payload] = await sub.waitFor(1);
+    expect(payload!.data.rowChanges).toMatchObject({ table: 'contacts', op: 'INSERT', row: { phone: '+14155550100', name: 'Ada' } });
+    expect(typeof payload!.data.rowChanges.row.id).toBe('string'); // bigint identity, as a string
+  });
+});
+
+describe('the change log is the platform’s', () => {
+  it('cannot be read, written or forged by the project login role', async () => {
+    for (const text of [
+      'SELECT * FROM paige.change_log',
+      `INSERT INTO paige.change_log (schema_name, table_name, op) VALUES ('x', 'y', 'INSERT')`,
+      `SELECT paige.record_table_change('x', 'y', 'CREATED', NULL)`,
+      'DROP TRIGGER paige_capture_insert ON orders',
+      'ALTER TABLE orders DISABLE TRIGGER ALL',
+    ]) {
+      const result = await sqlAsLogin(text);
+      expect(result.errors?.[0]?.extensions?.code, text).toBe('FORBIDDEN');
+    }
+  });
+
+  it('still captures after those attempts (the triggers are intact)', async () => {
+    const sub = await subscribe('orders', { where: { sku: { _eq: 'still-captured' } } });
+    expect((await sqlAsLogin(`INSERT INTO orders (sku, qty) VALUES ('still-captured', 1)`)).errors).toBeUndefined();
+    await sub.waitFor(1);
+  });
+});
