@@ -4,6 +4,7 @@ import { COLUMN_TYPES, type ColumnType } from '../db/catalog.js';
 import { DEFAULT_EXPRESSIONS, MAX_VARCHAR_LENGTH, isDefaultExpression, type DefaultSpec } from '../db/column-types.js';
 import type { ColumnSpec } from '../db/ddl.js';
 import { checkName } from './names.js';
+import { columnSchema } from './values.js';
 import { parseInput } from './validation.js';
 
 /** ColumnInput as GraphQL delivers it (enum values upper case, defaults already applied). */
@@ -17,68 +18,15 @@ export const columnInputSchema = z.object({
 });
 export type ColumnInput = z.input<typeof columnInputSchema>;
 
-const INT4 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
-const INT8 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
-const noNul = (text: string) => !text.includes('\0');
-
-/** A real calendar date, so 2024-02-30 is refused here rather than by Postgres. */
-function isCalendarDate(text: string): boolean {
-  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
-
-const DATE = /^\d{4}-\d\d-\d\d$/;
-/** An explicit offset is required: a default must not depend on the session's time zone. */
-const TIMESTAMPTZ = /^\d{4}-\d\d-\d\d[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$/i;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-
-/**
- * Per type: which JSON values are valid defaults, turned into Postgres's input text for the type,
- * and what to tell the user otherwise. Strings such as 'now' or 'today' are refused: Postgres
- * would evaluate them once, when the table is created.
- */
-const LITERALS: Record<Exclude<ColumnType, 'serial'>, { schema: z.ZodType<string>; expected: string }> = {
-  text: { schema: z.string().refine(noNul), expected: 'a string without NUL bytes' },
-  varchar: { schema: z.string().refine(noNul), expected: 'a string without NUL bytes' },
-  integer: {
-    schema: z.number().int().min(INT4.min).max(INT4.max).transform(String),
-    expected: `a whole number from ${INT4.min} to ${INT4.max}`,
-  },
-  bigint: {
-    schema: z
-      .union([z.string().regex(/^[+-]?\d{1,20}$/), z.number().refine(Number.isSafeInteger)])
-      .transform((value) => BigInt(value))
-      .refine((value) => value >= INT8.min && value <= INT8.max)
-      .transform(String),
-    expected: `a whole number from ${INT8.min} to ${INT8.max}, as a string (or a safe integer)`,
-  },
-  numeric: {
-    schema: z.union([z.string().regex(NUMERIC), z.number().refine(Number.isFinite).transform(String)]),
-    expected: 'a decimal number as a string such as "12.50" (or a finite number)',
-  },
-  boolean: { schema: z.boolean().transform(String), expected: 'true or false' },
-  date: { schema: z.string().regex(DATE).refine(isCalendarDate), expected: 'a date as YYYY-MM-DD' },
-  timestamptz: {
-    schema: z.string().regex(TIMESTAMPTZ).refine(isCalendarDate),
-    expected: 'an ISO 8601 timestamp with an offset, such as 2024-05-01T12:30:00.123456Z (at most 6 fractional digits)',
-  },
-  uuid: { schema: z.string().regex(UUID).transform((uuid) => uuid.toLowerCase()), expected: 'a UUID such as 123e4567-e89b-12d3-a456-426614174000' },
-  jsonb: {
-    // JSON.stringify escapes NUL as \u0000, which jsonb refuses.
-    schema: z.unknown().transform((value) => JSON.stringify(value)).refine((json) => !json.includes('\\u0000')),
-    expected: 'any JSON value without NUL characters in its strings',
-  },
-};
-
 const isExpressionObject = (value: unknown): value is { expression: unknown } =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && 'expression' in value;
 
 /**
  * A column's default, or null for none. `{ "expression": "now()" }` picks one of the fixed
- * expressions; anything else is a literal of the column's type. For jsonb every value is a
- * literal (no expression fits jsonb), so `{ "expression": ... }` there is stored as that object.
+ * expressions; anything else is a literal of the column's type, checked and encoded like a row
+ * value (so 'now' or 'today', which Postgres would evaluate once at CREATE, are refused). For
+ * jsonb every value is a literal (no expression fits jsonb), so `{ "expression": ... }` there is
+ * stored as that object.
  */
 function parseDefault(column: string, type: ColumnType, maxLength: number | null, value: unknown): DefaultSpec | null {
   if (value === undefined || value === null) return null;
@@ -93,11 +41,11 @@ function parseDefault(column: string, type: ColumnType, maxLength: number | null
     if (!fits.includes(type)) throw fail(`${expression} is for ${fits.join(', ')} columns, not ${type}`);
     return { expression };
   }
-  const { schema, expected } = LITERALS[type];
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw fail(`${type === 'integer' ? 'an' : 'a'} ${type} default must be ${expected}`);
-  if (maxLength !== null && [...parsed.data].length > maxLength) throw fail(`it is longer than maxLength ${maxLength}`);
-  return { literal: parsed.data };
+  // The same codec as row values, so a default is valid exactly when the same value in a row is.
+  const parsed = columnSchema({ type, maxLength }).safeParse(value);
+  // The codec's message already shows the value ("expected ..., got 3.5").
+  if (!parsed.success) throw badInput(`column "${column}": the default is not valid: ${parsed.error.issues[0]!.message}`, { column, field: 'default' });
+  return { literal: String(parsed.data) };
 }
 
 /** Validates one ColumnInput (name rules, type, maxLength, default) into what the DDL layer takes. */
