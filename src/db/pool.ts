@@ -7,14 +7,20 @@ import pg from 'pg';
  */
 const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082, TIMESTAMPTZ: 1184, TIMESTAMP: 1114 } as const;
 
-/** '2024-05-01 12:30:00.123456+00' (TimeZone=UTC) → '2024-05-01T12:30:00.123456Z' */
+/**
+ * '2024-05-01 12:30:00.123456+00' (TimeZone=UTC) → '2024-05-01T12:30:00.123456Z'. Years outside
+ * 0000-9999 use ISO 8601's expanded form as JavaScript writes it ('+010000', '-000001'); Postgres's
+ * '0001 BC' is ISO year 0000 (there is no year 0 BC), so 'N BC' is year 1 - N.
+ */
 export function timestamptzToIso(text: string): string {
   if (text === 'infinity' || text === '-infinity') return text;
-  const match = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d(?::?\d\d){0,2})?( BC)?$/.exec(text);
+  const match = /^(\d{4,})(-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d(?::?\d\d){0,2})?( BC)?$/.exec(text);
   if (!match) return text;
-  const [, date, time, offset, bc] = match;
+  const [, yearText, monthDay, time, offset, bc] = match;
+  const year = bc ? 1 - Number(yearText) : Number(yearText);
+  const isoYear = year >= 0 && year <= 9999 ? String(year).padStart(4, '0') : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`;
   const zone = !offset || /^[+-]00(:?00)*$/.test(offset) ? 'Z' : offset.length === 3 ? `${offset}:00` : offset;
-  return `${bc ? '-' : ''}${date}T${time}${zone}`;
+  return `${isoYear}${monthDay}T${time}${zone}`;
 }
 
 const identity = (value: string) => value;
