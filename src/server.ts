@@ -2,14 +2,14 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from 'node:net';
 import { createYoga, maskError as yogaMaskError, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
-import { WebSocketServer } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveAdminToken } from './db/database.js';
 import { closeAppServices, openAppServices } from './app-services.js';
 import { mapPgError } from './db/pg-errors.js';
 import { authenticate } from './resolvers/auth.js';
+import { attachGraphqlWs, type WebSocketInitialContext } from './transports/websocket.js';
+import { QUERY_LIMITS, queryLimitPlugins } from './query-limits.js';
 import type { AppServices, Context } from './resolvers/context.js';
 import { schema } from './schema/index.js';
 
@@ -43,14 +43,19 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const services: AppServices = await openAppServices(config, log, adminToken);
   const { db } = services;
 
-  const yoga: YogaServerInstance<Record<string, never>, Context> = createYoga<Record<string, never>, Context>({
+  const yoga: YogaServerInstance<WebSocketInitialContext, Context> = createYoga<WebSocketInitialContext, Context>({
     schema,
+    plugins: queryLimitPlugins(config),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'paige-db' },
     maskedErrors: { maskError: maskErrors(log) },
     logging: config.logLevel === 'silent' ? false : config.logLevel,
-    context: async ({ request }) => ({ ...services, auth: await authenticate(services, request.headers.get('authorization')) }),
+    // HTTP carries the token in a header; graphql-ws in connectionParams (see transports/websocket.ts).
+    context: async ({ request, connectionParams }) => ({
+      ...services,
+      auth: await authenticate(services, request ? request.headers.get('authorization') : connectionParams?.authorization),
+    }),
   });
 
   const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
@@ -60,26 +65,13 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       void db.ready().then((ready) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }));
       return;
     }
+    if (Number(req.headers['content-length'] ?? 0) > QUERY_LIMITS.maxBodyBytes) {
+      return sendJson(res, 413, { errors: [{ message: `request body over ${QUERY_LIMITS.maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
+    }
     void yoga.handle(req, res);
   });
 
-  const wsServer = new WebSocketServer({ server: http, path: '/graphql' });
-  const wsGraphql = useServer<{ authorization?: unknown }, { auth?: Context['auth'] }>(
-    {
-      schema,
-      onConnect: async (ctx) => {
-        try {
-          ctx.extra.auth = await authenticate(services, ctx.connectionParams?.authorization);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      // The token is checked again on every subscribe, so a revoked key cannot start anything new.
-      context: async (ctx) => ({ ...services, auth: await authenticate(services, ctx.connectionParams?.authorization) }),
-    },
-    wsServer,
-  );
+  const websocket = attachGraphqlWs(http, yoga, services);
 
   const server: PaigeServer = {
     services,
@@ -96,9 +88,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     },
     async stop() {
       // Stop accepting, end every socket, then the pools and the embedded Postgres.
-      await wsGraphql.dispose();
-      for (const socket of wsServer.clients) socket.terminate();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      await websocket.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
