@@ -163,8 +163,10 @@ export async function recordMessage(pool: pg.Pool, schema: string, input: Messag
   try {
     const message = await inTransaction(pool, async (client) => {
       const contactId = await contactIdFor(client, schema, input.phone, input.direction === 'inbound');
-      const [conversation] = await rows<ConversationRow>(client, schema, sql.conversationForMessageSql(schema), [contactId]);
-      const params = [conversation!.id, input.direction, input.body ?? null, jsonParam(input.payload), key];
+      // The open conversation is the common case; opening one is the rare one that must not race.
+      const [stamped] = await rows<ConversationRow>(client, schema, sql.stampOpenConversationSql(schema), [contactId]);
+      const conversation = stamped ?? (await rows<ConversationRow>(client, schema, sql.conversationForMessageSql(schema), [contactId]))[0]!;
+      const params = [conversation.id, input.direction, input.body ?? null, jsonParam(input.payload), key];
       const [inserted] = await rows<MessageRow>(client, schema, sql.insertMessageSql(schema), params);
       if (!inserted) throw new KeyTaken();
       return inserted;

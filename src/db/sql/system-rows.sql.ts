@@ -45,6 +45,12 @@ export const touchContactSql = (schema: string) => /* SQL */ `
   ON CONFLICT (phone) DO UPDATE SET last_seen_at = now(), updated_at = now() WHERE $2
   RETURNING id`;
 
+/** Stamps the contact's open conversation, if any, with a new message. $1 contact id. */
+export const stampOpenConversationSql = (schema: string) => /* SQL */ `
+  UPDATE ${conversations(schema)} SET last_message_at = now(), updated_at = now()
+   WHERE contact_id = $1 AND status = 'open'
+  RETURNING ${conversationColumns}`;
+
 /** $1 bigint[] ids. */
 export const conversationsByIdsSql = (schema: string) =>
   /* SQL */ `SELECT ${conversationColumns} FROM ${conversations(schema)} WHERE id = ANY($1::bigint[])`;
@@ -64,8 +70,9 @@ export const openConversationSql = (schema: string) => /* SQL */ `
   RETURNING ${conversationColumns}`;
 
 /**
- * Finds or opens the contact's open conversation and stamps its last message, in one statement
- * that cannot race: the conflict on the partial unique index turns the insert into the update.
+ * Opens a conversation stamped with a message, or stamps the one a concurrent writer just opened:
+ * the conflict on the partial unique index turns the insert into the update, so it cannot race.
+ * (Run after stampOpenConversationSql found none: the insert attempt spends an identity value.)
  * $1 contact id.
  */
 export const conversationForMessageSql = (schema: string) => /* SQL */ `

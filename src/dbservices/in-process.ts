@@ -1,0 +1,142 @@
+import { execute, GraphQLError, subscribe, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { ConfigError, parseConfig, type LogLevel } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { closeAppServices, openAppServices } from '../app-services.js';
+import { mapPgError } from '../db/pg-errors.js';
+import type { AppServices, Context } from '../resolvers/context.js';
+import { schema } from '../schema/index.js';
+import { DbServicesError, fromGraphQLErrors, type GraphQLErrorLike } from './errors.js';
+import type { SubscriptionSink, Transport } from './transport.js';
+
+/**
+ * Runs the operations with graphql's `execute` on the server's own schema, with a context scoped
+ * to one project exactly as a project API key would be: same resolvers, same validation, same
+ * errors, same change events. No HTTP, no socket. Postgres is opened on first use.
+ */
+export class InProcessTransport implements Transport {
+  readonly kind = 'in-process';
+  private services: Promise<AppServices> | undefined;
+  private hubStarted: Promise<void> | undefined;
+  private readonly validated = new WeakSet<DocumentNode>();
+  private readonly log: Logger;
+  private readonly logLevel: LogLevel;
+  private readonly subscriptions = new Set<() => void>();
+
+  constructor(
+    private readonly settings: { projectId: string; databaseUrl: string; logLevel?: string | undefined },
+  ) {
+    // A bot's own output matters more than ours: warnings and errors only, unless LOG_LEVEL says otherwise.
+    this.logLevel = isLogLevel(settings.logLevel) ? settings.logLevel : 'warn';
+    this.log = createLogger(this.logLevel);
+  }
+
+  projectId(): Promise<string> {
+    return Promise.resolve(this.settings.projectId);
+  }
+
+  private open(): Promise<AppServices> {
+    if (!this.services) {
+      let config;
+      try {
+        config = parseConfig({ DATABASE_URL: this.settings.databaseUrl, LOG_LEVEL: this.logLevel });
+      } catch (error) {
+        if (error instanceof ConfigError) throw new DbServicesError('CONFIGURATION', `dbServices: ${error.message.replace(/^paige-db: /, '')}`, { setting: error.variable });
+        throw error;
+      }
+      this.services = openAppServices(config, this.log);
+      this.services.catch(() => (this.services = undefined));
+    }
+    return this.services;
+  }
+
+  /** A fresh context per operation: the dataloaders live on it. keyId names the caller in logs. */
+  private async context(): Promise<Context> {
+    const services = await this.open();
+    return { ...services, auth: { kind: 'project', projectId: this.settings.projectId, keyId: 'in-process' } };
+  }
+
+  /** The committed documents are checked against the running schema once each, like a server would. */
+  private check(document: DocumentNode): void {
+    if (this.validated.has(document)) return;
+    const errors = validate(schema, document);
+    if (errors.length) throw fromGraphQLErrors(errors.map((e) => ({ message: e.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
+    this.validated.add(document);
+  }
+
+  async execute<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables: V): Promise<R> {
+    this.check(document);
+    const result = (await execute({ schema, document, variableValues: variables, contextValue: await this.context() })) as ExecutionResult<R>;
+    if (result.errors?.length) throw fromGraphQLErrors(result.errors.map((error) => this.mask(error)));
+    return result.data as R;
+  }
+
+  subscribe<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables: V, sink: SubscriptionSink<R>): () => void {
+    let ended = false;
+    let iterator: AsyncIterator<ExecutionResult<R>> | undefined;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.subscriptions.delete(end);
+      void iterator?.return?.();
+    };
+    this.subscriptions.add(end);
+    const fail = (error: unknown) => {
+      if (ended) return;
+      end();
+      sink.error(error instanceof DbServicesError ? error : fromGraphQLErrors([this.mask(error)]));
+    };
+    void (async () => {
+      this.check(document);
+      const contextValue = await this.context();
+      await this.startHub(contextValue);
+      const started = await subscribe({ schema, document, variableValues: variables, contextValue });
+      if (!(Symbol.asyncIterator in started)) return fail(fromGraphQLErrors((started.errors ?? []).map((error) => this.mask(error))));
+      iterator = started as AsyncIterator<ExecutionResult<R>>;
+      if (ended) return void iterator.return?.();
+      for (;;) {
+        const { value, done } = await iterator.next();
+        if (done || ended) break;
+        if (value.errors?.length) return fail(fromGraphQLErrors(value.errors.map((error) => this.mask(error))));
+        sink.next(value.data as R);
+      }
+      // The server ended the stream (it stopped): say so rather than fall silent.
+      if (!ended) fail(new DbServicesError('UNAVAILABLE', 'the change stream ended: dbServices was closed'));
+    })().catch(fail);
+    return end;
+  }
+
+  /** The change fan-out reads the log on NOTIFY; a bot that never subscribes never opens it. */
+  private startHub(services: AppServices): Promise<void> {
+    if (!this.hubStarted) {
+      this.hubStarted = services.changes.start();
+      this.hubStarted.catch(() => (this.hubStarted = undefined));
+    }
+    return this.hubStarted;
+  }
+
+  /** What yoga's masking does on the server: domain errors pass, Postgres errors are mapped, the rest masked and logged. */
+  private mask(error: unknown): GraphQLErrorLike {
+    if (error instanceof DbServicesError) return { message: error.message, extensions: { code: error.code, ...error.details } };
+    // A GraphQLError that wraps something else than a GraphQLError wraps a thrown error (Postgres or a bug);
+    // otherwise it is a domain error (with its code) or graphql-js checking the request (no code).
+    const original = error instanceof GraphQLError && error.originalError && !(error.originalError instanceof GraphQLError) ? error.originalError : error;
+    if (original instanceof GraphQLError) return { message: original.message, extensions: { ...original.extensions } };
+    const mapped = mapPgError(original);
+    if (mapped) return { message: mapped.message, extensions: mapped.extensions };
+    this.log.error('dbServices: unexpected error', original);
+    return { message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  }
+
+  async close(): Promise<void> {
+    for (const end of [...this.subscriptions]) end();
+    const services = await this.services?.catch(() => undefined);
+    this.services = undefined;
+    if (!services) return;
+    if (this.hubStarted) await this.hubStarted.then(() => services.changes.stop(), () => {});
+    this.hubStarted = undefined;
+    await closeAppServices(services);
+  }
+}
+
+const isLogLevel = (value: string | undefined): value is LogLevel => ['debug', 'info', 'warn', 'error', 'silent'].includes(value ?? '');
