@@ -138,7 +138,15 @@ async function main() {
     const withCapture = await timed(bulk('bookings'));
     const without = await timed(bulk('bookings_plain'));
     console.log(`\n# writer cost of capture: 10,000-row INSERT ${withCapture.toFixed(0)} ms with triggers, ${without.toFixed(0)} ms without`);
-    while (!arrivals.has('cost-10000')) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Single-row transactions, interleaved so that load from other processes hits both alike.
+    const single = { bookings: [] as number[], bookings_plain: [] as number[] };
+    for (let i = 0; i < 1000; i += 1) {
+      for (const name of ['bookings', 'bookings_plain'] as const) {
+        single[name].push(await timed(`INSERT INTO "${schema}".${name} (guest, seats, starts) VALUES ('one-${i}', 1, now())`));
+      }
+    }
+    console.log(`# writer cost of capture, single-row INSERT (autocommit): with triggers ${summary(single.bookings)}; without ${summary(single.bookings_plain)}`);
+    while (!arrivals.has('one-999')) await new Promise((resolve) => setTimeout(resolve, 10));
     await client.dispose();
   } finally {
     await psql.end();

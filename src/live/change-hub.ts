@@ -90,8 +90,11 @@ export class ChangeHub {
     this.position = changeLog.afterTransaction(await changeLog.readHead(this.options.pool));
     await this.listener.start();
     const retentionMs = this.options.retentionHours * 3_600_000;
-    // Often enough that entries never outlive the retention by much, at most hourly.
-    this.pruneTimer = setInterval(() => void this.prune().catch((e: unknown) => this.options.log.warn(`change log prune failed: ${String(e)}`)), Math.max(1_000, Math.min(3_600_000, retentionMs / 4)));
+    const prune = () => void this.prune().catch((e: unknown) => this.options.log.warn(`pruning the change log failed: ${String(e)}`));
+    // Now (a server that was down for a while has a backlog), then often enough that entries
+    // never outlive the retention by much, and at least hourly.
+    prune();
+    this.pruneTimer = setInterval(prune, Math.max(1_000, Math.min(3_600_000, retentionMs / 4)));
     this.pruneTimer.unref();
   }
 
