@@ -1,0 +1,127 @@
+/**
+ * `npm run bench`: paige-db against the floor (the least any Node service over Postgres costs),
+ * in the same run on the same machine. See BENCHMARKS.md for the method; this file only orders
+ * the sections, keeps the servers, and writes the summary.
+ *
+ * Env: BENCH_POSTGRES_URL — a superuser URL of the cluster to use (a database is created in it
+ * and dropped after; default postgres://postgres@127.0.0.1:5432/postgres); BENCH_EMBEDDED=1 —
+ * use the embedded Postgres instead; BENCH_QUICK=1 — shorter rounds (a smoke run, not figures);
+ * BENCH_PROFILE=1 — run paige-db under `node --cpu-prof` (profiles in bench/profiles);
+ * BENCH_ONLY=reads,writes,capture,dbservices,delivery,fanout,start — run only some sections.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../src/logger.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { createBenchDatabase, graphqlClient } from './lib/setup.js';
+import { startFloor, startOurs, root, type Child } from './lib/processes.js';
+import { Report } from './lib/report.js';
+import { createProject, deleteProject, seedBookings, type BenchProject } from './lib/seed.js';
+import { readBench, writeBench, ROWS_QUERY } from './sections/http.js';
+import { captureBench } from './sections/capture.js';
+import { dbServicesBench } from './sections/dbservices.js';
+import { startBench } from './sections/start.js';
+import { deliveryBench, fanoutBench, startLiveFloor } from './sections/live.js';
+import { writeBenchmarksMd } from './lib/markdown.js';
+
+const quick = process.env.BENCH_QUICK === '1';
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
+const wants = (section: string) => !only || only.has(section);
+const profile = process.env.BENCH_PROFILE === '1';
+const roundMs = quick ? 1000 : 3000;
+
+const report = new Report();
+const started = new Date();
+const t0 = performance.now();
+const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+let embedded: EmbeddedDatabase | undefined;
+let embeddedDir: string | undefined;
+let postgresUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+if (process.env.BENCH_EMBEDDED === '1') {
+  embeddedDir = await mkdtemp(join(tmpdir(), 'paige-bench-pg-'));
+  embedded = await startEmbeddedPostgres(embeddedDir, createLogger('warn'));
+  postgresUrl = embedded.url.replace(/\/paige$/, '/postgres');
+}
+const database = await createBenchDatabase(postgresUrl);
+const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
+const cleanups: (() => Promise<unknown>)[] = [];
+const projects: BenchProject[] = [];
+log(`database ${database.name} on ${embedded ? 'the embedded Postgres' : new URL(postgresUrl).host}`);
+
+try {
+  const ours: Child = await startOurs(database.url, adminToken, profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/profiles')}`] : []);
+  cleanups.push(() => ours.stop());
+  const gql = graphqlClient(`http://127.0.0.1:${ours.port}/graphql`, adminToken);
+  const { rows: [version] } = await database.admin.query<{ server_version: string }>('SHOW server_version');
+  report.detail(`Postgres ${version!.server_version}, paige-db pid ${ours.pid}`);
+
+  // 1. Seed.
+  const main = await createProject(gql, 'bench-main');
+  projects.push(main);
+  const seedT0 = performance.now();
+  const bookings = quick ? 10_000 : 100_000;
+  const seeded = await seedBookings(gql, database.admin, main, bookings);
+  report.detail(`seeded ${seeded} bookings through insertRows in ${((performance.now() - seedT0) / 1000).toFixed(1)} s`);
+  if (seeded !== bookings) throw new Error(`seeding left ${seeded} rows, not ${bookings}`);
+  log('seeded');
+
+  if (wants('reads') || wants('writes')) {
+    const floor = await startFloor('bench/floor-http.ts', { DATABASE_URL: database.url, SCHEMA: main.schema, TABLE: 'bookings' });
+    cleanups.push(() => floor.stop());
+    // The floor must return exactly what paige-db returns, or the comparison is void.
+    const body = JSON.stringify({ query: ROWS_QUERY, variables: { p: main.id } });
+    const oursPage = await (await fetch(`http://127.0.0.1:${ours.port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${main.token}` }, body })).text();
+    const floorPage = await (await fetch(`http://127.0.0.1:${floor.port}/rows`, { method: 'POST', body })).text();
+    if (oursPage !== floorPage) throw new Error(`the floor's page differs from paige-db's:\n${oursPage.slice(0, 300)}\n${floorPage.slice(0, 300)}`);
+    const firstId = (JSON.parse(oursPage) as { data: { project: { table: { rows: { nodes: { id: string }[] } } } } }).data.project.table.rows.nodes[0]!.id;
+    report.detail(`the floor's page is byte-identical to paige-db's (${oursPage.length} bytes, first id ${firstId})`);
+    if (wants('reads')) {
+      log('reads');
+      await readBench(report, ours, floor, main, firstId, roundMs);
+    }
+    if (wants('writes')) {
+      log('writes (HTTP)');
+      await writeBench(report, database.admin, ours, floor, main, quick ? 1000 : 2000);
+    }
+  }
+
+  if (wants('dbservices')) {
+    log('dbServices in-process vs pool.query');
+    await dbServicesBench(report, database.url, database.admin, main, quick ? 1000 : 2000);
+  }
+
+  if (wants('capture')) {
+    log('change capture on vs off');
+    await captureBench(report, gql, database.url, database.admin, main, quick ? 1000 : 2000);
+  }
+
+  if (wants('delivery') || wants('fanout')) {
+    const live = await startLiveFloor(database.url);
+    cleanups.push(() => live.close());
+    if (wants('delivery')) {
+      log('delivery latency: 1,000 subscribers');
+      await deliveryBench(report, gql, database.admin, ours, live, projects, quick ? 4000 : 10_000);
+    }
+    if (wants('fanout')) {
+      log('fan-out: 5,000 subscribers');
+      await fanoutBench(report, gql, database.admin, ours, live, main, quick ? 4000 : 10_000);
+    }
+  }
+
+  if (wants('start')) {
+    log('start time');
+    await startBench(report);
+  }
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error('cleanup:', error));
+  await database.drop().catch((error: unknown) => console.error('dropping the bench database:', error));
+  await embedded?.stop();
+  if (embeddedDir) await rm(embeddedDir, { recursive: true, force: true });
+}
+
+console.log(`\n${report.table()}\n`);
+if (!quick && !only) await writeBenchmarksMd(report, { started, seconds: (performance.now() - t0) / 1000, postgres: embedded ? 'embedded' : 'machine' });
+log('done');

@@ -1,0 +1,229 @@
+import type { ChildProcess } from 'node:child_process';
+import type pg from 'pg';
+import { createPool } from '../../src/db/pool.js';
+import { qualify } from '../../src/db/identifiers.js';
+import { openLoopInserts, type GeneratorResult } from '../lib/generator.js';
+import { cpuMsOf, rssBytes, spawnTs, startFloor, type Child } from '../lib/processes.js';
+import type { Report } from '../lib/report.js';
+import { CREATE_TABLE, createProject, type BenchProject } from '../lib/seed.js';
+import { fmt, sleep, summarize, within } from '../lib/stats.js';
+import type { Gql } from '../lib/setup.js';
+import type { Command, SubscriberReport, SubscriptionSpec } from '../subscriber.js';
+
+const LIVE_COLUMNS = [
+  { name: 'seq', type: 'INTEGER', nullable: false },
+  { name: 'stamped_at', type: 'TIMESTAMPTZ', nullable: false },
+];
+
+/** The floor's copy of a table: same columns, a row trigger that NOTIFYs the row itself. */
+async function createFloorTables(admin: pg.Pool, names: string[]) {
+  await admin.query(/* SQL */ `
+    CREATE SCHEMA IF NOT EXISTS bench_floor;
+    CREATE OR REPLACE FUNCTION bench_floor.notify_row() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM pg_notify('bench_floor', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || '|' || row_to_json(NEW)::text);
+      RETURN NULL;
+    END $$;`);
+  for (const name of names) {
+    const table = qualify('bench_floor', name);
+    await admin.query(/* SQL */ `CREATE TABLE ${table} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, seq integer NOT NULL, stamped_at timestamptz NOT NULL);
+      CREATE TRIGGER notify_row AFTER INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION bench_floor.notify_row();`);
+  }
+}
+
+/** A subscriber child process, driven over IPC. */
+class SubscriberProcess {
+  private waiting: ((message: any) => void)[] = [];
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (message) => this.waiting.shift()?.(message));
+  }
+  static spawn() {
+    const child = spawnTs('bench/subscriber.ts', {}, ['--max-old-space-size=2048'], true);
+    child.stderr?.on('data', (chunk) => process.stderr.write(`[subscriber ${child.pid}] ${chunk}`));
+    return new SubscriberProcess(child);
+  }
+  ask<T>(command: Command, ms = 120_000): Promise<T> {
+    const answer = new Promise<T>((resolve) => this.waiting.push(resolve));
+    this.child.send(command);
+    return within(answer, ms, `subscriber ${this.child.pid} ${command.type}`);
+  }
+  async close() {
+    this.child.send({ type: 'close' } satisfies Command);
+    await Promise.race([new Promise((resolve) => this.child.once('exit', resolve)), sleep(5_000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+interface PhaseResult {
+  generator: GeneratorResult;
+  latency: ReturnType<typeof summarize>;
+  expected: number;
+  delivered: number;
+  missing: number;
+  duplicates: number;
+  broken: number;
+  firstError?: string;
+  subscriberCpu: number;
+  serverCpu: number;
+  /** Server RSS before the sockets opened and once they were all subscribed and idle. */
+  rssBefore: number;
+  rssIdle: number;
+}
+
+interface Phase {
+  mode: 'ours' | 'floor';
+  url: string;
+  server: Child;
+  subs: SubscriptionSpec[];
+  processes: number;
+  /** Where each subscription key's rows are inserted (qualified SQL name). */
+  tableSql: Map<string, string>;
+  rate: number;
+  durationMs: number;
+}
+
+/**
+ * Opens the subscribers over several processes, proves every one is live with a warm-up row per
+ * table, then inserts open-loop and collects every delivery; finally checks the deliveries
+ * against what was inserted (missing and duplicated events are counted, not hidden).
+ */
+async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
+  const children = Array.from({ length: phase.processes }, () => SubscriberProcess.spawn());
+  try {
+    const tables = [...phase.tableSql].map(([key, sql]) => ({ key, sql }));
+    const maxSeq = Math.ceil((phase.rate * phase.durationMs) / 1000 / tables.length) + 2;
+    const rssBefore = rssBytes(phase.server.pid);
+    const opened = await Promise.all(
+      children.map((child, c) => child.ask<{ broken: number; firstError?: string }>({ type: 'open', mode: phase.mode, url: phase.url, subs: phase.subs.filter((_, i) => i % children.length === c), maxSeq }, 300_000)),
+    );
+    const openBroken = opened.reduce((sum, o) => sum + o.broken, 0);
+    if (openBroken) throw new Error(`${openBroken} subscribers could not open: ${opened.find((o) => o.firstError)?.firstError}`);
+    // Warm-up rows (seq -1) until every subscriber has had one: then all are subscribed for sure.
+    const deadline = performance.now() + 60_000;
+    let warm = 0;
+    while (warm < phase.subs.length) {
+      if (performance.now() > deadline) throw new Error(`only ${warm} of ${phase.subs.length} subscribers received the warm-up rows`);
+      for (const table of tables) await pool.query(`INSERT INTO ${table.sql} (seq, stamped_at) VALUES (-1, clock_timestamp())`);
+      await sleep(1000);
+      warm = (await Promise.all(children.map((child) => child.ask<{ warm: number }>({ type: 'status' })))).reduce((sum, s) => sum + s.warm, 0);
+    }
+    await sleep(2000);
+    const rssIdle = rssBytes(phase.server.pid);
+    await Promise.all(children.map((child) => child.ask({ type: 'status' })));
+    const serverCpu0 = cpuMsOf(phase.server.pid);
+    const t0 = performance.now();
+    const generator = await openLoopInserts(pool, tables, phase.rate, phase.durationMs);
+    await sleep(3000); // let the last deliveries arrive
+    const serverCpu = (cpuMsOf(phase.server.pid) - serverCpu0) / (performance.now() - t0);
+    const reports = await Promise.all(children.map((child) => child.ask<SubscriberReport>({ type: 'report', expected: generator.inserted })));
+    const perKey = new Map<string, number>();
+    for (const sub of phase.subs) perKey.set(sub.key, (perKey.get(sub.key) ?? 0) + 1);
+    const expected = [...perKey].reduce((sum, [key, subscribers]) => sum + subscribers * (generator.inserted[key]?.length ?? 0), 0);
+    const all = new Float64Array(reports.reduce((sum, r) => sum + r.latencies.length, 0));
+    let offset = 0;
+    for (const r of reports) {
+      all.set(r.latencies, offset);
+      offset += r.latencies.length;
+    }
+    return {
+      generator,
+      latency: summarize(all),
+      expected,
+      delivered: reports.reduce((sum, r) => sum + r.delivered, 0),
+      missing: reports.reduce((sum, r) => sum + r.missing, 0),
+      duplicates: reports.reduce((sum, r) => sum + r.duplicates, 0),
+      broken: reports.reduce((sum, r) => sum + r.broken, 0),
+      firstError: reports.find((r) => r.firstError)?.firstError,
+      subscriberCpu: reports.reduce((sum, r) => sum + r.cpuMs / r.wallMs, 0),
+      serverCpu,
+      rssBefore,
+      rssIdle,
+    };
+  } finally {
+    await Promise.all(children.map((child) => child.close()));
+  }
+}
+
+function describe(report: Report, label: string, r: PhaseResult) {
+  const g = r.generator;
+  report.detail(
+    `${label}: commit→subscriber p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms, max ${fmt(r.latency.max)} ms; ` +
+      `delivered ${r.delivered} of ${r.expected} expected (${r.missing} missing, ${r.duplicates} duplicates, ${r.broken} broken subscriptions${r.firstError ? `: ${r.firstError}` : ''}); ` +
+      `server CPU ${(r.serverCpu * 100).toFixed(0)}%, subscriber processes CPU ${(r.subscriberCpu * 100).toFixed(0)}% (sum)`,
+  );
+  report.detail(
+    `${label} generator: ${g.sent} inserts at ${fmt(g.achievedRate)}/s achieved, ${g.failed} failed; round-trip p50 ${fmt(g.roundTrip.p50)} ms ` +
+      `(first third ${fmt(g.roundTrip.firstThirdP50)} ms, last third ${fmt(g.roundTrip.lastThirdP50)} ms), p99 ${fmt(g.roundTrip.p99)} ms; ` +
+      `sent late p99 ${fmt(g.lateP99)} ms; generator CPU ${(g.generatorCpu * 100).toFixed(0)}%`,
+  );
+}
+
+export interface LiveSetup {
+  floor: Child;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export async function startLiveFloor(url: string): Promise<LiveSetup> {
+  const floor = await startFloor('bench/floor-live.ts', { DATABASE_URL: url });
+  const pool = createPool(url, { max: 16, applicationName: 'paige-bench-generator' });
+  return { floor, pool, close: async () => (await pool.end(), await floor.stop()) };
+}
+
+/** Issue 7 §5: 10 projects × 10 tables × 10 subscribers at 200 inserts/s, vs raw LISTEN → ws. */
+export async function deliveryBench(report: Report, gql: Gql, admin: pg.Pool, server: Child, live: LiveSetup, projects: BenchProject[], durationMs: number) {
+  const made = await Promise.all(Array.from({ length: 10 }, (_, i) => createProject(gql, `bench-live-${i}`)));
+  projects.push(...made);
+  await Promise.all(
+    made.map(async (project) => {
+      for (let k = 0; k < 10; k++) await gql(CREATE_TABLE, { p: project.id, input: { name: `live_${k}`, columns: LIVE_COLUMNS } }, project.token);
+    }),
+  );
+  const floorNames = made.flatMap((_, i) => Array.from({ length: 10 }, (__, k) => `p${i}_live_${k}`));
+  await createFloorTables(admin, floorNames);
+
+  const oursSubs: SubscriptionSpec[] = [];
+  const floorSubs: SubscriptionSpec[] = [];
+  const oursTables = new Map<string, string>();
+  const floorTables = new Map<string, string>();
+  made.forEach((project, i) => {
+    for (let k = 0; k < 10; k++) {
+      const key = `${project.schema}.live_${k}`;
+      const floorKey = `bench_floor.p${i}_live_${k}`;
+      oursTables.set(key, qualify(project.schema, `live_${k}`));
+      floorTables.set(floorKey, qualify('bench_floor', `p${i}_live_${k}`));
+      for (let j = 0; j < 10; j++) {
+        oursSubs.push({ key, projectId: project.id, table: `live_${k}`, token: project.token });
+        floorSubs.push({ key: floorKey, projectId: '', table: '', token: '' });
+      }
+    }
+  });
+  const wsUrl = `ws://127.0.0.1:${server.port}/graphql`;
+  const ours = await runPhase(live.pool, { mode: 'ours', url: wsUrl, server, subs: oursSubs, processes: 4, tableSql: oursTables, rate: 200, durationMs });
+  describe(report, '1,000 subscribers, ours ', ours);
+  const floor = await runPhase(live.pool, { mode: 'floor', url: `ws://127.0.0.1:${live.floor.port}`, server: live.floor, subs: floorSubs, processes: 4, tableSql: floorTables, rate: 200, durationMs });
+  describe(report, '1,000 subscribers, floor', floor);
+  const complete = ours.missing === 0 && ours.duplicates === 0 && ours.broken === 0 ? undefined : `${ours.missing} missing, ${ours.duplicates} dup`;
+  report.atMost('5', '1,000 subs @ 200 inserts/s: p50', 'ms', ours.latency.p50, 15, floor.latency.p50, complete);
+  report.atMost('5', '1,000 subs @ 200 inserts/s: p99', 'ms', ours.latency.p99, 50, floor.latency.p99, complete);
+  report.withinOfFloor('5', '1,000 subs: p99 vs floor', 'ms', ours.latency.p99, floor.latency.p99, 25);
+  report.info('5', '1,000 subs: deliveries', 'events', ours.delivered, floor.delivered, `expected ${ours.expected}`);
+}
+
+/** Issue 7 §6: 5,000 subscribers on one table at 10 inserts/s; memory per idle subscription. */
+export async function fanoutBench(report: Report, gql: Gql, admin: pg.Pool, server: Child, live: LiveSetup, project: BenchProject, durationMs: number) {
+  await gql(CREATE_TABLE, { p: project.id, input: { name: 'fanout', columns: LIVE_COLUMNS } }, project.token);
+  await createFloorTables(admin, ['fanout']);
+  const key = `${project.schema}.fanout`;
+  const subs = Array.from({ length: 5000 }, () => ({ key, projectId: project.id, table: 'fanout', token: project.token }));
+  const floorSubs = Array.from({ length: 5000 }, () => ({ key: 'bench_floor.fanout', projectId: '', table: '', token: '' }));
+  const ours = await runPhase(live.pool, { mode: 'ours', url: `ws://127.0.0.1:${server.port}/graphql`, server, subs, processes: 5, tableSql: new Map([[key, qualify(project.schema, 'fanout')]]), rate: 10, durationMs });
+  describe(report, '5,000 subscribers, ours ', ours);
+  const floor = await runPhase(live.pool, { mode: 'floor', url: `ws://127.0.0.1:${live.floor.port}`, server: live.floor, subs: floorSubs, processes: 5, tableSql: new Map([['bench_floor.fanout', qualify('bench_floor', 'fanout')]]), rate: 10, durationMs });
+  describe(report, '5,000 subscribers, floor', floor);
+  const perSub = (r: PhaseResult) => (r.rssIdle - r.rssBefore) / 5000 / 1024;
+  report.detail(`server RSS: ours ${fmt(ours.rssBefore / 2 ** 20)} → ${fmt(ours.rssIdle / 2 ** 20)} MB, floor ${fmt(floor.rssBefore / 2 ** 20)} → ${fmt(floor.rssIdle / 2 ** 20)} MB with 5,000 idle subscriptions`);
+  report.atMost('6', '5,000 subs @ 10 inserts/s: missing events', 'events', ours.missing + ours.duplicates, 0, floor.missing + floor.duplicates, `${ours.delivered} of ${ours.expected} delivered`);
+  report.atMost('6', '5,000 subs @ 10 inserts/s: p99', 'ms', ours.latency.p99, 500, floor.latency.p99);
+  report.atMost('6', 'memory per idle subscription (RSS)', 'KB', perSub(ours), 20, perSub(floor));
+}
