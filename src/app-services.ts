@@ -21,7 +21,7 @@ export async function openAppServices(config: Config, log: Logger, adminToken?: 
     adminToken: adminToken ?? `unusable-${randomBytes(24).toString('hex')}`,
     projectSql: new ProjectSqlPools(db.pool, db.url),
     // Holds nothing until started: the server starts it (one LISTEN connection per process).
-    changes: new ChangeHub({ pool: db.pool, url: db.url, log, retentionHours: config.changeRetentionHours }),
+    changes: new ChangeHub({ url: db.url, log, retentionHours: config.changeRetentionHours }),
   };
 }
 

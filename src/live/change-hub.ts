@@ -1,4 +1,5 @@
-import type pg from 'pg';
+import pg from 'pg';
+import { exactTypes } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import { DomainError } from '../errors.js';
 import type { WhereNode } from '../resolvers/where.js';
@@ -9,8 +10,7 @@ import { EventQueue } from './event-queue.js';
 import { changeMatches, isRowChange, toRowChange, toTableChange, type RowChangeEvent, type TableChangeEvent } from './change-events.js';
 
 export interface ChangeHubOptions {
-  pool: pg.Pool;
-  /** The database to LISTEN on (one connection for the whole process). */
+  /** The database to LISTEN on (one connection for the whole process) and read the log from. */
   url: string;
   log: Logger;
   /** How long the log keeps entries for resuming subscribers; older ones are pruned. */
@@ -79,15 +79,31 @@ export class ChangeHub {
   private readonly rowGroups = new Map<string, Map<string, RowGroup>>();
   private readonly tableMembers = new Map<string, Set<Member<TableChangeEvent>>>();
   readonly listener: ChangeListener;
+  /**
+   * The hub's own few connections, apart from the request pool: a burst of requests cannot
+   * delay deliveries, and the reads never show up among a request's statements.
+   */
+  private readonly pool: pg.Pool;
   /** Counters for tests and the benchmark. */
   readonly stats = { reads: 0, entriesRead: 0, eventsBuilt: 0 };
 
   constructor(private readonly options: ChangeHubOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: 4,
+      types: exactTypes,
+      application_name: 'paige-db-changes',
+      options: '-c TimeZone=UTC',
+      idleTimeoutMillis: 30_000,
+      // A bot that never calls close() must still be able to exit.
+      allowExitOnIdle: true,
+    });
+    this.pool.on('error', () => {});
     this.listener = new ChangeListener({ url: options.url, log: options.log, onWake: () => this.wake() });
   }
 
   async start(): Promise<void> {
-    this.position = changeLog.afterTransaction(await changeLog.readHead(this.options.pool));
+    this.position = changeLog.afterTransaction(await changeLog.readHead(this.pool));
     await this.listener.start();
     const retentionMs = this.options.retentionHours * 3_600_000;
     const prune = () => void this.prune().catch((e: unknown) => this.options.log.warn(`pruning the change log failed: ${String(e)}`));
@@ -98,7 +114,9 @@ export class ChangeHub {
     this.pruneTimer.unref();
   }
 
+  /** Ends every subscription, the listener and the hub's connections. Safe to call twice. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.pruneTimer);
     clearTimeout(this.retryTimer);
@@ -106,6 +124,7 @@ export class ChangeHub {
     await this.chain;
     for (const groups of this.rowGroups.values()) for (const group of groups.values()) for (const m of group.members) m.queue.end();
     for (const members of this.tableMembers.values()) for (const m of members) m.queue.end();
+    await this.pool.end();
   }
 
   /** How many subscribers are registered (row and table), e.g. to know a subscription is live. */
@@ -118,7 +137,7 @@ export class ChangeHub {
 
   /** Deletes log entries older than the retention. */
   prune(now = new Date()): Promise<{ through: bigint | null; deleted: number }> {
-    return changeLog.pruneChangeLog(this.options.pool, new Date(now.getTime() - this.options.retentionHours * 3_600_000));
+    return changeLog.pruneChangeLog(this.pool, new Date(now.getTime() - this.options.retentionHours * 3_600_000));
   }
 
   /** Schedules one read of the log; wake-ups that arrive while one is queued share it. */
@@ -140,7 +159,8 @@ export class ChangeHub {
     const maxQueued = this.options.maxQueued ?? 100_000;
     const member: Member<RowChangeEvent> = new Member(maxQueued, spec.since, () => this.leaveRowGroup(member));
     if (spec.since) member.held = [];
-    const boundary = await this.exclusive(() => {
+    const boundary = await this.exclusive(async () => {
+      if (this.subscriberCount === 0) this.position = changeLog.afterTransaction(await changeLog.readHead(this.pool));
       const key = tableKey(spec.schema, spec.table);
       const groups = this.rowGroups.get(key) ?? new Map<string, RowGroup>();
       this.rowGroups.set(key, groups);
@@ -152,7 +172,7 @@ export class ChangeHub {
     if (!spec.since) return member.queue;
     try {
       const range = { schema: spec.schema, table: spec.table, after: spec.since, upTo: boundary };
-      await changeLog.replayChanges(this.options.pool, range, (entries) => {
+      await changeLog.replayChanges(this.pool, range, (entries) => {
         for (const entry of entries) {
           if (isRowChange(entry) && changeMatches(spec.where, entry)) member.queue.push(toRowChange(entry));
         }
@@ -178,7 +198,8 @@ export class ChangeHub {
       members?.delete(member);
       if (members?.size === 0) this.tableMembers.delete(schema);
     });
-    await this.exclusive(() => {
+    await this.exclusive(async () => {
+      if (this.subscriberCount === 0) this.position = changeLog.afterTransaction(await changeLog.readHead(this.pool));
       const members = this.tableMembers.get(schema) ?? new Set();
       this.tableMembers.set(schema, members.add(member));
     });
@@ -212,10 +233,12 @@ export class ChangeHub {
   /** Reads until the log has nothing more after the position; on failure, tries again with back-off. */
   private async catchUp(): Promise<void> {
     const batchSize = this.options.batchSize ?? 1000;
+    // Nobody to deliver to: skip the read; the first subscriber moves the position to the head.
+    if (this.subscriberCount === 0) return;
     try {
       for (;;) {
         this.stats.reads++;
-        const batch = await changeLog.readChanges(this.options.pool, this.position, this.subscribedSchemas(), batchSize);
+        const batch = await changeLog.readChanges(this.pool, this.position, this.subscribedSchemas(), batchSize);
         this.stats.entriesRead += batch.entries.length;
         for (const entry of batch.entries) {
           this.dispatch(entry);
