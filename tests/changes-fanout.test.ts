@@ -4,6 +4,9 @@ import pg from 'pg';
 import type { Client } from 'graphql-ws';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
+import { ChangeHub } from '../src/live/change-hub.js';
+import { createLogger } from '../src/logger.js';
+import { DomainError } from '../src/errors.js';
 import { collect, ROW_CHANGES, TABLE_CHANGES, waitForSubscriberCount, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
 
 let t: TestServer;
@@ -59,6 +62,39 @@ describe('fan-out', () => {
     for (const sub of subs) sub.unsubscribe();
     // Unsubscribing leaves the hub: nothing keeps a dead subscriber's queue.
     await waitForSubscriberCount(t, baseline);
+  });
+
+  it('ends a subscriber that falls too far behind with an error telling it to resume, without holding the others', async () => {
+    // A hub of its own with a tiny cap, reading one entry at a time; nobody reads the first queue.
+    const hub = new ChangeHub({ url: inject('databaseUrl'), log: createLogger('silent'), retentionHours: 24, maxQueued: 3, batchSize: 1 });
+    await hub.start();
+    try {
+      const stalled = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });
+      const reading = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });
+      const readBodies: string[] = [];
+      const reader = (async () => {
+        while (readBodies.length < 5) readBodies.push(((await reading.next()).value as { row: { body: string } }).row.body);
+      })();
+      await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) SELECT 'n' || g, 'flood' FROM generate_series(1, 5) g`);
+      while (hub.stats.entriesRead < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      const items: unknown[] = [];
+      for (;;) {
+        const next = await stalled.next();
+        if (next.done) break;
+        items.push(next.value);
+      }
+      expect(items.slice(0, 3).map((item) => (item as { row: { body: string } }).row.body)).toEqual(['n1', 'n2', 'n3']);
+      expect(items[3]).toBeInstanceOf(DomainError);
+      expect((items[3] as DomainError).message).toContain('resume with since');
+      expect(items).toHaveLength(4);
+      // The subscriber that kept up got everything.
+      await reader;
+      expect(readBodies).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+      await reading.return?.();
+      expect(hub.subscriberCount).toBe(0);
+    } finally {
+      await hub.stop();
+    }
   });
 
   it('serves SSE too (yoga), with the same events', async () => {

@@ -6,7 +6,7 @@ import type { WhereNode } from '../resolvers/where.js';
 import * as changeLog from '../db/change-log.js';
 import type { ChangeEntry, ChangePosition } from '../db/change-log.js';
 import { ChangeListener } from '../db/listener.js';
-import { EventQueue } from './event-queue.js';
+import { Member, type RowGroup } from './member.js';
 import { changeMatches, isRowChange, toRowChange, toTableChange, type RowChangeEvent, type TableChangeEvent } from './change-events.js';
 
 export interface ChangeHubOptions {
@@ -28,35 +28,6 @@ export interface RowSubscription {
   /** Identical subscriptions (same table, same filter) share one group: filtered once per change. */
   whereKey: string;
   since?: ChangePosition;
-}
-
-/** One subscriber: its queue, and while it replays history the live events it must hold back. */
-class Member<E> {
-  readonly queue: EventQueue<E | DomainError>;
-  held: E[] | undefined;
-  constructor(
-    private readonly maxQueued: number,
-    /** Only events after this position are delivered (its `since`). */
-    public after: ChangePosition | undefined,
-    leave: () => void,
-  ) {
-    this.queue = new EventQueue(leave);
-  }
-
-  offer(event: E, position: ChangePosition): void {
-    if (this.after && changeLog.comparePositions(position, this.after) <= 0) return;
-    if (this.held) return void this.held.push(event);
-    if (this.queue.size >= this.maxQueued) {
-      this.queue.push(new DomainError('CURSOR_EXPIRED', `this subscriber fell more than ${this.maxQueued} changes behind; resume with since: the last cursor received`));
-      return this.queue.end();
-    }
-    this.queue.push(event);
-  }
-}
-
-interface RowGroup {
-  where: WhereNode | null;
-  members: Set<Member<RowChangeEvent>>;
 }
 
 const tableKey = (schema: string, table: string) => `${schema}\u0000${table}`;
