@@ -100,7 +100,8 @@ export class ProjectSqlPools {
       max: POOL_SIZE,
       types: exactTypes,
       application_name: 'paige-db sql',
-      options: `-c search_path=${names.schema} -c statement_timeout=${LOGIN_ROLE_LIMITS.statementTimeout} -c TimeZone=UTC`,
+      // UTC and ISO dates as on the platform pool, so the same exact-type parsers apply.
+      options: `-c search_path=${names.schema} -c statement_timeout=${LOGIN_ROLE_LIMITS.statementTimeout} -c TimeZone=UTC -c DateStyle=ISO,YMD`,
       idleTimeoutMillis: 10_000,
     });
     // A backend killed while idle (deleteProject terminates them) must not crash the process.

@@ -15,7 +15,14 @@ export async function loadMessagesOfConversations(
   const first = parseFirst(page.first, 50);
   const after = page.after ? parseRowId(page.after, 'after') : undefined;
   const rows = await loadBySchema(keys, (schema, ids) => systemTables.messagesOfConversations(ctx.db.pool, schema, ids, first, after));
-  return keys.map((key) => rows.filter((row) => `${row.schema}:${row.conversationId}` === key));
+  const byConversation = new Map<string, MessageRow[]>();
+  for (const row of rows) {
+    const key = `${row.schema}:${row.conversationId}`;
+    const list = byConversation.get(key);
+    if (list) list.push(row);
+    else byConversation.set(key, [row]);
+  }
+  return keys.map((key) => byConversation.get(key) ?? []);
 }
 
 export interface MessageInput {
