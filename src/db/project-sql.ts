@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { badInput } from '../errors.js';
 import { exactTypes } from './pool.js';
 import { LOGIN_ROLE_LIMITS, projectNames } from './sql/projects.sql.js';
 import { loginRolePassword } from './projects.js';
@@ -45,15 +46,31 @@ interface RawResult {
 function runCapped(client: pg.PoolClient, text: string, params: unknown[], cap: number): Promise<{ result: RawResult; seen: number }> {
   return new Promise((resolve, reject) => {
     let seen = 0;
+    let copyIn = false;
     const query = new pg.Query({
       text,
       values: params,
       rowMode: 'array',
       queryMode: 'extended',
-      callback: (error: Error | null, result: RawResult) => (error ? reject(error) : resolve({ result, seen })),
+      callback: (error: Error | null, result: RawResult) => {
+        if (error && copyIn) reject(badInput('COPY ... FROM STDIN cannot be used through sql: send the rows with INSERT or insertRows'));
+        else if (error) reject(error);
+        else resolve({ result, seen });
+      },
     } as pg.QueryConfig & { queryMode: 'extended'; callback: unknown });
     // Query's row handler is internal to node-postgres; wrapping it is the one place that counts rows.
-    const internals = query as unknown as { handleDataRow(message: unknown): void };
+    const internals = query as unknown as {
+      handleDataRow(message: unknown): void;
+      handleCopyInResponse(connection: { sendCopyFail(message: string): void; sync(): void }): void;
+    };
+    // COPY ... FROM STDIN: node-postgres answers CopyFail, but over the extended protocol the backend
+    // then waits for a Sync, and the one node-postgres pipelined was ignored during copy-in: without
+    // a second Sync the session (and the request) hang for ever.
+    internals.handleCopyInResponse = (connection) => {
+      copyIn = true;
+      connection.sendCopyFail('COPY FROM STDIN is not supported');
+      connection.sync();
+    };
     const keepRow = internals.handleDataRow.bind(query);
     internals.handleDataRow = (message) => {
       seen += 1;
