@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import pg from 'pg';
 import type { Client } from 'graphql-ws';
 import { createDbServices } from '../src/dbservices/index.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
@@ -70,6 +71,39 @@ describe('write paths', () => {
     const [payload] = await sub.waitFor(1);
     expect(payload!.data.rowChanges).toMatchObject({ table: 'contacts', op: 'INSERT', row: { phone: '+14155550100', name: 'Ada' } });
     expect(typeof payload!.data.rowChanges.row.id).toBe('string'); // bigint identity, as a string
+  });
+});
+
+describe('the wake-up', () => {
+  it('is one NOTIFY per transaction, carrying no data, sent only when the transaction commits', async () => {
+    const listener = new pg.Client({ connectionString: inject('databaseUrl') });
+    const writer = new pg.Client({ connectionString: inject('databaseUrl') });
+    await listener.connect();
+    await writer.connect();
+    try {
+      const pid = (await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      const heard: pg.Notification[] = [];
+      // Other test files write to the same database: keep only this writer's notifications.
+      listener.on('notification', (n) => n.processId === pid && heard.push(n));
+      await listener.query('LISTEN paige_changes');
+      const schema = `"${project.schema}"`;
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO ${schema}.orders (sku, qty) SELECT 'tx-' || g, g FROM generate_series(1, 3) g`);
+      await writer.query(`UPDATE ${schema}.orders SET qty = qty + 1 WHERE sku LIKE 'tx-%'`);
+      await writer.query(`INSERT INTO ${schema}.contacts (phone) VALUES ('+14155550199')`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(heard).toHaveLength(0);
+      await writer.query('COMMIT');
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO ${schema}.orders (sku, qty) VALUES ('rolled-back', 1)`);
+      await writer.query('ROLLBACK');
+      await writer.query(`UPDATE ${schema}.orders SET qty = 0 WHERE false`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(heard.map((n) => [n.channel, n.payload])).toEqual([['paige_changes', '']]);
+    } finally {
+      await listener.end();
+      await writer.end();
+    }
   });
 });
 

@@ -81,6 +81,7 @@ BEGIN
          (SELECT string_agg(obj, ' || ' ORDER BY chunk) FROM chunks WHERE alias = 'o'),
          (SELECT 'jsonb_build_object(' || string_agg(pair, ', ' ORDER BY attnum) || ')' FROM encoded WHERE alias = 'n' AND is_key),
          (SELECT 'jsonb_build_object(' || string_agg(pair, ', ' ORDER BY attnum) || ')' FROM encoded WHERE alias = 'o' AND is_key),
+         -- Changed = its text differs: what a subscriber would see differ, for a value of any type.
          (SELECT string_agg(format('CASE WHEN o.%1$I::text IS DISTINCT FROM n.%1$I::text THEN %2$s END', attname, label), ', ' ORDER BY attnum) FROM cols)
     INTO row_n, row_o, key_n, key_o, diff;
 
