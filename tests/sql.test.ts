@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 const SQL = /* GraphQL */ `
-  mutation ($projectId: ID!, $text: String!, $params: [JSON!]) {
+  mutation ($projectId: ID!, $text: String!, $params: [JSON]) {
     sql(projectId: $projectId, text: $text, params: $params) { columns rows rowCount truncated }
   }`;
 const run = (project: TestProjectHandle, text: string, params?: unknown[]) => t.gql(SQL, { projectId: project.id, text, params }, project.token);
@@ -62,6 +62,10 @@ describe('sql', () => {
       },
     ]);
     expect(result).toMatchObject({ rowCount: 1, truncated: false });
+
+    // null is SQL NULL, an object JSON text, an array a Postgres array.
+    const kinds = await ok(a, `select $1::text is null as a, coalesce($2::int, 7) as b, $3::jsonb as c, 2 = any($4::int[]) as d`, [null, null, { x: [1, 'y'] }, [1, 2, 3]]);
+    expect(kinds.rows).toEqual([{ a: true, b: 7, c: { x: [1, 'y'] }, d: true }]);
   });
 
   it("project A cannot read B's tables or the platform schema: FORBIDDEN", async () => {

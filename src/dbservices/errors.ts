@@ -2,7 +2,8 @@
  * The one error dbServices throws. `code` is the API's `extensions.code` (NOT_FOUND,
  * BAD_USER_INPUT, CONFLICT, FORBIDDEN, SYSTEM_TABLE, CURSOR_EXPIRED, UNAUTHENTICATED,
  * INTERNAL_SERVER_ERROR), or one of the SDK's own: CONFIGURATION (a missing or bad setting, named
- * in `details.setting`) and NETWORK (the server could not be reached).
+ * in `details.setting`), NETWORK (the server could not be reached) and UNAVAILABLE (a change
+ * stream ended because its server or this dbServices stopped).
  */
 export class DbServicesError extends Error {
   constructor(

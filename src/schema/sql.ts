@@ -21,7 +21,8 @@ builder.mutationFields((t) => ({
     args: {
       projectId: t.arg.id({ required: true }),
       text: t.arg.string({ required: true }),
-      params: t.arg({ type: ['JSON'] }),
+      // Items may be null: a NULL parameter is as common as any other (the contract's [JSON!] widened).
+      params: t.arg({ type: ['JSON'], required: { list: false, items: false } }),
     },
     resolve: (_root, { projectId, text, params }, ctx) => sql.runSql(ctx, String(projectId), text, params ?? []),
   }),
