@@ -84,6 +84,9 @@ BEGIN
          -- Changed = its text differs: what a subscriber would see differ, for a value of any type.
          (SELECT string_agg(format('CASE WHEN o.%1$I::text IS DISTINCT FROM n.%1$I::text THEN %2$s END', attname, label), ', ' ORDER BY attnum) FROM cols)
     INTO row_n, row_o, key_n, key_o, diff;
+  -- A table whose every column was dropped still has rows (INSERT ... DEFAULT VALUES).
+  row_n := coalesce(row_n, '''{}''::jsonb');
+  row_o := coalesce(row_o, '''{}''::jsonb');
 
   IF op = 'INSERT' THEN
     RETURN format('INSERT INTO paige.change_log (schema_name, table_name, op, row_key, new_row)
