@@ -222,6 +222,22 @@ describe.each(['in-process', 'remote'] as const)('dbServices %s', (kind) => {
     expect(rows).toEqual([{ idempotency_key: 'wamid.HBgM', n: 1 }, { idempotency_key: 'wamid.race', n: 1 }]);
   });
 
+  it('tables.ensure from several processes at once: one table, every column once, nothing dropped', async () => {
+    const p = await project();
+    const db = connect(kind, p);
+    const other = connect(kind === 'in-process' ? 'remote' : 'in-process', p);
+    const spec = (extra: string) => [{ name: 'title', type: 'text' as const }, { name: extra, type: 'integer' as const }];
+    const results = await Promise.all([db.tables.ensure('tasks', spec('a')), other.tables.ensure('tasks', spec('b')), db.tables.ensure('tasks', spec('c'))]);
+    for (const result of results) expect(result.name).toBe('tasks');
+    const final = await db.tables.ensure('tasks', []);
+    expect(final.columns.map((c) => c.name).sort()).toEqual(['a', 'b', 'c', 'id', 'title']);
+    await db.rows.insert('tasks', { title: 'kept', a: 1 });
+    // Asking for a column with another type changes nothing, and the data stays.
+    await db.tables.ensure('tasks', [{ name: 'title', type: 'integer' }]);
+    expect((await db.tables.ensure('tasks', [])).columns.find((c) => c.name === 'title')?.type).toBe('TEXT');
+    expect(await db.rows.find('tasks')).toEqual([{ id: '1', title: 'kept', a: 1, b: null, c: null }]);
+  });
+
   it("query cannot reach another project's tables or the platform schema", async () => {
     const mine = await project();
     const theirs = await project();
