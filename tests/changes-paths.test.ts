@@ -65,6 +65,17 @@ describe('write paths', () => {
     ]);
   });
 
+  it('delivers clearTable as one CLEAR, however many rows it removed', async () => {
+    await api.createTable({ name: 'scratch', columns: [{ name: 'n', type: 'INTEGER' }] });
+    await api.insert('scratch', Array.from({ length: 50 }, (_, n) => ({ n })));
+    const sub = await subscribe('scratch');
+    const cleared = await t.ok(`mutation ($p: ID!) { clearTable(projectId: $p, name: "scratch") }`, { p: project.id }, project.token);
+    expect(cleared.clearTable).toBe(50);
+    await api.insert('scratch', [{ n: 1 }]);
+    await sub.waitFor(2);
+    expect(sub.payloads.map((p) => p.data.rowChanges.op)).toEqual(['CLEAR', 'INSERT']);
+  });
+
   it('captures the system tables too (contacts through upsertContact)', async () => {
     const sub = await subscribe('contacts');
     await t.ok(`mutation ($p: ID!) { upsertContact(projectId: $p, input: { phone: "+14155550100", name: "Ada" }) { id } }`, { p: project.id }, project.token);
