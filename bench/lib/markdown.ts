@@ -1,8 +1,102 @@
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from './report.js';
 import { root } from './processes.js';
 
-export async function writeBenchmarksMd(report: Report, run: { started: Date; seconds: number; postgres: string }) {
-  void report; void run; void writeFile; void join; void root;
+const ANALYSIS_START = '<!-- analysis: written by hand, kept by npm run bench -->';
+const ANALYSIS_END = '<!-- end of analysis -->';
+
+export interface RunInfo {
+  started: Date;
+  seconds: number;
+  postgres: string;
+  loadBefore: number[];
+}
+
+export const machine = () =>
+  `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, Linux ${release()}, Node ${process.version}`;
+
+/**
+ * Writes BENCHMARKS.md: machine, date, method, the summary table and every detail line. The
+ * hand-written analysis between the markers survives a re-run (it explains misses and what remains).
+ */
+export async function writeBenchmarksMd(report: Report, run: RunInfo) {
+  const file = join(root, 'BENCHMARKS.md');
+  let analysis = `${ANALYSIS_START}\n_(no analysis yet)_\n${ANALYSIS_END}`;
+  if (existsSync(file)) {
+    const old = await readFile(file, 'utf8');
+    const a = old.indexOf(ANALYSIS_START);
+    const b = old.indexOf(ANALYSIS_END);
+    if (a >= 0 && b > a) analysis = old.slice(a, b + ANALYSIS_END.length);
+  }
+  const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(', ');
+  const text = `# paige-db benchmarks
+
+Written by \`npm run bench\` (bench/run.ts) on ${run.started.toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${Math.round(run.seconds)} s.
+
+- **Machine:** ${machine()}.
+- **Postgres:** ${run.postgres}.
+- **Load average** (1, 5, 15 min) before the run: ${load(run.loadBefore)}; after: ${load(loadavg())}. Other work on the machine moves the figures; ours and the floor run interleaved so that it hits both.
+
+## Summary
+
+${report.table()}
+
+"ours" is paige-db as \`npm start\` runs it (node + tsx on src/main.ts, its own process); "floor" is
+the least any Node service over the same Postgres can do for the same work (below). Ratio = ours / floor.
+${report.missing.length ? `\nNot measured in this run: ${report.missing.join('; ')}.\n` : ''}
+${analysis}
+
+## Method
+
+1. **Seed.** A project (created through the API) with a \`bookings\` table (bigint identity \`id\`,
+   timestamptz \`created_at\`, text, integer, numeric, boolean, date, jsonb), 100,000 rows written
+   through \`insertRows\` 1,000 at a time; the count is checked. An index on \`(created_at, id)\` is
+   added as superuser (the API has no index DDL): without it both sides would measure a
+   100,000-row sort per page and the ratio would say nothing about paige-db.
+2. **Reads.** \`project { table(name: "bookings") { rows(first: 50, orderBy: [{column: "created_at"}]) { nodes } } }\`
+   over HTTP with a project key, closed loop at 1 and 32 keep-alive connections, 3 rounds of 3 s
+   each, ours and floor alternating (and alternating who goes first). Floor (bench/floor-http.ts):
+   \`node:http\` + a \`pg\` pool of the same size and type parsers, running the SQL paige-db's own
+   builder makes for that page (built once), answering the same JSON. Before measuring, the two
+   answers are compared byte for byte; during it every response is parsed and must hold 50 rows
+   starting at the first booking, or it counts as failed, not served. Warm-up rounds first.
+3. **Writes.** \`insertRows\` of one row over HTTP vs the floor's one INSERT ... RETURNING (same SQL
+   text, same table with its change capture) at 1 and 32 connections, 2 interleaved rounds of 2 s;
+   rows in the table afterwards must equal successful answers. In-process: \`createDbServices({ projectId, databaseUrl })\`
+   \`rows.insert\` vs \`pool.query\` of the same INSERT on a pool of the same size, 1 and 8 callers
+   (bench/dbservices-insert.ts, from the dbServices work, is the one-caller stand-alone version).
+4. **Change capture.** Two identical tables made by \`createTable\`; on one the capture triggers are
+   disabled (\`ALTER TABLE ... DISABLE TRIGGER USER\`). 1, 8 and 32 writers insert one row per
+   autocommit statement straight over \`pg\`, closed loop, 2 interleaved rounds of 2 s. The change
+   log must hold exactly one INSERT entry per row of the captured table and none of the other.
+5. **Delivery latency.** 10 projects × 10 tables × 10 subscribers = 1,000 graphql-ws \`rowChanges\`
+   subscriptions, one WebSocket each (like 1,000 open dashboards), with project keys, spread over
+   4 subscriber processes (bench/subscriber.ts). Every subscriber must first receive a warm-up
+   row. Then 200 inserts/s for 10 s, open loop (insert *i* leaves at t0 + i/200 whatever happened
+   before), round-robin over the 100 tables, one autocommit INSERT each stamping
+   \`clock_timestamp()\` into the row; latency = arrival wall clock − that stamp (same machine, same
+   clock). The generator reports its insert round-trip (first and last third: flat means it kept
+   up), how late inserts left, and its CPU. Every delivery is counted per subscriber and seq:
+   missing and duplicated events are reported. Floor (bench/floor-live.ts): identical tables with a
+   row trigger \`pg_notify('bench_floor', '<table>|<row json>')\`, one LISTEN connection, \`ws\`
+   sending the payload as is; the same subscriber processes, the same generator.
+6. **Fan-out.** 5,000 subscribers on one table over 5 processes, 10 inserts/s for 10 s, same
+   checks; after the last insert the bench waits while deliveries still arrive (up to 60 s), so
+   slowness shows as latency and only events that never arrive count as missing. Memory per
+   idle subscription = (server RSS with all 5,000 subscribed and idle − RSS before the first
+   socket) / 5,000: it includes the WebSocket, graphql-ws and the hub's share.
+7. **Start.** \`npm start\` with the embedded Postgres on a data dir made by a first (untimed) start;
+   seconds from spawning \`npm\` to the first 200 from \`/readyz\`, median of 3.
+
+Profiles: \`BENCH_PROFILE=1 npm run bench\` runs paige-db under \`node --cpu-prof\` (bench/profiles/),
+\`npx tsx bench/profile-summary.ts <file>\` prints self time by package and by function.
+
+## Details of this run
+
+${report.details.map((line) => `- ${line}`).join('\n')}
+`;
+  await writeFile(file, text);
 }

@@ -50,6 +50,7 @@ export async function captureBench(report: Report, gql: Gql, url: string, admin:
       const without = mergeRounds(rounds.off);
       report.detail(`${writers} writers, capture on : ${fmt(withCapture.rps)} inserts/s, p50 ${fmt(withCapture.p50)} ms, p99 ${fmt(withCapture.p99)} ms, ${withCapture.failures} failed`);
       report.detail(`${writers} writers, capture off: ${fmt(without.rps)} inserts/s, p50 ${fmt(without.p50)} ms, p99 ${fmt(without.p99)} ms, ${without.failures} failed`);
+      report.detail(`${writers} writers: load generator CPU ${(withCapture.generatorCpu * 100).toFixed(0)}% (on) / ${(without.generatorCpu * 100).toFixed(0)}% (off) of a core`);
       report.atLeast('4', `capture on vs off, ${writers} writer${writers > 1 ? 's' : ''}: inserts/s`, '/s', withCapture.rps, without.rps, 0.8);
     }
     // Every insert into capture_on must be in the change log, and none from capture_off.

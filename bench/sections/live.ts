@@ -68,6 +68,8 @@ interface PhaseResult {
   /** Server RSS before the sockets opened and once they were all subscribed and idle. */
   rssBefore: number;
   rssIdle: number;
+  /** How long after the last insert the deliveries kept arriving. */
+  drainMs: number;
 }
 
 interface Phase {
@@ -113,12 +115,24 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
     const serverCpu0 = cpuMsOf(phase.server.pid);
     const t0 = performance.now();
     const generator = await openLoopInserts(pool, tables, phase.rate, phase.durationMs);
-    await sleep(3000); // let the last deliveries arrive
-    const serverCpu = (cpuMsOf(phase.server.pid) - serverCpu0) / (performance.now() - t0);
-    const reports = await Promise.all(children.map((child) => child.ask<SubscriberReport>({ type: 'report', expected: generator.inserted })));
     const perKey = new Map<string, number>();
     for (const sub of phase.subs) perKey.set(sub.key, (perKey.get(sub.key) ?? 0) + 1);
     const expected = [...perKey].reduce((sum, [key, subscribers]) => sum + subscribers * (generator.inserted[key]?.length ?? 0), 0);
+    // Let the backlog drain: wait while deliveries still arrive (up to 60 s), so a slow server
+    // shows as latency and only events that never come count as missing.
+    const drainStart = performance.now();
+    let delivered = -1;
+    let stalledSince = performance.now();
+    for (;;) {
+      await sleep(500);
+      const now = (await Promise.all(children.map((child) => child.ask<{ delivered: number }>({ type: 'count' })))).reduce((sum, c) => sum + c.delivered, 0);
+      if (now !== delivered) stalledSince = performance.now();
+      delivered = now;
+      if (delivered >= expected || performance.now() - stalledSince > 3000 || performance.now() - drainStart > 60_000) break;
+    }
+    const drainMs = stalledSince - drainStart;
+    const serverCpu = (cpuMsOf(phase.server.pid) - serverCpu0) / (performance.now() - t0);
+    const reports = await Promise.all(children.map((child) => child.ask<SubscriberReport>({ type: 'report', expected: generator.inserted })));
     const all = new Float64Array(reports.reduce((sum, r) => sum + r.latencies.length, 0));
     let offset = 0;
     for (const r of reports) {
@@ -138,6 +152,7 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
       serverCpu,
       rssBefore,
       rssIdle,
+      drainMs,
     };
   } finally {
     await Promise.all(children.map((child) => child.close()));
@@ -149,7 +164,7 @@ function describe(report: Report, label: string, r: PhaseResult) {
   report.detail(
     `${label}: commit→subscriber p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms, max ${fmt(r.latency.max)} ms; ` +
       `delivered ${r.delivered} of ${r.expected} expected (${r.missing} missing, ${r.duplicates} duplicates, ${r.broken} broken subscriptions${r.firstError ? `: ${r.firstError}` : ''}); ` +
-      `server CPU ${(r.serverCpu * 100).toFixed(0)}%, subscriber processes CPU ${(r.subscriberCpu * 100).toFixed(0)}% (sum)`,
+      `the last deliveries came ${fmt(r.drainMs / 1000)} s after the last insert; server CPU ${(r.serverCpu * 100).toFixed(0)}%, subscriber processes CPU ${(r.subscriberCpu * 100).toFixed(0)}% (sum)`,
   );
   report.detail(
     `${label} generator: ${g.sent} inserts at ${fmt(g.achievedRate)}/s achieved, ${g.failed} failed; round-trip p50 ${fmt(g.roundTrip.p50)} ms ` +
