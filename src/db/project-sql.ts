@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { badInput } from '../errors.js';
 import { exactTypes } from './pool.js';
-import { LOGIN_ROLE_LIMITS, projectNames } from './sql/projects.sql.js';
+import { LOGIN_ROLE_LIMITS, projectNames, resetLoginPasswordSql } from './sql/projects.sql.js';
 import { loginRolePassword } from './projects.js';
 
 /** The most rows one `sql` call returns; `rowCount` still tells how many the statement produced. */
@@ -126,16 +126,35 @@ export class ProjectSqlPools {
     return pool;
   }
 
+  /**
+   * A session of the project's pool. A failed login (28P01) means raw SQL changed the role's own
+   * password, which Postgres allows any role: set the derived one again and retry once.
+   */
+  private async connect(projectId: string): Promise<pg.PoolClient> {
+    const pool = await this.open(projectId);
+    try {
+      return await pool.connect();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '28P01') throw error;
+      const { login } = projectNames(projectId);
+      await this.platform.query(resetLoginPasswordSql(login, await loginRolePassword(this.platform, login)));
+      return pool.connect();
+    }
+  }
+
   /** Runs one statement as the project's login role, in a transaction of its own. */
   async run(projectId: string, text: string, params: readonly unknown[] = [], cap = SQL_ROW_CAP): Promise<SqlResult> {
-    const pool = await this.open(projectId);
-    const client = await pool.connect();
+    const client = await this.connect(projectId);
     let broken = false;
     try {
       await client.query('BEGIN');
       let outcome: { result: RawResult; seen: number };
       try {
         outcome = await runCapped(client, text, [...params], cap);
+        // A cursor WITH HOLD runs its whole query during COMMIT, where Postgres has already turned
+        // the statement timeout off (DECLARE ... WITH HOLD FOR SELECT pg_sleep(600) ran for 10
+        // minutes): close every cursor first, so COMMIT has nothing of the user's left to run.
+        await client.query('CLOSE ALL');
         // A COMMIT or ROLLBACK in the text already ended the transaction: this only warns.
         await client.query('COMMIT');
       } catch (error) {

@@ -88,14 +88,15 @@ export const dropColumnSql = (schema: string, table: string, name: string) =>
 export const DDL_LOCK_TIMEOUT = '5s';
 export const lockTimeoutSql = /* SQL */ `SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`;
 
-/** The first key of the two-key advisory lock that serialises one project's DDL (its own key space). */
-const DDL_LOCK_CLASS = 0x7064646c; // 'pddl'
-
 /**
  * Serialises DDL within one project, so two racing createTable calls of one name end in one table
  * and a clean "already exists" rather than a unique violation in the system catalogs. $1: schema.
+ * A lock on the project's platform row, not an advisory lock: any role may take any advisory key,
+ * so another project's raw SQL could hold this project's key and make its DDL fail (found by
+ * tests/hostile-sql.test.ts). NO KEY UPDATE still lets API keys be created (their foreign key
+ * takes KEY SHARE); deleteProject waits for a running DDL.
  */
-export const lockProjectDdlSql = /* SQL */ `SELECT pg_advisory_xact_lock(${DDL_LOCK_CLASS}, hashtext($1))`;
+export const lockProjectDdlSql = /* SQL */ `SELECT 1 FROM paige.projects WHERE schema_name = $1 FOR NO KEY UPDATE`;
 
 /** DDL runs as the project's owner role, so the owner owns every table, sequence and index. */
 export const asOwnerSql = (owner: string) => /* SQL */ `SET LOCAL ROLE ${quoteIdent(owner)}`;

@@ -48,3 +48,10 @@ export function dropProjectSql(names: ProjectNames): string {
 
 export const terminateLoginSessionsSql = /* SQL */ `
   SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`;
+
+/**
+ * Sets the login role's derived password again. Postgres lets every role change its own password
+ * (ALTER ROLE current_user PASSWORD ...), which raw SQL can do; the service then re-sets it.
+ */
+export const resetLoginPasswordSql = (login: string, password: string) =>
+  /* SQL */ `ALTER ROLE ${quoteIdent(login)} PASSWORD ${quoteLiteral(password)}`;
