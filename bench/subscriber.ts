@@ -76,9 +76,13 @@ function onRow(sub: Sub, row: { seq?: number; stamped_at?: string } | null | und
   if (row.seq < sub.seen.length) sub.seen[row.seq]!++;
 }
 
+/** A subscription that errors or ends is broken: its missing events are counted, never hidden. */
 function fail(sub: Sub, error: unknown) {
   sub.broken = true;
-  firstError ??= (error instanceof Error ? error.message : JSON.stringify(error)).slice(0, 300);
+  // graphql-ws hands a socket's CloseEvent (code 1006: the server dropped the connection) as the error.
+  const close = error as { code?: unknown; reason?: unknown };
+  const text = error instanceof Error ? error.message : typeof close?.code === 'number' ? `socket closed with code ${close.code} ${String(close.reason ?? '')}`.trim() : JSON.stringify(error);
+  firstError ??= text.slice(0, 300);
 }
 
 function openOurs(url: string, sub: Sub): Promise<void> {
@@ -89,6 +93,8 @@ function openOurs(url: string, sub: Sub): Promise<void> {
       connectionParams: { authorization: `Bearer ${sub.spec.token}` },
       retryAttempts: 0,
       lazy: false,
+      // Errors reach the subscription's sink (and are counted); the default prints them to stderr.
+      onNonLazyError: () => {},
       keepAlive: 0,
       on: { connected: () => resolve(), closed: () => resolve(), error: () => resolve() },
     });

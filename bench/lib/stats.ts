@@ -51,7 +51,7 @@ export const ratioOf = (ours: number | null, floor: number | null) =>
 
 export function fmt(value: number | null, unit = ''): string {
   if (value === null || Number.isNaN(value)) return '—';
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  const digits = Number.isInteger(value) || Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
   return `${value.toFixed(digits)}${unit ? ` ${unit}` : ''}`;
 }
 
