@@ -38,3 +38,9 @@ export async function deleteApiKey(db: pg.Pool, id: string): Promise<boolean> {
   const { rowCount } = await db.query('DELETE FROM paige.api_keys WHERE id = $1', [id]);
   return (rowCount ?? 0) > 0;
 }
+
+/** Which of these key ids still exist (revoked keys, and keys of deleted projects, do not). */
+export async function existingApiKeyIds(db: pg.Pool, ids: readonly string[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ id: string }>(`SELECT id FROM paige.api_keys WHERE id = ANY($1::text[])`, [ids]);
+  return new Set(rows.map((row) => row.id));
+}

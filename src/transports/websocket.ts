@@ -1,11 +1,14 @@
 import type { Server } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { AppServices, Auth, Context } from '../resolvers/context.js';
 import { authenticate } from '../resolvers/auth.js';
+import { existingApiKeyIds } from '../db/api-keys.js';
+import { QUERY_LIMITS } from '../query-limits.js';
+import { DomainError } from '../errors.js';
 
 /** What yoga's context factory receives for a WebSocket operation. */
 export interface WebSocketInitialContext {
@@ -16,7 +19,16 @@ export interface WebSocketInitialContext {
 export interface WebSocketOptions {
   /** How long a socket may stay open without `connection_init`. @default 3000 */
   connectionInitWaitTimeout?: number;
+  /**
+   * How often the API keys of open sockets are checked again, in ms. A socket whose key was
+   * revoked (or whose project was deleted), in this process or another, is closed with 4403,
+   * which ends its subscriptions. @default 2000
+   */
+  keyRecheckInterval?: number;
 }
+
+/** Close code and reason for a socket whose key no longer exists (as for a bad token on connect). */
+const REVOKED = { code: 4403, reason: 'Forbidden: the API key was revoked' } as const;
 
 type Enveloped = ReturnType<YogaServerInstance<WebSocketInitialContext, Context>['getEnveloped']>;
 interface RootValue {
@@ -35,13 +47,22 @@ export function attachGraphqlWs(
   services: AppServices,
   options: WebSocketOptions = {},
 ) {
-  const wsServer = new WebSocketServer({ server: http, path: '/graphql' });
+  // The same bound as an HTTP body; ws would otherwise buffer messages of up to 100 MiB.
+  const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes });
+  /** Sockets authenticated with a project key, and the key's id. */
+  const keyed = new Map<WebSocket, string>();
   const graphqlWs = useServer<Record<string, unknown> | undefined, { auth?: Auth; request: IncomingMessage }>(
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3_000,
       onConnect: async (ctx) => {
         try {
-          ctx.extra.auth = await authenticate(services, ctx.connectionParams?.authorization);
+          const auth = await authenticate(services, ctx.connectionParams?.authorization);
+          ctx.extra.auth = auth;
+          if (auth.kind === 'project') {
+            const socket = ctx.extra.socket;
+            keyed.set(socket, auth.keyId);
+            socket.once('close', () => keyed.delete(socket));
+          }
           return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
@@ -61,12 +82,20 @@ export function attachGraphqlWs(
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
+        let contextValue;
+        try {
+          // Authenticates the token again: a key revoked since connect is refused here.
+          contextValue = await enveloped.contextFactory();
+        } catch (error) {
+          if (error instanceof DomainError) return [error];
+          throw error;
+        }
         const args: ExecutionArgs = {
           schema: enveloped.schema,
           document,
           operationName: params.operationName,
           variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
+          contextValue,
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies RootValue,
         };
         return args;
@@ -75,9 +104,27 @@ export function attachGraphqlWs(
     wsServer,
   );
 
+  async function recheckKeys() {
+    if (keyed.size === 0) return;
+    try {
+      const live = await existingApiKeyIds(services.db.pool, [...new Set(keyed.values())]);
+      for (const [socket, keyId] of keyed) {
+        if (live.has(keyId)) continue;
+        keyed.delete(socket);
+        socket.close(REVOKED.code, REVOKED.reason);
+      }
+    } catch (error) {
+      // Postgres unreachable: keep the sockets; the next round checks again.
+      services.log.warn(`checking the API keys of open sockets failed: ${String(error)}`);
+    }
+  }
+  const recheck = setInterval(() => void recheckKeys(), options.keyRecheckInterval ?? 2_000);
+  recheck.unref();
+
   return {
     wsServer,
     async close() {
+      clearInterval(recheck);
       await graphqlWs.dispose();
       for (const socket of wsServer.clients) socket.terminate();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));

@@ -1,0 +1,196 @@
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { ROW_CHANGES, collect, waitForSubscribers, wsClient } from './support/subscriptions.js';
+
+/**
+ * Issue 6, point 4: the graphql-ws protocol under a hostile or careless client. The token is
+ * checked on connect and on every subscribe, and a revoked key's open subscriptions end.
+ */
+let t: TestServer;
+let a: TestProjectHandle;
+let b: TestProjectHandle;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  a = await createTestProject(t);
+  b = await createTestProject(t);
+  await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "notes", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: a.id }, a.token);
+});
+afterAll(async () => {
+  await a?.remove();
+  await b?.remove();
+  await t?.stop();
+});
+
+interface RawSocket {
+  socket: WebSocket;
+  /** Messages received, parsed. */
+  messages: { type: string; id?: string; payload?: any }[];
+  /** Resolves with the close code and reason, and how long after opening it came. */
+  closed: Promise<{ code: number; reason: string; afterMs: number }>;
+  send(message: unknown): void;
+  /** Waits for a message of this type. */
+  next(type: string, timeoutMs?: number): Promise<{ type: string; id?: string; payload?: any }>;
+}
+
+/** A bare WebSocket speaking (or not) graphql-transport-ws, so the test controls every frame. */
+async function rawSocket(protocol = 'graphql-transport-ws'): Promise<RawSocket> {
+  const socket = new WebSocket(t.url.replace(/^http/, 'ws'), protocol);
+  const opened = Date.now();
+  const messages: RawSocket['messages'] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+  const closed = new Promise<{ code: number; reason: string; afterMs: number }>((resolve) =>
+    socket.on('close', (code, reason) => resolve({ code, reason: String(reason), afterMs: Date.now() - opened })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return {
+    socket,
+    messages,
+    closed,
+    send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
+    next: async (type, timeoutMs = 5_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = messages.find((m) => m.type === type);
+        if (found) return found;
+        if (Date.now() > deadline || socket.readyState === WebSocket.CLOSED) throw new Error(`no ${type} message; got ${JSON.stringify(messages)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+  };
+}
+
+const init = (token: string) => ({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
+const subscribe = (id: string, p: string) => ({ type: 'subscribe', id, payload: { query: ROW_CHANGES, variables: { p, t: 'notes' } } });
+const insertNote = (v: string) => t.ok(`mutation ($p: ID!, $v: String!) { insertRows(projectId: $p, table: "notes", rows: [{ v: $v }]) }`, { p: a.id, v }, a.token);
+
+async function newKey(project: TestProjectHandle) {
+  const { createApiKey } = await t.ok(`mutation ($p: ID!) { createApiKey(projectId: $p, name: "short-lived") { apiKey { id } token } }`, { p: project.id });
+  return { id: createApiKey.apiKey.id as string, token: createApiKey.token as string };
+}
+const revoke = (id: string) => t.ok(`mutation ($id: ID!) { revokeApiKey(id: $id) }`, { id });
+
+describe('connection_init', () => {
+  it('a socket that sends nothing is closed with 4408 after the 3 s init timeout', async () => {
+    const raw = await rawSocket();
+    const { code, afterMs } = await raw.closed;
+    expect(code).toBe(4408);
+    expect(afterMs).toBeGreaterThanOrEqual(2_900);
+    expect(afterMs).toBeLessThan(3_500);
+  });
+
+  it('a wrong token, no token or a malformed init is refused with 4403 or 4400', async () => {
+    for (const [message, expected] of [
+      [init('pdb_not_a_key'), 4403],
+      [{ type: 'connection_init' }, 4403],
+      [{ type: 'connection_init', payload: { authorization: 42 } }, 4403],
+      ['{"type":"connection_init"', 4400],
+      [{ type: 'connection_init', payload: 'Bearer x' }, 4400],
+    ] as const) {
+      const raw = await rawSocket();
+      raw.send(message);
+      expect((await raw.closed).code, JSON.stringify(message)).toBe(expected);
+    }
+  });
+
+  it('subscribing before init is 4401, a second init is 4429, a reused id is 4409, another subprotocol is refused', async () => {
+    const early = await rawSocket();
+    early.send(subscribe('1', a.id));
+    expect((await early.closed).code).toBe(4401);
+
+    const twice = await rawSocket();
+    twice.send(init(a.token));
+    await twice.next('connection_ack');
+    twice.send(init(a.token));
+    expect((await twice.closed).code).toBe(4429);
+
+    const reused = await rawSocket();
+    reused.send(init(a.token));
+    await reused.next('connection_ack');
+    reused.send(subscribe('same', a.id));
+    reused.send(subscribe('same', a.id));
+    expect((await reused.closed).code).toBe(4409);
+
+    const other = await rawSocket('graphql-ws').catch((error: Error) => error);
+    if (other instanceof Error) expect(other.message).toMatch(/protocol|400|Unexpected server response/i);
+    else expect((await other.closed).code).toBe(4406);
+  });
+
+  it('a message over the 1 MB request limit closes the socket (1009), as HTTP answers 413', async () => {
+    const raw = await rawSocket();
+    raw.send(init(a.token));
+    await raw.next('connection_ack');
+    raw.send({ type: 'subscribe', id: 'big', payload: { query: `{ __typename }`, variables: { pad: 'x'.repeat(2_000_000) } } });
+    expect((await raw.closed).code).toBe(1009);
+  });
+});
+
+describe('the token on every subscribe', () => {
+  it("another project's key cannot subscribe to A's table (NOT_FOUND), on a socket it authenticated", async () => {
+    const raw = await rawSocket();
+    raw.send(init(b.token));
+    await raw.next('connection_ack');
+    raw.send(subscribe('x', a.id));
+    const message = await raw.next('next');
+    expect(message.payload.errors[0]).toMatchObject({ message: `project "${a.id}" not found`, extensions: { code: 'NOT_FOUND' } });
+    raw.socket.close();
+  });
+
+  it('a key revoked after connect cannot start a new subscription on its open socket', async () => {
+    const key = await newKey(a);
+    const raw = await rawSocket();
+    raw.send(init(key.token));
+    await raw.next('connection_ack');
+    await revoke(key.id);
+    raw.send(subscribe('after-revoke', a.id));
+    // Either the subscribe is answered UNAUTHENTICATED or the socket is closed as forbidden.
+    const outcome = await Promise.race([raw.next('next', 5_000).then((m) => m.payload.errors?.[0]?.extensions?.code), raw.closed.then((c) => c.code)]);
+    expect(['UNAUTHENTICATED', 4403]).toContain(outcome);
+    expect(raw.messages.filter((m) => m.type === 'next' && m.payload.data)).toEqual([]);
+    raw.socket.close();
+  });
+});
+
+describe('revoking a key', () => {
+  it('ends the open subscriptions made with it, and they deliver nothing after', async () => {
+    const key = await newKey(a);
+    const client = wsClient(t, key.token);
+    const keep = wsClient(t, a.token);
+    try {
+      const revoked = collect(client, ROW_CHANGES, { p: a.id, t: 'notes' });
+      const other = collect(keep, ROW_CHANGES, { p: a.id, t: 'notes' });
+      await waitForSubscribers(t, 2);
+      await insertNote('before');
+      await revoked.waitFor(1);
+      await revoke(key.id);
+      await revoked.ended(5_000);
+      expect((revoked.error as { code?: number } | undefined)?.code).toBe(4403);
+      await insertNote('after');
+      await other.waitFor(2);
+      expect(revoked.payloads.map((p) => p.data?.rowChanges.row.v)).toEqual(['before']);
+      // Another key of the same project is unaffected.
+      expect(other.payloads.map((p) => p.data?.rowChanges.row.v)).toEqual(['before', 'after']);
+    } finally {
+      await client.dispose();
+      await keep.dispose();
+    }
+  });
+
+  it('deleting the project ends its subscriptions too (its keys go with it)', async () => {
+    const c = await createTestProject(t);
+    await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "notes", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: c.id }, c.token);
+    const client = wsClient(t, c.token);
+    try {
+      const changes = collect(client, ROW_CHANGES, { p: c.id, t: 'notes' });
+      await waitForSubscribers(t, 1);
+      await c.remove();
+      await changes.ended(5_000);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
