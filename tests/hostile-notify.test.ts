@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { createDbServices, type DbServices } from '../src/dbservices/index.js';
+import { loginRoleClient, superuserClient } from './support/postgres.js';
+import { sqlAs } from './support/hostile.js';
+import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { ROW_CHANGES, collect, waitForSubscribers, wsClient } from './support/subscriptions.js';
+
+/**
+ * Issue 6, point 2 (NOTIFY is untrusted, LISTEN learns nothing) and point 1 through dbServices'
+ * `query`, which bot code calls in-process: the same confinement as the `sql` mutation.
+ */
+let t: TestServer;
+let a: TestProjectHandle;
+let b: TestProjectHandle;
+let su: pg.Client;
+const CHANNEL = 'paige_changes';
+const secret = `b-secret-${randomBytes(4).toString('hex')}`;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  a = await createTestProject(t);
+  b = await createTestProject(t);
+  su = await superuserClient();
+  await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "notes", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: b.id }, b.token);
+});
+afterAll(async () => {
+  await su?.end();
+  await a?.remove();
+  await b?.remove();
+  await t?.stop();
+});
+
+const insertIntoB = (v: string) => t.ok(`mutation ($p: ID!, $v: String!) { insertRows(projectId: $p, table: "notes", rows: [{ v: $v }]) }`, { p: b.id, v }, b.token);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('NOTIFY on the platform channel from project SQL', () => {
+  it('causes at most a re-read of the change log: no event, no error, and real changes still arrive', async () => {
+    const asA = sqlAs(t, a);
+    const hub = t.server.services.changes;
+    const listenerPid = async () => (await su.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [hub.listener.applicationName])).rows[0]?.pid;
+    const pid = await listenerPid();
+    const client = wsClient(t, b.token);
+    try {
+      const changes = collect(client, ROW_CHANGES, { p: b.id, t: 'notes' });
+      await waitForSubscribers(t, 1);
+      const reads = hub.stats.reads;
+      const forged = JSON.stringify({ schema: b.schema, table: 'notes', op: 'INSERT', row: { v: 'forged' } });
+      await asA.ok(`notify ${CHANNEL}`);
+      await asA.ok(`select pg_notify($1, $2)`, [CHANNEL, forged]);
+      // 5000 distinct payloads in one transaction: 5000 notifications at commit.
+      await asA.ok(`select count(pg_notify($1, i::text)) from generate_series(1, 5000) as i`, [CHANNEL]);
+      await sleep(500);
+      expect(changes.payloads).toEqual([]);
+      expect(changes.error).toBeUndefined();
+      const rereads = hub.stats.reads - reads;
+      expect(rereads, 'the listener did not wake at all: the test proves nothing').toBeGreaterThan(0);
+      // Wake-ups that arrive during a read share the next one.
+      expect(rereads).toBeLessThan(100);
+      expect(await listenerPid()).toBe(pid);
+
+      await insertIntoB('real');
+      const [event] = await changes.waitFor(1);
+      expect(event!.data.rowChanges).toMatchObject({ op: 'INSERT', table: 'notes', row: { v: 'real' } });
+      await sleep(200);
+      expect(changes.payloads).toHaveLength(1);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('a payload over 8000 bytes is a clear BAD_USER_INPUT', async () => {
+    const result = await sqlAs(t, a).run(`select pg_notify($1, repeat('x', 9000))`, [CHANNEL]);
+    expect(result.errors?.[0]).toMatchObject({ message: 'payload string too long', extensions: { code: 'BAD_USER_INPUT' } });
+  });
+});
+
+describe('LISTEN on the platform channel', () => {
+  it("a session of A's login role that listens learns that something committed, never what or where", async () => {
+    const listener = await loginRoleClient(a.id);
+    const received: { channel: string; payload?: string }[] = [];
+    listener.on('notification', (message) => received.push({ channel: message.channel, payload: message.payload }));
+    try {
+      await listener.query(`LISTEN ${CHANNEL}`);
+      await insertIntoB(secret);
+      for (let i = 0; i < 100 && received.length === 0; i++) await sleep(20);
+      expect(received.length, 'no notification reached the listening session').toBeGreaterThan(0);
+      for (const message of received) {
+        expect(message.channel).toBe(CHANNEL);
+        expect(message.payload).toBe('');
+      }
+      // The log itself stays out of reach.
+      await expect(listener.query('SELECT new_row FROM paige.change_log')).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await listener.end();
+    }
+  });
+});
+
+describe('dbServices query (in-process, as bot code runs it)', () => {
+  let db: DbServices;
+  beforeAll(() => {
+    db = createDbServices({ projectId: a.id, databaseUrl: inject('databaseUrl'), env: {} });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('runs as A\'s login role, and every hostile statement is refused with the same codes as the sql mutation', async () => {
+    expect((await db.query('select current_user as u, session_user as s')).rows).toEqual([{ u: `p_${a.id}_login`, s: `p_${a.id}_login` }]);
+    for (const [text, code] of [
+      [`select * from ${b.schema}.notes`, 'FORBIDDEN'],
+      [`delete from ${b.schema}.notes`, 'FORBIDDEN'],
+      ['select * from paige.api_keys', 'FORBIDDEN'],
+      ['set role postgres', 'FORBIDDEN'],
+      [`set role p_${a.id}_owner`, 'FORBIDDEN'],
+      [`select set_config('role', 'postgres', false)`, 'FORBIDDEN'],
+      ['set session authorization postgres', 'FORBIDDEN'],
+      ['alter table contacts disable trigger all', 'FORBIDDEN'],
+      [`create function f() returns int language sql as 'select 1'`, 'FORBIDDEN'],
+      ['create extension dblink', 'FORBIDDEN'],
+      [`copy contacts from program 'id'`, 'FORBIDDEN'],
+      [`select pg_read_file('/etc/passwd')`, 'FORBIDDEN'],
+      [`select pg_terminate_backend(pid) from pg_stat_activity where application_name like 'paige-db%'`, 'FORBIDDEN'],
+      ['copy contacts from stdin', 'BAD_USER_INPUT'],
+      ['select 1; drop table contacts', 'BAD_USER_INPUT'],
+    ] as const) {
+      await expect(db.query(text), text).rejects.toMatchObject({ name: 'DbServicesError', code });
+    }
+    const started = Date.now();
+    await expect(db.query('select pg_sleep(600)')).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: 'the statement was cancelled: it ran longer than the statement timeout' });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect((await db.query('select current_user as u')).rows).toEqual([{ u: `p_${a.id}_login` }]);
+    expect((await su.query(`SELECT count(*)::int AS n FROM "${b.schema}".notes`)).rows[0].n).toBeGreaterThan(0);
+  }, 20_000);
+});
