@@ -36,7 +36,14 @@ export async function createBenchDatabase(serverUrl: string): Promise<BenchDatab
           `SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])`,
           [createdRoles],
         );
-        for (const { rolname } of rows) await client.query(`DROP ROLE IF EXISTS ${quoteIdent(rolname)}`).catch(() => {});
+        let dropped = 0;
+        for (const { rolname } of rows) {
+          await client.query(`DROP ROLE IF EXISTS ${quoteIdent(rolname)}`).then(
+            () => dropped++,
+            (error: unknown) => console.error(`could not drop role ${rolname}: ${String(error)}`),
+          );
+        }
+        console.log(`dropped database ${name} and ${dropped} of ${createdRoles.length} project roles`);
       } finally {
         await client.end();
       }
