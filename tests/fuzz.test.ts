@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { superuserClient } from './support/postgres.js';
-import { API_TYPES, VARCHAR_LENGTH, canonical, valueCase, type ApiType, type ValueCase } from './support/fuzz-values.js';
+import { API_TYPES, VARCHAR_LENGTH, brokenText, canonical, valueCase, type ApiType, type ValueCase } from './support/fuzz-values.js';
 import { INSERT, ROWS } from './support/rows.js';
 import { createTestProject, startTestServer, type GraphQLResponse, type TestProjectHandle, type TestServer } from './support/server.js';
 import { columnSpec, nameCase, type ColumnCase } from './support/fuzz-names.js';
@@ -22,7 +22,7 @@ let project: TestProjectHandle;
 /** One superuser session for the whole file, to look at what Postgres holds. */
 let su: pg.Client;
 /** Cases checked, per property: the total must reach 2,000 per run. */
-const counted = { values: 0, valuesStored: 0, valuesRefused: 0, tables: 0, tablesCreated: 0, tablesRefused: 0, rawBodies: 0 };
+const counted = { values: 0, valuesStored: 0, valuesRefused: 0, tables: 0, tablesCreated: 0, tablesRefused: 0, rawBodies: 0, sqlParams: 0 };
 const FUZZ_TABLE = 'fuzz_values';
 const column = (type: ApiType) => `c_${type}`;
 
@@ -39,7 +39,7 @@ beforeAll(async () => {
   }, project.token);
 });
 afterAll(async () => {
-  console.log(`fuzz cases (seed ${seed}): ${JSON.stringify(counted)}, total ${counted.values + counted.tables + counted.rawBodies}`);
+  console.log(`fuzz cases (seed ${seed}): ${JSON.stringify(counted)}, total ${counted.values + counted.tables + counted.rawBodies + counted.sqlParams}`);
   await su?.end();
   await project?.remove();
   await t?.stop();
@@ -100,6 +100,7 @@ async function insertBatch(cases: ValueCase[]) {
     const byId = new Map((read.project.table.rows.nodes as Record<string, unknown>[]).map((row) => [row.id, row]));
     stored.forEach((row, i) => expect(byId.get(row.id), `row ${String(row.id)} read back`).toEqual(row));
     pending.forEach(({ c }, i) => expectCanonical(byId.get(stored[i]!.id)!, c.type, overTheWire(c.value), `read-back row ${i}`));
+    await expectFoundByValue(pending.map(({ c }) => c), stored);
     counted.values += pending.length;
     counted.valuesStored += pending.length;
     storedCount = pending.length;
@@ -107,6 +108,22 @@ async function insertBatch(cases: ValueCase[]) {
   }
   // Refused batches (and the refused values alone) wrote nothing: only the final batch's rows are new.
   expect(await countRows()).toBe(before + storedCount);
+}
+
+/**
+ * The value a row was written with, used as a `where` operand, finds that row: the filter encodes
+ * values exactly as the write did. A few non-null cases per batch (jsonb has no _eq).
+ */
+async function expectFoundByValue(cases: ValueCase[], stored: Record<string, unknown>[]) {
+  const ids = stored.map((row) => row.id);
+  const picks = cases.map((c, i) => ({ c, row: stored[i]! })).filter(({ c }) => c.value !== null && c.type !== 'jsonb').slice(0, 3);
+  for (const { c, row } of picks) {
+    const where = { id: { _in: ids }, [column(c.type)]: { _eq: c.value } };
+    const found = await t.gql(ROWS, { p: project.id, t: FUZZ_TABLE, where, first: 1000 }, project.token);
+    expect(found.errors, `where ${JSON.stringify(where)}`).toBeUndefined();
+    const foundIds = (found.data.project.table.rows.nodes as Record<string, unknown>[]).map((r) => r.id);
+    expect(foundIds, `where ${column(c.type)} _eq ${JSON.stringify(c.value)} misses its own row`).toContain(row.id);
+  }
 }
 
 describe('fuzz: values of all 11 types', () => {
@@ -208,9 +225,34 @@ describe('fuzz: values JSON cannot carry (NaN, Infinity, over-long numbers) sent
   });
 });
 
+describe('fuzz: raw sql parameters', () => {
+  const SQL_TEXTS = ['select $1 as v', 'select $1::text as v', 'select $1::text as v', 'select $1::text[] as v', 'select $1::jsonb as v', 'select $1::int as v', 'select $1::numeric as v', 'select $1::timestamptz as v', 'select $1::text[] as v', 'select $1::int[] as v', 'select count(*) from notes_for_sql where v = $1'];
+  // Not null itself: the contract's params are [JSON!], so graphql-js refuses a null before any resolver runs.
+  const param = fc.oneof(fc.jsonValue({ maxDepth: 3 }), valueCase.map((c) => c.value), brokenText, fc.array(fc.oneof(brokenText, fc.string({ unit: 'binary' })), { maxLength: 3 }), fc.array(fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 })), { maxLength: 4 })).filter((value) => value !== null);
+
+  it('any JSON params with any placeholder type: a result or BAD_USER_INPUT, never a 500; text round-trips', async () => {
+    await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "notes_for_sql", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: project.id }, project.token);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...SQL_TEXTS), param, async (text, value) => {
+        counted.sqlParams++;
+        const result = await t.gql(`mutation ($p: ID!, $text: String!, $params: [JSON!]) { sql(projectId: $p, text: $text, params: $params) { rows } }`, { p: project.id, text, params: [value] }, project.token);
+        expect(result.status, JSON.stringify(result)).toBeLessThan(500);
+        if (result.errors) {
+          expectRefusal(result, `${text} with ${JSON.stringify(value)}`);
+          return;
+        }
+        // A string sent for a text placeholder comes back as the same string (U+FFFD for a lone surrogate would be a silent change).
+        if (text === 'select $1::text as v' && typeof value === 'string') expect(result.data.sql.rows[0].v).toBe(value);
+        if (text === 'select $1::text[] as v' && Array.isArray(value) && value.every((item) => typeof item === 'string')) expect(result.data.sql.rows[0].v).toEqual(value);
+      }),
+      { seed: seed + 2, numRuns: Math.round(300 * scale), endOnFailure: true },
+    );
+  }, 120_000);
+});
+
 describe('fuzz: size of the run', () => {
   it('checked at least 2,000 cases (FUZZ_RUNS=1)', () => {
-    const total = counted.values + counted.tables + counted.rawBodies;
+    const total = counted.values + counted.tables + counted.rawBodies + counted.sqlParams;
     expect(total).toBeGreaterThanOrEqual(2_000 * Math.min(scale, 1));
     // Both outcomes were exercised: a fuzz that only ever refuses (or only accepts) proves little.
     expect(counted.valuesStored).toBeGreaterThan(0);

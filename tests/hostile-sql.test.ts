@@ -319,6 +319,19 @@ describe('time: the statement timeout cannot be escaped', () => {
   });
 });
 
+describe('Postgres limits', () => {
+  it('a statement or parameter past a Postgres limit is BAD_USER_INPUT, not a 500', async () => {
+    const deep = `select ${'('.repeat(20_000)}1${')'.repeat(20_000)} as v`;
+    await asA.refused([deep, 'BAD_USER_INPUT', /stack depth limit exceeded|memory exhausted/]);
+    const nested = (depth: number): unknown => (depth === 0 ? 1 : [nested(depth - 1)]);
+    const result = await asA.run('select $1::int[] as v', [nested(7)]);
+    expect(result.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^number of array dimensions (\(7\) )?exceeds the maximum allowed \(6\)$/), extensions: { code: 'BAD_USER_INPUT', sqlState: '54000' } });
+    // Strings Postgres text cannot hold are refused rather than changed (node-postgres would send U+FFFD).
+    expect((await asA.run('select $1::text as v', ['a\ud800b'])).errors?.[0]).toMatchObject({ message: 'params[0]: a string cannot contain a lone UTF-16 surrogate', extensions: { code: 'BAD_USER_INPUT' } });
+    await asA.refused([`select 'a\udc00' as v`, 'BAD_USER_INPUT', /^text: cannot contain a lone UTF-16 surrogate$/]);
+  });
+});
+
 describe('several statements in one text', () => {
   it('are refused as documented (BAD_USER_INPUT 42601) and none of them runs', async () => {
     for (const text of ['select 1; drop table notes', `insert into notes (v) values ('one'); insert into notes (v) values ('two')`, `select 1; select pg_sleep(600)`, `commit; drop table notes`]) {

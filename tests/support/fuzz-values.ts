@@ -26,7 +26,7 @@ const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => Str
 /** Any code points, astral ones included (well-formed UTF-16). */
 const unicode = (maxLength: number) => fc.string({ unit: 'binary', maxLength }).map((s) => s.replaceAll('\0', ''));
 /** A string with a NUL or a lone surrogate somewhere in it. */
-const brokenText = fc
+export const brokenText = fc
   .tuple(unicode(6), fc.oneof(fc.constant('\0'), loneSurrogate), unicode(6))
   .map(([a, bad, b]) => a + bad + b);
 
