@@ -129,6 +129,30 @@ describe('connection_init', () => {
   });
 });
 
+describe('operations per socket', () => {
+  it('at most 100 run at once on one socket; the 101st is refused and the first 100 keep running', async () => {
+    const raw = await rawSocket();
+    raw.send(init(a.token));
+    await raw.next('connection_ack');
+    for (let i = 0; i < 101; i++) raw.send(subscribe(`s${i}`, a.id));
+    // Errors from before execution come as graphql-ws's `error` message for that id.
+    const refused = await raw.next('error');
+    expect(refused).toMatchObject({ id: 's100', payload: [{ message: 'at most 100 operations can run at once on one socket; complete some first', extensions: { code: 'BAD_USER_INPUT' } }] });
+    await waitForSubscribers(t, 100);
+    // Completing one makes room for another.
+    raw.send({ type: 'complete', id: 's0' });
+    raw.send(subscribe('again', a.id));
+    await insertNote('to all');
+    const deadline = Date.now() + 5_000;
+    while (raw.messages.filter((m) => m.type === 'next' && m.payload.data).length < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const delivered = new Set(raw.messages.filter((m) => m.type === 'next' && m.payload.data).map((m) => m.id));
+    expect(delivered.size).toBe(100);
+    expect(delivered.has('again')).toBe(true);
+    expect(delivered.has('s0')).toBe(false);
+    raw.socket.close();
+  });
+});
+
 describe('the token on every subscribe', () => {
   it("another project's key cannot subscribe to A's table (NOT_FOUND), on a socket it authenticated", async () => {
     const raw = await rawSocket();
@@ -147,8 +171,8 @@ describe('the token on every subscribe', () => {
     await raw.next('connection_ack');
     await revoke(key.id);
     raw.send(subscribe('after-revoke', a.id));
-    // Either the subscribe is answered UNAUTHENTICATED or the socket is closed as forbidden.
-    const outcome = await Promise.race([raw.next('next', 5_000).then((m) => m.payload.errors?.[0]?.extensions?.code), raw.closed.then((c) => c.code)]);
+    // Either the subscribe is answered UNAUTHENTICATED (an `error` message) or the socket is closed as forbidden.
+    const outcome = await Promise.race([raw.next('error', 5_000).then((m) => m.payload[0]?.extensions?.code), raw.closed.then((c) => c.code)]);
     expect(['UNAUTHENTICATED', 4403]).toContain(outcome);
     expect(raw.messages.filter((m) => m.type === 'next' && m.payload.data)).toEqual([]);
     raw.socket.close();

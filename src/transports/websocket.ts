@@ -25,6 +25,8 @@ export interface WebSocketOptions {
    * which ends its subscriptions. @default 2000
    */
   keyRecheckInterval?: number;
+  /** Operations one socket may have running at once; more are refused with BAD_USER_INPUT. @default 100 */
+  maxOperationsPerSocket?: number;
 }
 
 /** Close code and reason for a socket whose key no longer exists (as for a bad token on connect). */
@@ -71,6 +73,11 @@ export function attachGraphqlWs(
       execute: (args) => (args.rootValue as RootValue).execute(args),
       subscribe: (args) => (args.rootValue as RootValue).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
+        // graphql-ws has already registered this operation's id: it counts itself.
+        const limit = options.maxOperationsPerSocket ?? 100;
+        if (Object.keys(ctx.subscriptions).length > limit) {
+          return [new DomainError('BAD_USER_INPUT', `at most ${limit} operations can run at once on one socket; complete some first`)];
+        }
         const enveloped = yoga.getEnveloped({ connectionParams: ctx.connectionParams ?? {}, req: ctx.extra.request });
         let document;
         try {
