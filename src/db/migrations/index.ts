@@ -1,5 +1,6 @@
 import { platform } from './001-platform.sql.js';
 import { changeLog } from './002-change-log.sql.js';
+import { staticCapture } from './003-static-capture.sql.js';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { version: 1, name: 'platform', sql: platform },
   { version: 2, name: 'change log', sql: changeLog },
+  { version: 3, name: 'static change capture', sql: staticCapture },
 ];

@@ -1,25 +1,16 @@
-import { qualify, quoteIdent } from '../identifiers.js';
+import { quoteLiteral } from '../identifiers.js';
 
 /** The channel the commit stamp notifies (no payload) and every listener LISTENs on. */
 export const CHANGES_CHANNEL = 'paige_changes';
 
 /**
- * The four capture triggers of one table. Statement level with transition tables; the function
- * reads TG_OP, so one function serves them all. Names start with `paige_` so they read as the
- * platform's in `\d`.
+ * Attaches capture to one table (migration 003): writes its own trigger function,
+ * `paige.capture_for_<oid>()`, whose statements are generated once from the table's columns and
+ * planned once per session, and points the four statement-level triggers (transition tables)
+ * at it. Trigger names start with `paige_` so they read as the platform's in `\d`.
  */
 export function attachCaptureSql(schema: string, table: string): string {
-  const target = qualify(schema, table);
-  const trigger = (name: string) => quoteIdent(`paige_capture_${name}`);
-  return /* SQL */ `
-    CREATE TRIGGER ${trigger('insert')} AFTER INSERT ON ${target}
-      REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION paige.capture_changes();
-    CREATE TRIGGER ${trigger('update')} AFTER UPDATE ON ${target}
-      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION paige.capture_changes();
-    CREATE TRIGGER ${trigger('delete')} AFTER DELETE ON ${target}
-      REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION paige.capture_changes();
-    CREATE TRIGGER ${trigger('truncate')} AFTER TRUNCATE ON ${target}
-      FOR EACH STATEMENT EXECUTE FUNCTION paige.capture_changes();`;
+  return /* SQL */ `SELECT paige.attach_capture(${quoteLiteral(schema)}, ${quoteLiteral(table)})`;
 }
 
 /** $1 schema, $2 table, $3 kind, $4 new name (RENAMED) or NULL. */
@@ -88,5 +79,10 @@ WITH doomed AS (
 )
 SELECT count(*)::int AS "deleted" FROM rows`;
 
-/** A deleted project's changes: nobody may read them again. $1 schema. */
-export const purgeSchemaSql = /* SQL */ `DELETE FROM paige.change_log WHERE schema_name = $1`;
+/**
+ * A deleted project's changes: nobody may read them again. Also drops the capture functions of
+ * its (already dropped) tables. $1 schema.
+ */
+export const purgeSchemaSql = /* SQL */ `
+WITH purged AS (DELETE FROM paige.change_log WHERE schema_name = $1)
+SELECT paige.drop_orphan_captures($1)`;

@@ -1,0 +1,99 @@
+/**
+ * `npx tsx bench/capture-cost.ts`: what change capture costs one writer, and where the floor is.
+ * Single-row autocommit INSERTs, closed loop, 1, 8 and 32 writers, into identical tables that
+ * differ only in their triggers (rounds interleaved, so load from other work hits all of them):
+ *
+ * - `captured`: made by createTable, so it has whatever capture the current code attaches;
+ * - `legacy`: the capture of migration 002 (one generic function that builds its INSERT from the
+ *   catalog and EXECUTEs it on every statement), attached by hand: the "before" of this run;
+ * - `stamp_only`: only the commit marker (deferred stamp: table lock, sequence, NOTIFY), no log row;
+ * - `notify_only`: only `pg_notify` with an empty payload, no lock of ours: Postgres's own
+ *   NOTIFY serialisation, the floor of any design that NOTIFYs once per transaction;
+ * - `plain`: no trigger at all (the capture triggers of a createTable table, disabled).
+ *
+ * Env: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_ROUND_MS
+ * (default 2000). A database is created and dropped.
+ */
+import { createLogger } from '../src/logger.js';
+import { migrate } from '../src/db/migrate.js';
+import { createProject, projectNames } from '../src/db/projects.js';
+import { createTable } from '../src/db/ddl.js';
+import { createPool } from '../src/db/pool.js';
+import { qualify } from '../src/db/identifiers.js';
+import type { ColumnSpec } from '../src/db/sql/ddl.sql.js';
+import { closedLoopCalls, mergeRounds, type Round } from './lib/http-load.js';
+import { createBenchDatabase, rememberRoles } from './lib/setup.js';
+import { fmt } from './lib/stats.js';
+
+const roundMs = Number(process.env.BENCH_ROUND_MS ?? 2000);
+const database = await createBenchDatabase(process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+const column = (name: string, type: ColumnSpec['type'], nullable = true): ColumnSpec => ({ name, type, nullable, unique: false, maxLength: null, default: null });
+const columns = [column('guest', 'text', false), column('nights', 'integer'), column('amount', 'numeric')];
+const kinds = ['captured', 'legacy', 'stamp_only', 'notify_only', 'plain'] as const;
+type Kind = (typeof kinds)[number];
+
+const writers = createPool(database.url, { max: 32, applicationName: 'paige-bench-writers' });
+try {
+  const admin = database.admin;
+  await migrate(admin, createLogger('warn'));
+  const project = await createProject(admin, 'capture-cost');
+  const names = projectNames(project.id);
+  rememberRoles(names.owner, names.login);
+  const table = (kind: Kind) => qualify(project.schemaName, kind);
+  for (const kind of kinds) await createTable(admin, project, { name: kind, columns, primaryKey: null });
+  for (const kind of kinds.filter((k) => k !== 'captured')) await admin.query(`ALTER TABLE ${table(kind)} DISABLE TRIGGER USER`);
+  await admin.query(/* SQL */ `
+    CREATE TRIGGER legacy_insert AFTER INSERT ON ${table('legacy')}
+      REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION paige.capture_changes();
+    CREATE FUNCTION public.bench_stamp_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO paige.change_commits (xid) VALUES (pg_current_xact_id()) ON CONFLICT (xid) DO NOTHING;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER stamp_only AFTER INSERT ON ${table('stamp_only')} FOR EACH STATEMENT EXECUTE FUNCTION public.bench_stamp_only();
+    CREATE FUNCTION public.bench_notify_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM pg_notify('paige_bench_floor', '');
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER notify_only AFTER INSERT ON ${table('notify_only')} FOR EACH STATEMENT EXECUTE FUNCTION public.bench_notify_only();`);
+  const { rows: triggers } = await admin.query<{ table: string; triggers: string }>(
+    `SELECT c.relname AS "table", string_agg(t.tgname || ' → ' || t.tgfoid::regproc || CASE t.tgenabled WHEN 'D' THEN ' (disabled)' ELSE '' END, ', ' ORDER BY t.tgname) AS triggers
+       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+      WHERE c.relnamespace = $1::regnamespace AND NOT t.tgisinternal AND (t.tgname LIKE '%insert%' OR t.tgname IN ('stamp_only', 'notify_only')) GROUP BY 1 ORDER BY 1`,
+    [project.schemaName],
+  );
+  for (const t of triggers) console.log(`${t.table}: ${t.triggers}`);
+
+  const insert = (kind: Kind) => async (i: number) => {
+    await writers.query(`INSERT INTO ${table(kind)} (guest, nights, amount) VALUES ($1, $2, $3)`, [`writer ${i}`, i % 14, `${i}.50`]);
+  };
+  for (const kind of kinds) await closedLoopCalls(32, 300, insert(kind));
+  console.log(`\nsingle-row autocommit inserts, ${roundMs} ms rounds, 2 rounds each, interleaved`);
+  for (const count of [1, 8, 32]) {
+    const rounds = new Map<Kind, Round[]>(kinds.map((k) => [k, []]));
+    for (let r = 0; r < 2; r++) {
+      for (const kind of r % 2 === 0 ? kinds : [...kinds].reverse()) rounds.get(kind)!.push(await closedLoopCalls(count, roundMs, insert(kind)));
+    }
+    const plain = mergeRounds(rounds.get('plain')!).rps;
+    for (const kind of kinds) {
+      const result = mergeRounds(rounds.get(kind)!);
+      console.log(
+        `${String(count).padStart(2)} writers ${kind.padEnd(11)} ${fmt(result.rps).padStart(6)} inserts/s  ${(result.rps / plain).toFixed(2)}× plain  ` +
+          `p50 ${fmt(result.p50)} ms  p99 ${fmt(result.p99)} ms  ${result.failures} failed${result.firstFailure ? ` (${result.firstFailure})` : ''}`,
+      );
+    }
+  }
+  // The captured tables must have logged every insert, and exactly once.
+  const { rows } = await admin.query<{ table: string; rows: string; logged: string }>(
+    `SELECT t.name AS "table", t.n AS rows,
+            (SELECT count(*) FROM paige.change_log l WHERE l.schema_name = $1 AND l.table_name = t.name AND l.op = 'INSERT') AS logged
+       FROM (SELECT 'captured' AS name, (SELECT count(*) FROM ${table('captured')}) AS n
+             UNION ALL SELECT 'legacy', (SELECT count(*) FROM ${table('legacy')})) t`,
+    [project.schemaName],
+  );
+  for (const r of rows) console.log(`${r.table}: ${r.rows} rows, ${r.logged} logged${r.rows === r.logged ? '' : '  CHECK FAILED'}`);
+} finally {
+  await writers.end();
+  await database.drop();
+}
