@@ -43,13 +43,14 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const services: AppServices = await openAppServices(config, log, adminToken);
   const { db } = services;
 
+  const maskError = maskErrors(log);
   const yoga: YogaServerInstance<WebSocketInitialContext, Context> = createYoga<WebSocketInitialContext, Context>({
     schema,
     plugins: queryLimitPlugins(config),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'paige-db' },
-    maskedErrors: { maskError: maskErrors(log) },
+    maskedErrors: { maskError },
     logging: config.logLevel === 'silent' ? false : config.logLevel,
     // HTTP carries the token in a header; graphql-ws in connectionParams (see transports/websocket.ts).
     context: async ({ request, connectionParams }) => ({
@@ -71,7 +72,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     void yoga.handle(req, res);
   });
 
-  const websocket = attachGraphqlWs(http, yoga, services);
+  const websocket = attachGraphqlWs(http, yoga, services, { maskError });
 
   const server: PaigeServer = {
     services,

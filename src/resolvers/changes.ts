@@ -27,17 +27,21 @@ export async function subscribeRowChanges(ctx: Context, args: RowChangesArgs) {
     since = decodeCursor(args.since);
     if (!since) throw badInput(`since: ${JSON.stringify(args.since)} is not a cursor of a row change`, { field: 'since' });
   }
-  return ctx.changes.subscribeRows({
+  const stream = await ctx.changes.subscribeRows({
     schema: table.schema,
     table: table.name,
     where,
     whereKey: where ? canonicalJson(args.where) : '',
     since,
   });
+  ctx.onChangeStream?.(stream);
+  return stream;
 }
 
 /** `tableChanges`: structural changes of one project's tables, live. */
 export async function subscribeTableChanges(ctx: Context, projectId: string) {
   const project = await requireProject(ctx, projectId);
-  return ctx.changes.subscribeTables(project.schemaName);
+  const stream = await ctx.changes.subscribeTables(project.schemaName);
+  ctx.onChangeStream?.(stream);
+  return stream;
 }

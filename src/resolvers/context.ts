@@ -25,4 +25,9 @@ export interface AppServices {
  */
 export interface Context extends AppServices {
   auth: Auth;
+  /**
+   * Set by the graphql-ws transport: receives the change queue a subscription resolver opened,
+   * so identical subscriptions can share one execution per event (src/transports/shared-results.ts).
+   */
+  onChangeStream?: (stream: AsyncIterableIterator<unknown>) => void;
 }

@@ -2,13 +2,16 @@ import type { Server } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { AppServices, Auth, Context } from '../resolvers/context.js';
 import { authenticate } from '../resolvers/auth.js';
 import { existingApiKeyIds } from '../db/api-keys.js';
 import { QUERY_LIMITS } from '../query-limits.js';
 import { DomainError } from '../errors.js';
+import { canonicalJson } from '../live/change-events.js';
+import { FanOutSocket, PreSerialisedPayload } from './fan-out-socket.js';
+import { executeOncePerGroup, serialisedPayload } from './shared-results.js';
 
 /** What yoga's context factory receives for a WebSocket operation. */
 export interface WebSocketInitialContext {
@@ -27,6 +30,16 @@ export interface WebSocketOptions {
   keyRecheckInterval?: number;
   /** Operations one socket may have running at once; more are refused with BAD_USER_INPUT. @default 100 */
   maxOperationsPerSocket?: number;
+  /** yoga's `maskedErrors.maskError`, for the errors of events executed here rather than by yoga. */
+  maskError?: MaskError;
+}
+
+type MaskError = (error: unknown, message: string, isDev?: boolean) => Error;
+
+/** What yoga's masking does to a subscription's results: every error through maskError. */
+function maskResult(result: ExecutionResult, maskError: MaskError): ExecutionResult {
+  if (!result.errors) return result;
+  return { ...result, errors: result.errors.map((error) => maskError(error, 'Unexpected error.') as GraphQLError) };
 }
 
 /** Close code and reason for a socket whose key no longer exists (as for a bad token on connect). */
@@ -36,7 +49,20 @@ type Enveloped = ReturnType<YogaServerInstance<WebSocketInitialContext, Context>
 interface RootValue {
   execute: Enveloped['execute'];
   subscribe: Enveloped['subscribe'];
+  /**
+   * Identical subscriptions (same document, operation and variables, seen with the same access)
+   * get identical results for the same event: they share one execution per event.
+   */
+  groupKey: string;
+  /** The change queue the subscription's resolver opened, handed over through the context. */
+  changeStream?: AsyncIterableIterator<unknown>;
 }
+
+/** The access a result may depend on: the admin sees what a key of the same project sees, but keep them apart. */
+const accessScope = (auth: Auth) => (auth.kind === 'admin' ? 'admin' : `project:${auth.projectId}`);
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /**
  * graphql-ws on `/graphql`, running every operation through yoga's envelop (the same parsing,
@@ -50,7 +76,9 @@ export function attachGraphqlWs(
   options: WebSocketOptions = {},
 ) {
   // The same bound as an HTTP body; ws would otherwise buffer messages of up to 100 MiB.
-  const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes });
+  const maskError = options.maskError ?? ((error: unknown) => (error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.')));
+  // FanOutSocket: one JSON per group for every socket, and no wait for each frame's write.
+  const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes, WebSocket: FanOutSocket });
   /** Sockets authenticated with a project key, and the key's id. */
   const keyed = new Map<WebSocket, string>();
   const graphqlWs = useServer<Record<string, unknown> | undefined, { auth?: Auth; request: IncomingMessage }>(
@@ -71,7 +99,26 @@ export function attachGraphqlWs(
         }
       },
       execute: (args) => (args.rootValue as RootValue).execute(args),
-      subscribe: (args) => (args.rootValue as RootValue).subscribe(args),
+      subscribe: async (args) => {
+        const root = args.rootValue as RootValue;
+        // Runs the resolver for this subscriber (access, filter, cursor, joining the hub) and
+        // masks its errors, exactly as before; only the per-event execution is shared.
+        const result = await root.subscribe(args);
+        const source = root.changeStream;
+        if (!source) return result;
+        if (!isAsyncIterable(result)) {
+          await source.return?.();
+          return result;
+        }
+        // The spec's ExecuteSubscriptionEvent, as graphql's own subscribe maps each event (envelop's
+        // execute would start another subscription for a subscription operation), masked like yoga.
+        return executeOncePerGroup(source, result[Symbol.asyncIterator](), root.groupKey, async (event) =>
+          maskResult(await execute({ ...args, rootValue: event }), maskError),
+        );
+      },
+      onNext: (ctx, _id, _payload, _args, result) =>
+        // Typed as the message payload; graphql-ws only stringifies it (see PreSerialisedPayload).
+        new PreSerialisedPayload(ctx.extra.socket as FanOutSocket, serialisedPayload(result)) as unknown as typeof result,
       onSubscribe: async (ctx, _id, params) => {
         // graphql-ws has already registered this operation's id: it counts itself.
         const limit = options.maxOperationsPerSocket ?? 100;
@@ -97,13 +144,21 @@ export function attachGraphqlWs(
           if (error instanceof DomainError) return [error];
           throw error;
         }
+        const rootValue: RootValue = {
+          execute: enveloped.execute,
+          subscribe: enveloped.subscribe,
+          groupKey: JSON.stringify([params.query, params.operationName ?? null, canonicalJson(params.variables ?? {}), accessScope(contextValue.auth)]),
+        };
+        contextValue.onChangeStream = (stream) => {
+          rootValue.changeStream = stream;
+        };
         const args: ExecutionArgs = {
           schema: enveloped.schema,
           document,
           operationName: params.operationName,
           variableValues: params.variables,
           contextValue,
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies RootValue,
+          rootValue,
         };
         return args;
       },

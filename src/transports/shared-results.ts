@@ -1,0 +1,90 @@
+import type { ExecutionResult } from 'graphql';
+
+/**
+ * Counters for tests and the benchmark: how many times a change event was executed against a
+ * selection set, and how many `next` payloads were turned into JSON. With grouping both grow by
+ * the number of groups per event, not by the number of subscribers.
+ */
+export const sharedResultStats = { executions: 0, serialisations: 0 };
+
+/**
+ * The hub builds ONE event object per change and hands that same object to every subscriber whose
+ * filter it matches (src/live/change-hub.ts). So the object itself identifies the change: per event,
+ * per group of identical subscriptions, the execution result is kept here. Weak, so an event and its
+ * results are forgotten once the last subscriber's queue has let go of it. Items made for one
+ * subscriber alone (a replayed change, the error that ends a stream) are never found again, and so
+ * are simply executed for that subscriber.
+ */
+const resultsByEvent = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+
+/** The `next` payload of a result as JSON, made once however many sockets send it. */
+const payloadJson = new WeakMap<ExecutionResult, string>();
+
+export type ExecuteEvent = (event: unknown) => ExecutionResult | Promise<ExecutionResult>;
+
+function resultFor(event: unknown, groupKey: string, execute: ExecuteEvent): Promise<ExecutionResult> {
+  if (typeof event !== 'object' || event === null) return Promise.resolve().then(() => execute(event));
+  let byGroup = resultsByEvent.get(event);
+  if (!byGroup) resultsByEvent.set(event, (byGroup = new Map()));
+  let result = byGroup.get(groupKey);
+  if (!result) {
+    sharedResultStats.executions++;
+    result = Promise.resolve().then(() => execute(event));
+    byGroup.set(groupKey, result);
+  }
+  return result;
+}
+
+/**
+ * A subscription's results, executed once per event per group: `source` is the subscriber's own
+ * queue of events (so its filter, `since` replay, order and lag limit stay its own), and every
+ * subscriber of the group pulling the same event gets the same ExecutionResult object.
+ * `executorStream` is the stream graphql's own subscribe made over the same queue; it is never
+ * read (that would execute per subscriber) but is returned with it, so its plugins' clean-up runs.
+ */
+export function executeOncePerGroup(
+  source: AsyncIterator<unknown>,
+  executorStream: AsyncIterator<unknown>,
+  groupKey: string,
+  execute: ExecuteEvent,
+): AsyncIterableIterator<ExecutionResult> {
+  let finished: Promise<unknown> | undefined;
+  const finish = () =>
+    (finished ??= Promise.all([
+      Promise.resolve(executorStream.return?.()).catch(() => {}),
+      Promise.resolve(source.return?.()).catch(() => {}),
+    ]));
+  return {
+    async next(): Promise<IteratorResult<ExecutionResult>> {
+      const item = await source.next();
+      if (item.done) {
+        await finish();
+        return { value: undefined, done: true };
+      }
+      return { value: await resultFor(item.value, groupKey, execute), done: false };
+    },
+    async return(): Promise<IteratorResult<ExecutionResult>> {
+      await finish();
+      return { value: undefined, done: true };
+    },
+    async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+      await finish();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/** What graphql-ws itself would send as the payload of `next` (its default, without a replacer). */
+export function serialisedPayload(result: ExecutionResult): string {
+  let json = payloadJson.get(result);
+  if (json === undefined) {
+    sharedResultStats.serialisations++;
+    const { errors, ...rest } = result;
+    json = JSON.stringify(errors ? { ...rest, errors: errors.map((error) => error.toJSON()) } : rest);
+    payloadJson.set(result, json);
+  }
+  return json;
+}

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
+import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { rowApi } from './support/rows.js';
+import { collect, ROW_CHANGES, waitForSubscriberCount, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+import { sharedResultStats } from '../src/transports/shared-results.js';
+
+let t: TestServer;
+let project: TestProjectHandle;
+let api: ReturnType<typeof rowApi>;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  t = await startTestServer();
+  project = await createTestProject(t);
+  api = rowApi(t, project);
+  await api.createTable({ name: 'feed', columns: [{ name: 'body', type: 'TEXT' }, { name: 'n', type: 'INTEGER' }] });
+});
+
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await project?.remove();
+  await t?.stop();
+});
+
+const NARROW = /* GraphQL */ `subscription ($p: ID!, $t: String!) { rowChanges(projectId: $p, table: $t) { op row } }`;
+
+function client(token: string): Client {
+  const c = wsClient(t, token);
+  clients.push(c);
+  return c;
+}
+
+/** The bodies a subscriber received, in order. */
+const bodies = (sub: Collected) => sub.payloads.map((p) => p.data.rowChanges.row.body as string);
+
+describe('groups of identical subscriptions', () => {
+  it('executes and serialises each change once per group, and every subscriber still gets every change in order', async () => {
+    const baseline = t.server.services.changes.subscriberCount;
+    // 50 identical subscriptions: 10 sockets with 5 each (the same socket and other sockets alike).
+    const sockets = Array.from({ length: 10 }, () => client(project.token));
+    const same = sockets.flatMap((socket) => Array.from({ length: 5 }, () => collect(socket, ROW_CHANGES, { p: project.id, t: 'feed' })));
+    // Another group each: another selection set; the same document seen with the admin token.
+    const narrow = collect(sockets[0]!, NARROW, { p: project.id, t: 'feed' });
+    const admin = collect(client(t.adminToken), ROW_CHANGES, { p: project.id, t: 'feed' });
+    await waitForSubscribers(t, baseline + 52);
+
+    const before = { ...sharedResultStats };
+    const sent = Array.from({ length: 20 }, (_, i) => `b${i}`);
+    for (const [i, body] of sent.entries()) await api.insert('feed', [{ body, n: i }]);
+    await Promise.all([...same, narrow, admin].map((sub) => sub.waitFor(20)));
+
+    // Three groups, twenty changes: sixty executions and sixty JSON payloads, not 52 × 20.
+    expect(sharedResultStats.executions - before.executions).toBe(60);
+    expect(sharedResultStats.serialisations - before.serialisations).toBe(60);
+    for (const sub of [...same, admin]) expect(bodies(sub)).toEqual(sent);
+    expect(bodies(narrow)).toEqual(sent);
+    // What each socket got is exactly what the group's one execution produced.
+    const first = JSON.stringify(same[0]!.payloads);
+    for (const sub of same) expect(JSON.stringify(sub.payloads)).toBe(first);
+    expect(same[0]!.payloads[0]).toEqual({
+      data: { rowChanges: expect.objectContaining({ projectId: project.id, table: 'feed', op: 'INSERT', row: expect.objectContaining({ body: 'b0', n: 0 }), oldRow: null, changedColumns: null }) },
+    });
+    expect(narrow.payloads[0]).toEqual({ data: { rowChanges: { op: 'INSERT', row: expect.objectContaining({ body: 'b0', n: 0 }) } } });
+
+    for (const sub of [...same, narrow, admin]) sub.unsubscribe();
+    await waitForSubscriberCount(t, baseline);
+  });
+
+  it('keeps a subscriber that leaves the group mid-stream from affecting the others, and a late joiner starts live', async () => {
+    const baseline = t.server.services.changes.subscriberCount;
+    const socket = client(project.token);
+    const staying = collect(socket, ROW_CHANGES, { p: project.id, t: 'feed' });
+    const leaving = collect(client(project.token), ROW_CHANGES, { p: project.id, t: 'feed' });
+    await waitForSubscribers(t, baseline + 2);
+    await api.insert('feed', [{ body: 'c0', n: 0 }]);
+    await leaving.waitFor(1);
+    leaving.unsubscribe();
+    await waitForSubscriberCount(t, baseline + 1);
+    const late = collect(socket, ROW_CHANGES, { p: project.id, t: 'feed' });
+    await waitForSubscribers(t, baseline + 2);
+    await api.insert('feed', [{ body: 'c1', n: 1 }, { body: 'c2', n: 2 }]);
+    await staying.waitFor(3);
+    await late.waitFor(2);
+    expect(bodies(staying)).toEqual(['c0', 'c1', 'c2']);
+    expect(bodies(late)).toEqual(['c1', 'c2']);
+    expect(bodies(leaving)).toEqual(['c0']);
+    staying.unsubscribe();
+    late.unsubscribe();
+    await waitForSubscriberCount(t, baseline);
+  });
+
+  it('sends the graphql-ws frames byte for byte as graphql-ws would, with the client id of each subscription', async () => {
+    const baseline = t.server.services.changes.subscriberCount;
+    const ws = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const frames: string[] = [];
+    ws.on('message', (data) => frames.push(String(data)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${project.token}` } }));
+    while (!frames.some((f) => f.includes('connection_ack'))) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const id of ['a', 'quote"id']) ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: NARROW, variables: { p: project.id, t: 'feed' } } }));
+    await waitForSubscribers(t, baseline + 2);
+    await api.insert('feed', [{ body: 'd0', n: 7 }]);
+    while (frames.filter((f) => f.includes('"next"')).length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    const next = frames.filter((f) => f.includes('"next"'));
+    const row = (JSON.parse(next[0]!) as { payload: { data: { rowChanges: { row: unknown } } } }).payload.data.rowChanges.row;
+    // The order of keys graphql-ws writes (id, type, payload), and valid JSON for an id needing escapes.
+    expect(next.sort()).toEqual(
+      ['a', 'quote"id'].map((id) => JSON.stringify({ id, type: 'next', payload: { data: { rowChanges: { op: 'INSERT', row } } } })).sort(),
+    );
+    ws.close();
+    await waitForSubscriberCount(t, baseline);
+  });
+});
