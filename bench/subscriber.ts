@@ -56,6 +56,8 @@ interface Sub {
   seen: Uint16Array;
   warm: boolean;
   broken: boolean;
+  /** Opening attempt: callbacks of an abandoned attempt are ignored. */
+  attempt: number;
 }
 
 const subs: Sub[] = [];
@@ -85,7 +87,10 @@ function fail(sub: Sub, error: unknown) {
   firstError ??= text.slice(0, 300);
 }
 
-function openOurs(url: string, sub: Sub): Promise<void> {
+/** Resolves true once the socket is connected (connection_ack), false if it closed before. */
+function openOurs(url: string, sub: Sub): Promise<boolean> {
+  const attempt = ++sub.attempt;
+  const live = () => sub.attempt === attempt;
   return new Promise((resolve) => {
     const client: Client = createClient({
       url,
@@ -96,37 +101,52 @@ function openOurs(url: string, sub: Sub): Promise<void> {
       // Errors reach the subscription's sink (and are counted); the default prints them to stderr.
       onNonLazyError: () => {},
       keepAlive: 0,
-      on: { connected: () => resolve(), closed: () => resolve(), error: () => resolve() },
+      on: { connected: () => resolve(true), closed: () => resolve(false), error: () => resolve(false) },
     });
     client.subscribe<{ rowChanges: { op: string; row: { seq: number; stamped_at: string } } }>(
       { query: ROW_CHANGES, variables: { p: sub.spec.projectId, t: sub.spec.table } },
       {
-        next: (result) => (result.errors ? fail(sub, result.errors) : onRow(sub, result.data?.rowChanges.row)),
-        error: (error) => fail(sub, error),
-        complete: () => fail(sub, new Error('subscription completed')),
+        next: (result) => live() && (result.errors ? fail(sub, result.errors) : onRow(sub, result.data?.rowChanges.row)),
+        error: (error) => live() && fail(sub, error),
+        complete: () => live() && fail(sub, new Error('subscription completed')),
       },
     );
     closers.push(() => void client.dispose());
   });
 }
 
-function openFloor(url: string, sub: Sub): Promise<void> {
+function openFloor(url: string, sub: Sub): Promise<boolean> {
+  const attempt = ++sub.attempt;
+  const live = () => sub.attempt === attempt;
   return new Promise((resolve) => {
     const socket = new WebSocket(url);
     socket.on('open', () => {
       socket.send(JSON.stringify({ subscribe: sub.spec.key }));
-      resolve();
+      resolve(true);
     });
-    socket.on('message', (data) => onRow(sub, JSON.parse(String(data)) as { seq: number; stamped_at: string }));
+    socket.on('message', (data) => live() && onRow(sub, JSON.parse(String(data)) as { seq: number; stamped_at: string }));
     socket.on('error', (error) => {
-      fail(sub, error);
-      resolve();
+      if (live()) fail(sub, error);
+      resolve(false);
     });
     socket.on('close', () => {
-      if (!closing) fail(sub, new Error('socket closed'));
+      if (!closing && live()) fail(sub, new Error('socket closed'));
     });
     closers.push(() => socket.terminate());
   });
+}
+
+/** Failed handshakes are retried twice, half a second apart, as a dashboard would; retries are counted. */
+let retries = 0;
+async function openWithRetry(mode: 'ours' | 'floor', url: string, sub: Sub) {
+  for (let attempt = 1; ; attempt++) {
+    const connected = await (mode === 'ours' ? openOurs(url, sub) : openFloor(url, sub));
+    if (connected && !sub.broken) return;
+    if (attempt === 3) return;
+    retries++;
+    sub.broken = false;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 let closing = false;
@@ -134,16 +154,18 @@ let closing = false;
 process.on('message', (command: Command) => {
   void (async () => {
     if (command.type === 'open') {
-      for (const spec of command.subs) subs.push({ spec, seen: new Uint16Array(command.maxSeq), warm: false, broken: false });
+      for (const spec of command.subs) subs.push({ spec, seen: new Uint16Array(command.maxSeq), warm: false, broken: false, attempt: 0 });
       // At most 25 handshakes in flight per process, so opening does not look like an attack.
       let next = 0;
       const opener = async () => {
         for (let i = next++; i < subs.length; i = next++) {
-          await (command.mode === 'ours' ? openOurs(command.url, subs[i]!) : openFloor(command.url, subs[i]!));
+          await openWithRetry(command.mode, command.url, subs[i]!);
         }
       };
       await Promise.all(Array.from({ length: 25 }, opener));
-      process.send!({ type: 'opened', broken: subs.filter((s) => s.broken).length, firstError });
+      process.send!({ type: 'opened', broken: subs.filter((s) => s.broken).length, retries, firstError });
+      // Errors of the opening were reported; from here on firstError is about the run.
+      firstError = undefined;
     } else if (command.type === 'status') {
       // Counting starts now: warm-up deliveries and opening costs stay out of the figures.
       latencies = [];
