@@ -18,7 +18,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded
 import { createBenchDatabase, graphqlClient } from './lib/setup.js';
 import { startFloor, startOurs, root, type Child } from './lib/processes.js';
 import { Report } from './lib/report.js';
-import { createProject, deleteProject, seedBookings, type BenchProject } from './lib/seed.js';
+import { createProject, seedBookings } from './lib/seed.js';
 import { readBench, writeBench, ROWS_QUERY } from './sections/http.js';
 import { captureBench } from './sections/capture.js';
 import { dbServicesBench } from './sections/dbservices.js';
@@ -53,7 +53,6 @@ if (process.env.BENCH_EMBEDDED === '1') {
 const database = await createBenchDatabase(postgresUrl);
 const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
 const cleanups: (() => Promise<unknown>)[] = [];
-const projects: BenchProject[] = [];
 log(`database ${database.name} on ${embedded ? 'the embedded Postgres' : new URL(postgresUrl).host}`);
 
 try {
@@ -65,7 +64,6 @@ try {
 
   // 1. Seed.
   const main = await createProject(gql, 'bench-main');
-  projects.push(main);
   const seedT0 = performance.now();
   const bookings = quick ? 10_000 : 100_000;
   const seeded = await seedBookings(gql, database.admin, main, bookings);
@@ -113,7 +111,7 @@ try {
     cleanups.push(() => live.close());
     if (wants('delivery')) {
       log('delivery latency: 1,000 subscribers');
-      await deliveryBench(report, gql, database.admin, ours, live, projects, quick ? 4000 : 10_000);
+      await deliveryBench(report, gql, database.admin, ours, live, quick ? 4000 : 10_000);
     }
     if (wants('fanout')) {
       log('fan-out: 5,000 subscribers');

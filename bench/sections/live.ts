@@ -216,9 +216,8 @@ export async function startLiveFloor(url: string): Promise<LiveSetup> {
 }
 
 /** Issue 7 §5: 10 projects × 10 tables × 10 subscribers at 200 inserts/s, vs raw LISTEN → ws. */
-export async function deliveryBench(report: Report, gql: Gql, admin: pg.Pool, server: Child, live: LiveSetup, projects: BenchProject[], durationMs: number) {
+export async function deliveryBench(report: Report, gql: Gql, admin: pg.Pool, server: Child, live: LiveSetup, durationMs: number) {
   const made = await Promise.all(Array.from({ length: 10 }, (_, i) => createProject(gql, `bench-live-${i}`)));
-  projects.push(...made);
   await Promise.all(
     made.map(async (project) => {
       for (let k = 0; k < 10; k++) await gql(CREATE_TABLE, { p: project.id, input: { name: `live_${k}`, columns: LIVE_COLUMNS } }, project.token);
