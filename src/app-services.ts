@@ -5,6 +5,7 @@ import { Database } from './db/database.js';
 import { ProjectSqlPools } from './db/project-sql.js';
 import type { AppServices } from './resolvers/context.js';
 import { ChangeHub } from './live/change-hub.js';
+import { MetadataCache } from './resolvers/metadata-cache.js';
 
 /**
  * The long-lived parts that every operation's context shares. The server and dbServices'
@@ -14,14 +15,19 @@ import { ChangeHub } from './live/change-hub.js';
  */
 export async function openAppServices(config: Config, log: Logger, adminToken?: string): Promise<AppServices> {
   const db = await Database.open(config, log);
+  // Holds nothing until started: the server starts it (one LISTEN connection per process).
+  const changes = new ChangeHub({ url: db.url, log, retentionHours: config.changeRetentionHours });
+  // Trusted only while that connection LISTENs (dbServices in-process: after its first subscribe).
+  const metadata = new MetadataCache();
+  changes.listener.watchMetadata(metadata);
   return {
     config,
     log,
     db,
     adminToken: adminToken ?? `unusable-${randomBytes(24).toString('hex')}`,
     projectSql: new ProjectSqlPools(db.pool, db.url),
-    // Holds nothing until started: the server starts it (one LISTEN connection per process).
-    changes: new ChangeHub({ url: db.url, log, retentionHours: config.changeRetentionHours }),
+    changes,
+    metadata,
   };
 }
 

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { announcementOf, listenersColumn, METADATA_CHANNEL } from './metadata-notify.js';
 
 export interface ApiKey {
   id: string;
@@ -34,9 +35,18 @@ export async function findApiKey(db: pg.Pool, id: string): Promise<ApiKey | null
   return rows[0] ?? null;
 }
 
-export async function deleteApiKey(db: pg.Pool, id: string): Promise<boolean> {
-  const { rowCount } = await db.query('DELETE FROM paige.api_keys WHERE id = $1', [id]);
-  return (rowCount ?? 0) > 0;
+/**
+ * Deletes the key and, in the same statement (so at its commit), tells every process's metadata
+ * cache to forget it; notes in `announcement` which listeners will hear it.
+ */
+export async function deleteApiKey(db: pg.Pool, id: string, announcement = announcementOf({ kind: 'key', keyId: id })): Promise<boolean> {
+  const { rows } = await db.query<{ listeners: string[] }>(
+    /* SQL */ `WITH gone AS (DELETE FROM paige.api_keys WHERE id = $1 RETURNING id)
+               SELECT pg_notify('${METADATA_CHANNEL}', $2), ${listenersColumn} FROM gone`,
+    [id, announcement.payload],
+  );
+  announcement.listeners = rows[0]?.listeners ?? [];
+  return rows.length > 0;
 }
 
 /** Which of these key ids still exist (revoked keys, and keys of deleted projects, do not). */

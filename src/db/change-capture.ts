@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { quoteIdent } from './identifiers.js';
+import { notifyMetadataChange, type MetadataAnnouncement } from './metadata-notify.js';
 import { attachCaptureSql, recordTableChangeSql } from './sql/change-log.sql.js';
 
 /**
@@ -31,10 +32,13 @@ export async function recordTableChange(
   table: string,
   kind: TableChangeKind,
   newName?: string,
+  announcement?: MetadataAnnouncement,
 ): Promise<void> {
   const { rows } = await client.query<{ current: string; session: string }>('SELECT current_user AS current, session_user AS session');
   const { current, session } = rows[0]!;
   if (current !== session) await client.query('RESET ROLE');
   await client.query(recordTableChangeSql, [schema, table, kind, newName ?? null]);
+  // Every process's metadata cache forgets the schema's tables when this commits.
+  await notifyMetadataChange(client, { kind: 'tables', schema }, announcement);
   if (current !== session) await client.query(`SET LOCAL ROLE ${quoteIdent(current)}`);
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { badInput } from '../errors.js';
 import { readTable, type ColumnInfo, type TableInfo } from './catalog.js';
 import { attachChangeCapture, recordTableChange } from './change-capture.js';
+import type { MetadataAnnouncement } from './metadata-notify.js';
 import { inTransaction } from './pool.js';
 import type { Project } from './projects.js';
 import { projectNames } from './sql/projects.sql.js';
@@ -44,30 +45,30 @@ function columnOf(table: TableInfo, name: string): ColumnInfo {
 }
 
 /** Creates the table with its constraints, then (as the platform) its change-capture triggers. */
-export function createTable(pool: pg.Pool, project: ProjectRef, spec: sql.TableSpec): Promise<TableInfo> {
+export function createTable(pool: pg.Pool, project: ProjectRef, spec: sql.TableSpec, announcement?: MetadataAnnouncement): Promise<TableInfo> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.createTableSql(project.schemaName, spec));
     // The triggers call a platform-owned SECURITY DEFINER function: attach them as the platform.
     await client.query(sql.resetRoleSql);
     await attachChangeCapture(client, project.schemaName, spec.name);
-    await recordTableChange(client, project.schemaName, spec.name, 'CREATED');
+    await recordTableChange(client, project.schemaName, spec.name, 'CREATED', undefined, announcement);
     return reread(client, project.schemaName, spec.name);
   });
 }
 
-export function renameTable(pool: pg.Pool, project: ProjectRef, name: string, newName: string): Promise<TableInfo> {
+export function renameTable(pool: pg.Pool, project: ProjectRef, name: string, newName: string, announcement?: MetadataAnnouncement): Promise<TableInfo> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.renameTableSql(project.schemaName, name, newName));
-    await recordTableChange(client, project.schemaName, name, 'RENAMED', newName);
+    await recordTableChange(client, project.schemaName, name, 'RENAMED', newName, announcement);
     return reread(client, project.schemaName, newName);
   });
 }
 
 /** Drops the table; its triggers, indexes and owned sequences go with it. */
-export function dropTable(pool: pg.Pool, project: ProjectRef, name: string): Promise<void> {
+export function dropTable(pool: pg.Pool, project: ProjectRef, name: string, announcement?: MetadataAnnouncement): Promise<void> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.dropTableSql(project.schemaName, name));
-    await recordTableChange(client, project.schemaName, name, 'DROPPED');
+    await recordTableChange(client, project.schemaName, name, 'DROPPED', undefined, announcement);
   });
 }
 
@@ -85,7 +86,7 @@ export function clearTable(pool: pg.Pool, project: ProjectRef, name: string): Pr
  * Adds a column. The change-capture triggers are statement-level and log whole rows, so a new
  * column is captured without touching them.
  */
-export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, column: sql.ColumnSpec): Promise<ColumnInfo> {
+export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, column: sql.ColumnSpec, announcement?: MetadataAnnouncement): Promise<ColumnInfo> {
   return asOwner(pool, project, async (client) => {
     // Postgres would fail with "contains null values"; say what to do instead. Serial fills every row.
     if (!column.nullable && !column.default && column.type !== 'serial') {
@@ -99,22 +100,22 @@ export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, col
       }
     }
     await client.query(sql.addColumnSql(project.schemaName, table, column));
-    await recordTableChange(client, project.schemaName, table, 'ALTERED');
+    await recordTableChange(client, project.schemaName, table, 'ALTERED', undefined, announcement);
     return columnOf(await reread(client, project.schemaName, table), column.name);
   });
 }
 
-export function renameColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string, newName: string): Promise<ColumnInfo> {
+export function renameColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string, newName: string, announcement?: MetadataAnnouncement): Promise<ColumnInfo> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.renameColumnSql(project.schemaName, table, name, newName));
-    await recordTableChange(client, project.schemaName, table, 'ALTERED');
+    await recordTableChange(client, project.schemaName, table, 'ALTERED', undefined, announcement);
     return columnOf(await reread(client, project.schemaName, table), newName);
   });
 }
 
-export function dropColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string): Promise<void> {
+export function dropColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string, announcement?: MetadataAnnouncement): Promise<void> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.dropColumnSql(project.schemaName, table, name));
-    await recordTableChange(client, project.schemaName, table, 'ALTERED');
+    await recordTableChange(client, project.schemaName, table, 'ALTERED', undefined, announcement);
   });
 }

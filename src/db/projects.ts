@@ -6,6 +6,7 @@ import { createProjectRolesSql, dropProjectSql, projectNames, terminateLoginSess
 import { createSystemTablesSql, SYSTEM_TABLES } from './sql/system-tables.sql.js';
 import { attachChangeCapture } from './change-capture.js';
 import { purgeSchemaChanges } from './change-log.js';
+import { notifyMetadataChange, type MetadataAnnouncement } from './metadata-notify.js';
 
 export interface Project {
   id: string;
@@ -64,7 +65,7 @@ export async function createProject(pool: pg.Pool, name: string): Promise<Projec
 }
 
 /** Deletes a project and everything Postgres holds for it: schema, tables, both roles, keys. */
-export async function deleteProject(pool: pg.Pool, id: string): Promise<boolean> {
+export async function deleteProject(pool: pg.Pool, id: string, announcement?: MetadataAnnouncement): Promise<boolean> {
   const names = projectNames(id);
   return inTransaction(pool, async (client) => {
     const { rowCount } = await client.query('DELETE FROM paige.projects WHERE id = $1', [id]);
@@ -74,6 +75,8 @@ export async function deleteProject(pool: pg.Pool, id: string): Promise<boolean>
     await client.query(dropProjectSql(names));
     // Nobody may replay a deleted project's rows.
     await purgeSchemaChanges(client, names.schema);
+    // Every process's cache forgets the project, its tables and its keys when this commits.
+    await notifyMetadataChange(client, { kind: 'project', projectId: id }, announcement);
     return true;
   });
 }

@@ -29,7 +29,7 @@ export function findVisibleProject(ctx: Context, projectId: string): Promise<Pro
   if (!cache) lookups.set(ctx, (cache = new Map()));
   let found = cache.get(projectId);
   if (!found) {
-    found = projectsByIds(ctx.db.pool, [projectId]).then((rows) => rows[0]);
+    found = ctx.metadata.project(projectId, () => projectsByIds(ctx.db.pool, [projectId]).then((rows) => rows[0]));
     cache.set(projectId, found);
   }
   return found;

@@ -3,6 +3,7 @@ import { notFound } from '../errors.js';
 import * as apiKeys from '../db/api-keys.js';
 import { canSeeProject, requireProject } from './access.js';
 import type { Context } from './context.js';
+import { announced } from './metadata-cache.js';
 import { parseInput } from './validation.js';
 
 const keyName = z.string().trim().min(1, 'a key name cannot be empty').max(200, 'a key name has at most 200 characters');
@@ -16,6 +17,7 @@ export async function createApiKey(ctx: Context, projectId: string, name: string
 export async function revokeApiKey(ctx: Context, id: string): Promise<boolean> {
   const key = await apiKeys.findApiKey(ctx.db.pool, id);
   if (!key || !canSeeProject(ctx, key.projectId)) throw notFound(`API key "${id}"`);
-  await apiKeys.deleteApiKey(ctx.db.pool, id);
+  // Answers only once every process has dropped the key from its cache.
+  await announced(ctx, { kind: 'key', keyId: id }, (announcement) => apiKeys.deleteApiKey(ctx.db.pool, id, announcement));
   return true;
 }

@@ -26,7 +26,8 @@ export async function authenticate(services: AppServices, authorization: unknown
   const token = bearerToken(authorization);
   if (!token) throw unauthenticated('the Authorization header must be "Bearer <token>"');
   if (sameSecret(token, services.adminToken)) return { kind: 'admin' };
-  const key = await findApiKeyByToken(services.db.pool, token);
+  // Cached per process; a revoke anywhere drops it (see MetadataCache), so it still fails at once.
+  const key = await services.metadata.apiKey(token, () => findApiKeyByToken(services.db.pool, token));
   if (!key) throw unauthenticated('invalid or revoked token');
   return { kind: 'project', projectId: key.projectId, keyId: key.id };
 }

@@ -3,7 +3,7 @@ import { decodeCursor } from '../db/change-log.js';
 import { canonicalJson } from '../live/change-events.js';
 import { requireProject } from './access.js';
 import type { Context } from './context.js';
-import { requireTable } from './tables.js';
+import { withTable } from './tables.js';
 import { isMatchAll, parseWhere } from './where.js';
 
 export interface RowChangesArgs {
@@ -19,8 +19,11 @@ export interface RowChangesArgs {
  * process's fan-out. With `since`, replays what the cursor missed before going live.
  */
 export async function subscribeRowChanges(ctx: Context, args: RowChangesArgs) {
-  const table = await requireTable(ctx, args.projectId, args.table);
-  const parsed = args.where === undefined || args.where === null ? null : parseWhere(table, args.where);
+  // The filter is checked against fresh metadata before it is refused (see withTable).
+  const { table, parsed } = await withTable(ctx, args.projectId, args.table, async (table) => ({
+    table,
+    parsed: args.where === undefined || args.where === null ? null : parseWhere(table, args.where),
+  }));
   const where = parsed && !isMatchAll(parsed) ? parsed : null;
   let since;
   if (args.since !== undefined && args.since !== null) {

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Database } from '../db/database.js';
 import type { ProjectSqlPools } from '../db/project-sql.js';
 import type { ChangeHub } from '../live/change-hub.js';
+import type { MetadataCache } from './metadata-cache.js';
 
 /** Who is asking: the admin token, or a key of one project. */
 export type Auth = { kind: 'admin' } | { kind: 'project'; projectId: string; keyId: string };
@@ -17,6 +18,8 @@ export interface AppServices {
   projectSql: ProjectSqlPools;
   /** The live-change fan-out: one change-log reader and LISTEN connection for the process. */
   changes: ChangeHub;
+  /** Keys, projects and tables, kept while the change listener hears every change to them. */
+  metadata: MetadataCache;
 }
 
 /**

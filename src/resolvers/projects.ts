@@ -3,6 +3,7 @@ import { badInput, notFound } from '../errors.js';
 import * as projects from '../db/projects.js';
 import { canSeeProject, findVisibleProject, requireAdmin } from './access.js';
 import type { Context } from './context.js';
+import { announced } from './metadata-cache.js';
 import { parseInput } from './validation.js';
 
 const projectName = z
@@ -28,7 +29,8 @@ export async function deleteProject(ctx: Context, id: string, confirmName: strin
   }
   // This process's raw-SQL pool for the project goes first; deleteProject ends any other sessions.
   await ctx.projectSql.close(id);
-  const deleted = await projects.deleteProject(ctx.db.pool, id);
+  // Answers only once every process has dropped the project (its tables, its keys) from its cache.
+  const deleted = await announced(ctx, { kind: 'project', projectId: id }, (announcement) => projects.deleteProject(ctx.db.pool, id, announcement));
   if (!deleted) throw notFound(`project "${id}"`);
   ctx.log.info(`deleted project ${id}`);
   return true;

@@ -4,7 +4,7 @@ import { DEFAULT, MAX_PARAMETERS, type InsertValue, type Row } from '../db/rows.
 import { DomainError, badInput } from '../errors.js';
 import type { Context } from './context.js';
 import { decodeCursor, encodeCursor, keysAreUnique, sortKeys, type OrderByInput } from './row-cursor.js';
-import { requireTable } from './tables.js';
+import { withResolvedTable, withTable } from './tables.js';
 import { encodeValue } from './values.js';
 import { isMatchAll, parseWhere } from './where.js';
 
@@ -28,7 +28,11 @@ export interface RowPage {
 }
 
 /** `Table.rows`: everything is validated before the one SELECT runs. */
-export async function listRows(ctx: Context, table: TableInfo, args: ListRowsArgs): Promise<RowPage> {
+export function listRows(ctx: Context, table: TableInfo, args: ListRowsArgs): Promise<RowPage> {
+  return withResolvedTable(ctx, table, (current) => listRowsOf(ctx, current, args));
+}
+
+async function listRowsOf(ctx: Context, table: TableInfo, args: ListRowsArgs): Promise<RowPage> {
   const where = parseWhere(table, args.where);
   const first = args.first ?? ROW_LIMITS.defaultPageSize;
   if (!Number.isInteger(first) || first < 0 || first > ROW_LIMITS.pageSize) {
@@ -104,18 +108,22 @@ function encodeRows(table: TableInfo, rows: readonly unknown[]): EncodedRows {
   return { columns, values, given: byName.map((row) => new Set(row.keys())) };
 }
 
-export async function insertRows(ctx: Context, projectId: string, tableName: string, rows: readonly unknown[]): Promise<Row[]> {
-  const table = await requireTable(ctx, projectId, tableName);
-  const { columns, values } = encodeRows(table, rows);
-  return db.insertRows(ctx.db.pool, table, columns, values);
+export function insertRows(ctx: Context, projectId: string, tableName: string, rows: readonly unknown[]): Promise<Row[]> {
+  return withTable(ctx, projectId, tableName, (table) => {
+    const { columns, values } = encodeRows(table, rows);
+    return db.insertRows(ctx.db.pool, table, columns, values);
+  });
 }
 
 /**
  * Every row must give the same columns, including all `onConflict` columns: an existing row gets
  * exactly the given columns, and EXCLUDED cannot tell a default from a value a row gave.
  */
-export async function upsertRows(ctx: Context, projectId: string, tableName: string, rows: readonly unknown[], onConflict: readonly string[]): Promise<Row[]> {
-  const table = await requireTable(ctx, projectId, tableName);
+export function upsertRows(ctx: Context, projectId: string, tableName: string, rows: readonly unknown[], onConflict: readonly string[]): Promise<Row[]> {
+  return withTable(ctx, projectId, tableName, (table) => upsertInto(ctx, table, rows, onConflict));
+}
+
+async function upsertInto(ctx: Context, table: TableInfo, rows: readonly unknown[], onConflict: readonly string[]): Promise<Row[]> {
   if (onConflict.length === 0) throw badInput('onConflict: name the columns of the primary key or of a unique constraint');
   const conflict = onConflict.map((name, i) => findColumn(table, name, `onConflict[${i}]`));
   if (new Set(onConflict).size !== onConflict.length) throw badInput('onConflict: a column is listed twice');
@@ -134,21 +142,23 @@ export async function upsertRows(ctx: Context, projectId: string, tableName: str
   return db.upsertRows(ctx.db.pool, table, columns, values, conflict);
 }
 
-export async function updateRows(ctx: Context, projectId: string, tableName: string, where: unknown, set: Record<string, unknown>): Promise<Row[]> {
-  const table = await requireTable(ctx, projectId, tableName);
-  const filter = parseWhere(table, where);
-  const entries = Object.entries(set);
-  if (entries.length === 0) throw badInput('set: give at least one column to change');
-  const assignments = entries.map(([name, value]): [ColumnInfo, unknown] => {
-    const column = findColumn(table, name, 'set');
-    return [column, encodeValue(column, value, `set.${name}`, { table: table.name })];
+export function updateRows(ctx: Context, projectId: string, tableName: string, where: unknown, set: Record<string, unknown>): Promise<Row[]> {
+  return withTable(ctx, projectId, tableName, async (table) => {
+    const filter = parseWhere(table, where);
+    const entries = Object.entries(set);
+    if (entries.length === 0) throw badInput('set: give at least one column to change');
+    const assignments = entries.map(([name, value]): [ColumnInfo, unknown] => {
+      const column = findColumn(table, name, 'set');
+      return [column, encodeValue(column, value, `set.${name}`, { table: table.name })];
+    });
+    return db.updateRows(ctx.db.pool, table, assignments, filter);
   });
-  return db.updateRows(ctx.db.pool, table, assignments, filter);
 }
 
-export async function deleteRows(ctx: Context, projectId: string, tableName: string, where: unknown): Promise<Row[]> {
-  const table = await requireTable(ctx, projectId, tableName);
-  const filter = parseWhere(table, where);
-  if (isMatchAll(filter)) throw badInput('where: an empty filter would delete every row; use clearTable to remove them all');
-  return db.deleteRows(ctx.db.pool, table, filter);
+export function deleteRows(ctx: Context, projectId: string, tableName: string, where: unknown): Promise<Row[]> {
+  return withTable(ctx, projectId, tableName, async (table) => {
+    const filter = parseWhere(table, where);
+    if (isMatchAll(filter)) throw badInput('where: an empty filter would delete every row; use clearTable to remove them all');
+    return db.deleteRows(ctx.db.pool, table, filter);
+  });
 }

@@ -7,8 +7,12 @@ import { requireProject } from './access.js';
 import { parseColumnInput } from './column-input.js';
 import type { Context } from './context.js';
 import { checkName } from './names.js';
-import { findTable, forgetTables, requireTable } from './tables.js';
+import { findTable, forgetTables, refreshTables, requireTable } from './tables.js';
 import { parseInput } from './validation.js';
+import { announced } from './metadata-cache.js';
+
+/** DDL answers once every process has dropped the schema's tables from its cache (see announced). */
+const tablesOf = (project: { schemaName: string }) => ({ kind: 'tables', schema: project.schemaName }) as const;
 
 /**
  * The use-cases behind createTable, renameTable, dropTable, clearTable, addColumn, renameColumn
@@ -35,6 +39,8 @@ const conflict = (message: string, details: Record<string, unknown>) => new Doma
 /** A custom table of the project, or NOT_FOUND; SYSTEM_TABLE when it is one of the system tables. */
 async function requireCustomTable(ctx: Context, projectId: string, name: string, refusal: (table: string) => DomainError) {
   const project = await requireProject(ctx, projectId);
+  // DDL is rare: its checks (column exists, name free) read the catalog, never the process's cache.
+  refreshTables(ctx, project.schemaName);
   const table = await requireTable(ctx, projectId, name);
   if (table.system) throw refusal(table.name);
   return { project, table };
@@ -81,7 +87,7 @@ export async function createTable(ctx: Context, projectId: string, rawInput: Cre
   }
 
   await refuseExistingTable(ctx, project.schemaName, name);
-  const table = await ddl.createTable(ctx.db.pool, project, { name, columns, primaryKey });
+  const table = await announced(ctx, tablesOf(project), (a) => ddl.createTable(ctx.db.pool, project, { name, columns, primaryKey }, a));
   forgetTables(ctx, project.schemaName);
   ctx.log.info(`created table ${project.schemaName}.${name}`);
   return table;
@@ -92,14 +98,14 @@ export async function renameTable(ctx: Context, projectId: string, name: string,
   checkName('table', newName, 'newName');
   if (newName === name) return table;
   await refuseExistingTable(ctx, project.schemaName, newName);
-  const renamed = await ddl.renameTable(ctx.db.pool, project, name, newName);
+  const renamed = await announced(ctx, tablesOf(project), (a) => ddl.renameTable(ctx.db.pool, project, name, newName, a));
   forgetTables(ctx, project.schemaName);
   return renamed;
 }
 
 export async function dropTable(ctx: Context, projectId: string, name: string): Promise<boolean> {
   const { project } = await requireCustomTable(ctx, projectId, name, structure('dropped'));
-  await ddl.dropTable(ctx.db.pool, project, name);
+  await announced(ctx, tablesOf(project), (a) => ddl.dropTable(ctx.db.pool, project, name, a));
   forgetTables(ctx, project.schemaName);
   return true;
 }
@@ -116,7 +122,7 @@ export async function addColumn(ctx: Context, projectId: string, tableName: stri
   if (table.columns.some((c) => c.name === column.name)) {
     throw conflict(`column "${column.name}" already exists in table "${tableName}"`, { table: tableName, column: column.name });
   }
-  const added = await ddl.addColumn(ctx.db.pool, project, tableName, column);
+  const added = await announced(ctx, tablesOf(project), (a) => ddl.addColumn(ctx.db.pool, project, tableName, column, a));
   forgetTables(ctx, project.schemaName);
   return added;
 }
@@ -129,7 +135,7 @@ export async function renameColumn(ctx: Context, projectId: string, tableName: s
   if (table.columns.some((c) => c.name === newName)) {
     throw conflict(`column "${newName}" already exists in table "${tableName}"`, { table: tableName, column: newName });
   }
-  const renamed = await ddl.renameColumn(ctx.db.pool, project, tableName, name, newName);
+  const renamed = await announced(ctx, tablesOf(project), (a) => ddl.renameColumn(ctx.db.pool, project, tableName, name, newName, a));
   forgetTables(ctx, project.schemaName);
   return renamed;
 }
@@ -144,7 +150,7 @@ export async function dropColumn(ctx: Context, projectId: string, tableName: str
   if (column.primaryKey) {
     throw badInput(`column "${name}" is part of the primary key of table "${tableName}" and cannot be dropped`, { table: tableName, column: name });
   }
-  await ddl.dropColumn(ctx.db.pool, project, tableName, name);
+  await announced(ctx, tablesOf(project), (a) => ddl.dropColumn(ctx.db.pool, project, tableName, name, a));
   forgetTables(ctx, project.schemaName);
   return true;
 }

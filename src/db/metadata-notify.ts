@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+
+/**
+ * The platform channel that tells every process's metadata cache what to drop. Sent inside the
+ * transaction that changes the metadata, so Postgres delivers it if and only if that commits, to
+ * every process listening at that moment. Any session (a tenant's raw SQL too) can NOTIFY any
+ * channel, so a notification is only ever a reason to forget something: a forged one costs a
+ * re-read, never a wrong answer.
+ */
+export const METADATA_CHANNEL = 'paige_metadata';
+
+/**
+ * Each listener answers every metadata notification here with "<its application_name> <payload>"
+ * once it has dropped the entry, so the process that made the change can wait for all of them
+ * before it answers (see DeliveryAcks).
+ */
+export const METADATA_ACK_CHANNEL = 'paige_metadata_ack';
+
+/** Every process's listening connection has an application_name starting with this. */
+export const LISTENER_APP_PREFIX = 'paige-db-listener-';
+
+/** What a notification says changed: a schema's tables, a project (and its keys), an API key. */
+export type MetadataChange = { kind: 'tables'; schema: string } | { kind: 'project'; projectId: string } | { kind: 'key'; keyId: string };
+
+const PREFIX = { tables: 'tables:', project: 'project:', key: 'key:' } as const;
+
+/** The payload, with a nonce so that the acknowledgements of two changes to one thing are told apart. */
+export function encodeMetadataChange(change: MetadataChange): string {
+  const nonce = `#${randomBytes(6).toString('hex')}`;
+  switch (change.kind) {
+    case 'tables':
+      return PREFIX.tables + change.schema + nonce;
+    case 'project':
+      return PREFIX.project + change.projectId + nonce;
+    case 'key':
+      return PREFIX.key + change.keyId + nonce;
+  }
+}
+
+/** Undefined for a payload no process sends (forged, or empty): the caller ignores it. */
+export function decodeMetadataChange(payload: string | undefined): MetadataChange | undefined {
+  const match = /^(tables|project|key):([^#\s]+)#[0-9a-f]{12}$/.exec(payload ?? '');
+  if (!match) return undefined;
+  const [, kind, id] = match as unknown as [string, keyof typeof PREFIX, string];
+  if (kind === 'tables') return { kind, schema: id };
+  if (kind === 'project') return { kind, projectId: id };
+  return { kind, keyId: id };
+}
+
+/** The listening connections of every process right now: who must acknowledge a change. */
+const listenersSql = /* SQL */ `
+  (SELECT coalesce(array_agg(application_name::text), '{}') FROM pg_stat_activity
+    WHERE application_name LIKE '${LISTENER_APP_PREFIX}%') AS listeners`;
+
+/** $1: the encoded change. Delivered at commit of the surrounding transaction. */
+export const notifyMetadataSql = /* SQL */ `SELECT pg_notify('${METADATA_CHANNEL}', $1), ${listenersSql}`;
+
+/** The listeners as a column, for a statement that notifies by itself (deleteApiKey). */
+export const listenersColumn = listenersSql;
+
+/**
+ * One change about to be made: its payload, and (once notified) the listeners that will receive
+ * it, taken before the commit (one that connects later starts with an empty cache anyway).
+ */
+export interface MetadataAnnouncement {
+  change: MetadataChange;
+  payload: string;
+  listeners: string[];
+}
+
+export const announcementOf = (change: MetadataChange): MetadataAnnouncement => ({ change, payload: encodeMetadataChange(change), listeners: [] });
+
+/** Sends the change's notification inside the caller's transaction and notes who will get it. */
+export async function notifyMetadataChange(client: pg.PoolClient | pg.Pool, change: MetadataChange, announcement = announcementOf(change)): Promise<void> {
+  const { rows } = await client.query<{ listeners: string[] }>(notifyMetadataSql, [announcement.payload]);
+  announcement.listeners = rows[0]!.listeners;
+}
+
+/**
+ * The acknowledgements a process waits for after a change it made: `expect(payload)` before the
+ * change commits (an ack may arrive before the commit's answer does), `wait` after it. Acks can
+ * be forged too (any session may NOTIFY); a forged one can only end a wait early, which leaves
+ * the old guarantee: the entry is dropped when the notification arrives.
+ */
+export class DeliveryAcks {
+  private readonly waiting = new Map<string, { acked: Set<string>; check?: () => void }>();
+
+  expect(payload: string): { wait(listeners: readonly string[], timeoutMs: number): Promise<boolean>; cancel(): void } {
+    const entry: { acked: Set<string>; check?: () => void } = { acked: new Set() };
+    this.waiting.set(payload, entry);
+    return {
+      cancel: () => void this.waiting.delete(payload),
+      wait: (listeners, timeoutMs) =>
+        new Promise<boolean>((resolve) => {
+          const finish = (all: boolean) => {
+            clearTimeout(timer);
+            this.waiting.delete(payload);
+            resolve(all);
+          };
+          const timer = setTimeout(() => finish(false), timeoutMs);
+          entry.check = () => {
+            if (listeners.every((name) => entry.acked.has(name))) finish(true);
+          };
+          entry.check();
+        }),
+    };
+  }
+
+  /** "<application_name> <payload>" from the ack channel. */
+  received(ack: string | undefined): void {
+    const space = ack?.indexOf(' ') ?? -1;
+    if (!ack || space < 0) return;
+    const entry = this.waiting.get(ack.slice(space + 1));
+    if (!entry) return;
+    entry.acked.add(ack.slice(0, space));
+    entry.check?.();
+  }
+}

@@ -1,0 +1,211 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { asSuperuser } from './support/postgres.js';
+import { expectError, recordStatements, rowApi } from './support/rows.js';
+
+/**
+ * The per-process metadata cache (src/resolvers/metadata-cache.ts): two servers on one database,
+ * as two processes behind a load balancer would be. What one changes, the other must answer
+ * right at once: DDL, a revoked key, a deleted project; with its listener down it must not trust
+ * the cache at all.
+ */
+let a: TestServer;
+let b: TestServer;
+let project: TestProjectHandle;
+let onA: ReturnType<typeof rowApi>;
+let onB: ReturnType<typeof rowApi>;
+
+const ADD_COLUMN = /* GraphQL */ `mutation ($p: ID!, $t: String!, $c: ColumnInput!) { addColumn(projectId: $p, table: $t, column: $c) { name } }`;
+const RENAME_COLUMN = /* GraphQL */ `mutation ($p: ID!, $t: String!, $n: String!, $nn: String!) { renameColumn(projectId: $p, table: $t, name: $n, newName: $nn) { name } }`;
+const DROP_TABLE = /* GraphQL */ `mutation ($p: ID!, $n: String!) { dropTable(projectId: $p, name: $n) }`;
+const COLUMNS = /* GraphQL */ `query ($p: ID!, $t: String!) { project(id: $p) { table(name: $t) { columns { name } } } }`;
+const CREATE_KEY = /* GraphQL */ `mutation ($p: ID!) { createApiKey(projectId: $p, name: "cache") { apiKey { id } token } }`;
+const REVOKE_KEY = /* GraphQL */ `mutation ($id: ID!) { revokeApiKey(id: $id) }`;
+const PROJECT = /* GraphQL */ `query ($p: ID!) { project(id: $p) { id } }`;
+const SQL = /* GraphQL */ `mutation ($p: ID!, $text: String!, $params: [JSON]) { sql(projectId: $p, text: $text, params: $params) { rowCount } }`;
+
+const metadataOf = (t: TestServer) => t.server.services.metadata;
+const catalogReads = (statements: string[]) => statements.filter((s) => /FROM pg_class/.test(s)).length;
+
+async function waitFor(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Runs `work` with B's metadata notifications held back: B's cache is stale, as in the instant before one arrives. */
+async function withNotificationsHeldOnB(work: () => Promise<void>): Promise<void> {
+  const cache = metadataOf(b);
+  const notified = cache.notified;
+  cache.notified = () => {};
+  try {
+    await work();
+  } finally {
+    cache.notified = notified;
+    // What was held back is gone for good: start clean for the next test.
+    cache.clear();
+  }
+}
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([startTestServer(), startTestServer()]);
+  project = await createTestProject(a);
+  onA = rowApi(a, project);
+  onB = rowApi(b, project);
+}, 120_000);
+
+afterAll(async () => {
+  await project?.remove();
+  await Promise.all([a?.stop(), b?.stop()]);
+});
+
+describe('statements', () => {
+  it('a warm flat rows read with a project key is ONE statement, and so is a warm insertRows', async () => {
+    await onA.createTable({ name: 'counted', columns: [{ name: 'label', type: 'TEXT' }] });
+    expect(metadataOf(a).trusted).toBe(true);
+    expect((await onA.insert('counted', [{ label: 'one' }])).errors).toBeUndefined();
+    await onA.page('counted', { first: 1 });
+
+    const read = await recordStatements(a, async () => expect((await onA.page('counted', { first: 10 })).nodes).toEqual([{ id: '1', label: 'one' }]));
+    expect(read).toHaveLength(1);
+    expect(read[0]).toMatch(/^SELECT "id", "label" FROM "p_\w+"\."counted"/);
+
+    const write = await recordStatements(a, async () => expect((await onA.insert('counted', [{ label: 'two' }])).errors).toBeUndefined());
+    expect(write).toHaveLength(1);
+    expect(write[0]).toMatch(/^INSERT INTO "p_\w+"\."counted"/);
+  });
+});
+
+describe('two servers on one database', () => {
+  it('a column added through A can be written through B at once', async () => {
+    await onA.createTable({ name: 'grows', columns: [{ name: 'a', type: 'TEXT' }] });
+    expect((await onB.insert('grows', [{ a: 'warm' }])).errors).toBeUndefined();
+    const dropped = metadataOf(b).stats.dropped;
+    await a.ok(ADD_COLUMN, { p: project.id, t: 'grows', c: { name: 'b', type: 'INTEGER' } }, project.token);
+    // A answered only after B acknowledged dropping the schema's tables.
+    expect(metadataOf(b).stats.dropped).toBeGreaterThan(dropped);
+    const inserted = await onB.insert('grows', [{ a: 'x', b: 7 }]);
+    expect(inserted.errors).toBeUndefined();
+    expect(inserted.data!.insertRows).toEqual([{ id: '2', a: 'x', b: 7 }]);
+    expect((await b.ok(COLUMNS, { p: project.id, t: 'grows' }, project.token)).project.table.columns.map((c: { name: string }) => c.name)).toEqual(['id', 'a', 'b']);
+  });
+
+  it('a table dropped through A is NOT_FOUND through B at once', async () => {
+    await onA.createTable({ name: 'doomed', columns: [{ name: 'a', type: 'TEXT' }] });
+    expect((await onB.insert('doomed', [{ a: 'warm' }])).errors).toBeUndefined();
+    await onB.page('doomed');
+    await a.ok(DROP_TABLE, { p: project.id, n: 'doomed' }, project.token);
+    expectError(await onB.insert('doomed', [{ a: 'late' }]), 'NOT_FOUND', 'table "doomed" not found');
+    expect((await onB.rows('doomed')).data).toEqual({ project: { table: null } });
+  });
+
+  it('before B has heard of a change: a new column is found, a renamed one refused, a dropped table NOT_FOUND, each after one fresh catalog read', async () => {
+    await onA.createTable({ name: 'shifting', columns: [{ name: 'a', type: 'TEXT' }] });
+    expect((await onB.insert('shifting', [{ a: 'warm' }])).errors).toBeUndefined();
+    await onB.page('shifting');
+    await withNotificationsHeldOnB(async () => {
+      await a.ok(ADD_COLUMN, { p: project.id, t: 'shifting', c: { name: 'b', type: 'INTEGER' } }, project.token);
+      // B's cache still says (id, a): "b" unknown → one catalog read → found.
+      const statements = await recordStatements(b, async () => {
+        const inserted = await onB.insert('shifting', [{ a: 'x', b: 1 }]);
+        expect(inserted.errors).toBeUndefined();
+        expect(inserted.data!.insertRows).toEqual([{ id: '2', a: 'x', b: 1 }]);
+      });
+      expect(catalogReads(statements)).toBe(1);
+
+      await a.ok(RENAME_COLUMN, { p: project.id, t: 'shifting', n: 'a', nn: 'c' }, project.token);
+      // Cached (id, a, b): the INSERT names "a", Postgres says 42703, the fresh read knows "c".
+      expectError(await onB.insert('shifting', [{ a: 'y' }]), 'NOT_FOUND', 'rows[0]: column "a" not found in table "shifting"');
+      expect((await onB.insert('shifting', [{ c: 'y', b: 2 }])).data!.insertRows).toEqual([{ id: '3', c: 'y', b: 2 }]);
+      expect((await onB.page('shifting', { where: { c: { _eq: 'y' } } })).nodes).toEqual([{ id: '3', c: 'y', b: 2 }]);
+
+      await a.ok(DROP_TABLE, { p: project.id, n: 'shifting' }, project.token);
+      expectError(await onB.insert('shifting', [{ c: 'z' }]), 'NOT_FOUND', 'table "shifting" not found');
+    });
+  });
+
+  it('a key revoked through A fails through B at once', async () => {
+    for (let i = 0; i < 20; i += 1) {
+      const { createApiKey } = await a.ok(CREATE_KEY, { p: project.id });
+      expect((await b.ok(PROJECT, { p: project.id }, createApiKey.token)).project.id).toBe(project.id);
+      await b.ok(PROJECT, { p: project.id }, createApiKey.token);
+      const dropped = metadataOf(b).stats.dropped;
+      expect(await a.ok(REVOKE_KEY, { id: createApiKey.apiKey.id })).toEqual({ revokeApiKey: true });
+      // A answered only after B acknowledged dropping the key.
+      expect(metadataOf(b).stats.dropped).toBeGreaterThan(dropped);
+      const refused = await b.gql(PROJECT, { p: project.id }, createApiKey.token);
+      expect(refused.status).toBe(401);
+      expectError(refused, 'UNAUTHENTICATED', 'invalid or revoked token');
+    }
+  });
+
+  it('a project deleted through A is gone through B at once, its keys with it', async () => {
+    const other = await createTestProject(a);
+    const otherOnB = rowApi(b, other);
+    await otherOnB.createTable({ name: 'kept', columns: [{ name: 'a', type: 'TEXT' }] });
+    await otherOnB.page('kept');
+    await other.remove();
+    expectError(await b.gql(PROJECT, { p: other.id }, other.token), 'UNAUTHENTICATED', 'invalid or revoked token');
+    expect((await b.ok(PROJECT, { p: other.id })).project).toBeNull();
+    expectError(await b.gql(`mutation ($p: ID!) { insertRows(projectId: $p, table: "kept", rows: [{ a: "x" }]) }`, { p: other.id }), 'NOT_FOUND', `project "${other.id}" not found`);
+  });
+
+  it('a notification anyone can send only makes the cache read again', async () => {
+    await onA.createTable({ name: 'forged', columns: [{ name: 'a', type: 'TEXT' }] });
+    await onA.page('forged');
+    expect(await recordStatements(a, () => onA.page('forged'))).toHaveLength(1);
+    const dropped = metadataOf(a).stats.dropped;
+    // As the project's own login role, through raw SQL: a tenant can NOTIFY any channel.
+    await a.ok(SQL, { p: project.id, text: `SELECT pg_notify('paige_metadata', 'nonsense'), pg_notify('paige_metadata', $1)`, params: [`tables:${project.schema}#000000000000`] }, project.token);
+    await waitFor('the forged notification', () => metadataOf(a).stats.dropped > dropped);
+    const after = await recordStatements(a, async () => expect((await onA.page('forged')).nodes).toEqual([]));
+    expect(after).toHaveLength(2);
+    expect(catalogReads(after)).toBe(1);
+    expect(await recordStatements(a, () => onA.page('forged'))).toHaveLength(1);
+  });
+});
+
+describe("with B's listener down", () => {
+  it('B bypasses the cache while it cannot hear changes, and starts afresh when it can again', async () => {
+    await onA.createTable({ name: 'outage', columns: [{ name: 'a', type: 'TEXT' }] });
+    await onB.page('outage');
+    expect(await recordStatements(b, () => onB.page('outage'))).toHaveLength(1);
+    const { createApiKey } = await a.ok(CREATE_KEY, { p: project.id });
+    await b.ok(PROJECT, { p: project.id }, createApiKey.token);
+
+    // Keep B's listener from reconnecting while the test needs it down.
+    const { applicationName } = b.server.services.changes.listener;
+    const connect = pg.Client.prototype.connect;
+    const refuse = function (this: pg.Client, ...args: unknown[]) {
+      if ((this as unknown as { connectionParameters: { application_name?: string } }).connectionParameters.application_name === applicationName) {
+        return Promise.reject(new Error('test: the listener stays down'));
+      }
+      return (connect as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof connect;
+    pg.Client.prototype.connect = refuse;
+    try {
+      const killed = await asSuperuser((c) => c.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1', [applicationName]));
+      expect(killed.rows).toEqual([{ ok: true }]);
+      await waitFor("B's listener to notice", () => !metadataOf(b).trusted);
+
+      // Every lookup goes to Postgres: the key, the project, the catalog, then the page.
+      const read = await recordStatements(b, () => onB.page('outage'));
+      expect(read).toHaveLength(4);
+      await a.ok(ADD_COLUMN, { p: project.id, t: 'outage', c: { name: 'b', type: 'INTEGER' } }, project.token);
+      expect((await onB.insert('outage', [{ a: 'x', b: 1 }])).data!.insertRows).toEqual([{ id: '1', a: 'x', b: 1 }]);
+      await a.ok(REVOKE_KEY, { id: createApiKey.apiKey.id });
+      expectError(await b.gql(PROJECT, { p: project.id }, createApiKey.token), 'UNAUTHENTICATED', 'invalid or revoked token');
+      expect(metadataOf(b).trusted).toBe(false);
+    } finally {
+      pg.Client.prototype.connect = connect;
+    }
+    await waitFor("B's listener to reconnect", () => metadataOf(b).trusted, 15_000);
+    // Reconnected: everything was forgotten (notifications sent meanwhile reached nobody).
+    const first = await recordStatements(b, async () => expect((await onB.page('outage')).nodes).toEqual([{ id: '1', a: 'x', b: 1 }]));
+    expect(first).toHaveLength(4);
+    expect(await recordStatements(b, () => onB.page('outage'))).toHaveLength(1);
+  }, 30_000);
+});
