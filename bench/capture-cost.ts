@@ -11,14 +11,20 @@
  *   NOTIFY serialisation, the floor of any design that NOTIFYs once per transaction;
  * - `plain`: no trigger at all (the capture triggers of a createTable table, disabled).
  *
+ * Then, from pg_stat_user_functions (track_functions = pl in the writers' sessions), the server
+ * time each trigger function took per call: the per-statement cost without the WAL flush and
+ * without the noise of other work on the machine.
+ *
  * Env: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_ROUND_MS
- * (default 2000). A database is created and dropped.
+ * (default 2000), BENCH_SYNCHRONOUS_COMMIT (e.g. off: the writers' commits do not wait for the
+ * flush, which shows what is left when the flush is not serialised). A database is created and
+ * dropped.
  */
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/db/migrate.js';
 import { createProject, projectNames } from '../src/db/projects.js';
 import { createTable } from '../src/db/ddl.js';
-import { createPool } from '../src/db/pool.js';
+import pg from 'pg';
 import { qualify } from '../src/db/identifiers.js';
 import type { ColumnSpec } from '../src/db/sql/ddl.sql.js';
 import { closedLoopCalls, mergeRounds, type Round } from './lib/http-load.js';
@@ -32,7 +38,17 @@ const columns = [column('guest', 'text', false), column('nights', 'integer'), co
 const kinds = ['captured', 'legacy', 'stamp_only', 'notify_only', 'plain'] as const;
 type Kind = (typeof kinds)[number];
 
-const writers = createPool(database.url, { max: 32, applicationName: 'paige-bench-writers' });
+const synchronousCommit = process.env.BENCH_SYNCHRONOUS_COMMIT ?? 'on';
+if (!/^(on|off|local|remote_write|remote_apply)$/.test(synchronousCommit)) throw new Error(`BENCH_SYNCHRONOUS_COMMIT=${synchronousCommit} is not a synchronous_commit value`);
+// Superuser writers: track_functions (for the per-call times below) is a superuser setting.
+const writers = new pg.Pool({
+  connectionString: database.url,
+  max: 32,
+  application_name: 'paige-bench-writers',
+  options: `-c track_functions=pl -c synchronous_commit=${synchronousCommit}`,
+});
+// An idle writer's session ending (a restart, too many clients) must not end the run unreported.
+writers.on('error', (error) => console.error(`idle writer session failed: ${error.message}`));
 try {
   const admin = database.admin;
   await migrate(admin, createLogger('warn'));
@@ -93,6 +109,14 @@ try {
     [project.schemaName],
   );
   for (const r of rows) console.log(`${r.table}: ${r.rows} rows, ${r.logged} logged${r.rows === r.logged ? '' : '  CHECK FAILED'}`);
+  // Sessions report their function statistics when idle for a second.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const { rows: functions } = await admin.query<{ name: string; calls: string; total: number; self: number }>(
+    `SELECT schemaname || '.' || funcname AS name, calls, total_time / calls AS total, self_time / calls AS self
+       FROM pg_stat_user_functions WHERE calls > 0 ORDER BY total_time DESC`,
+  );
+  console.log(`\nserver time per call (synchronous_commit ${synchronousCommit}):`);
+  for (const f of functions) console.log(`  ${f.name.padEnd(34)} ${String(f.calls).padStart(7)} calls  ${f.total.toFixed(3)} ms total, ${f.self.toFixed(3)} ms self`);
 } finally {
   await writers.end();
   await database.drop();
