@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import pg from 'pg';
+import type { Client } from 'graphql-ws';
+import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { rowApi } from './support/rows.js';
+import { collect, ROW_CHANGES, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+
+/**
+ * Each captured table has its own trigger function whose statements are generated once from the
+ * table's columns (migration 003). These tests change the structure through the API and check
+ * that the very next events carry the new columns, written from ONE long-lived session that
+ * already ran the old function (its plans must not survive the change), and that functions go
+ * with their table and their project.
+ */
+let t: TestServer;
+let project: TestProjectHandle;
+let api: ReturnType<typeof rowApi>;
+/** One superuser session for every write: the function compiled in it before each change. */
+let writer: pg.Client;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  t = await startTestServer();
+  project = await createTestProject(t);
+  api = rowApi(t, project);
+  writer = new pg.Client({ connectionString: inject('databaseUrl') });
+  await writer.connect();
+  await api.createTable({ name: 'items', columns: [{ name: 'label', type: 'TEXT' }, { name: 'qty', type: 'INTEGER' }] });
+});
+
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await writer?.end();
+  await project?.remove();
+  await t?.stop();
+});
+
+async function subscribe(table: string): Promise<Collected> {
+  const client = wsClient(t, project.token);
+  clients.push(client);
+  const before = t.server.services.changes.subscriberCount;
+  const sub = collect(client, ROW_CHANGES, { p: project.id, t: table });
+  await waitForSubscribers(t, before + 1);
+  return sub;
+}
+
+const ddl = (query: string) => t.ok(query, { p: project.id }, project.token);
+const change = (sub: Collected, index: number) => {
+  const payload = sub.payloads[index]!;
+  expect(payload.errors).toBeUndefined();
+  return payload.data.rowChanges;
+};
+const captureFunctions = async (schema: string) =>
+  (await writer.query<{ name: string }>(`SELECT function_name AS name FROM paige.capture_functions WHERE schema_name = $1 ORDER BY 1`, [schema])).rows.map((r) => r.name);
+const functionExists = async (name: string) =>
+  (await writer.query(`SELECT 1 FROM pg_proc WHERE pronamespace = 'paige'::regnamespace AND proname = $1`, [name])).rowCount === 1;
+
+describe('capture follows structural changes', () => {
+  it('carries added, renamed and dropped columns in the next event, encoded as Table.rows encodes them', async () => {
+    const sub = await subscribe('items');
+    const table = `"${project.schema}".items`;
+    await writer.query(`INSERT INTO ${table} (label, qty) VALUES ('before', 1)`);
+    await sub.waitFor(1);
+    expect(change(sub, 0).row).toMatchObject({ label: 'before', qty: 1 });
+
+    await ddl(`mutation ($p: ID!) { addColumn(projectId: $p, table: "items", column: { name: "price", type: NUMERIC }) { name } }`);
+    await writer.query(`INSERT INTO ${table} (label, qty, price) VALUES ('added', 2, 12345678901234567890.125)`);
+    await sub.waitFor(2);
+    const [added] = (await api.page('items', { where: { label: { _eq: 'added' } } })).nodes;
+    expect(change(sub, 1).row).toEqual(added);
+    expect(change(sub, 1).row.price).toBe('12345678901234567890.125');
+
+    await ddl(`mutation ($p: ID!) { renameColumn(projectId: $p, table: "items", name: "qty", newName: "amount") { name } }`);
+    await writer.query(`UPDATE ${table} SET amount = 3 WHERE label = 'added'`);
+    await sub.waitFor(3);
+    const [renamed] = (await api.page('items', { where: { label: { _eq: 'added' } } })).nodes;
+    expect(change(sub, 2)).toMatchObject({ op: 'UPDATE', changedColumns: ['amount'], row: renamed, oldRow: { label: 'added', amount: 2 } });
+    expect(change(sub, 2).row).not.toHaveProperty('qty');
+
+    await ddl(`mutation ($p: ID!) { dropColumn(projectId: $p, table: "items", name: "price") }`);
+    await writer.query(`DELETE FROM ${table} WHERE label = 'added'`);
+    await sub.waitFor(4);
+    expect(change(sub, 3)).toMatchObject({ op: 'DELETE', row: null });
+    expect(Object.keys(change(sub, 3).oldRow).sort()).toEqual(['amount', 'id', 'label']);
+  });
+
+  it('names the table by its new name after renameTable, and drops its function with dropTable', async () => {
+    const before = await captureFunctions(project.schema);
+    await ddl(`mutation ($p: ID!) { renameTable(projectId: $p, name: "items", newName: "goods") { name } }`);
+    const sub = await subscribe('goods');
+    await writer.query(`INSERT INTO "${project.schema}".goods (label) VALUES ('renamed')`);
+    await sub.waitFor(1);
+    expect(change(sub, 0)).toMatchObject({ table: 'goods', op: 'INSERT', row: { label: 'renamed' } });
+    // The function is named by the table's oid: a rename keeps it.
+    expect(await captureFunctions(project.schema)).toEqual(before);
+
+    const { rows } = await writer.query<{ name: string }>(
+      `SELECT DISTINCT p.proname AS name FROM pg_trigger g JOIN pg_proc p ON p.oid = g.tgfoid WHERE g.tgrelid = $1::regclass AND g.tgname LIKE 'paige_capture_%'`,
+      [`"${project.schema}".goods`],
+    );
+    expect(rows).toHaveLength(1);
+    const goodsFunction = rows[0]!.name;
+    expect(before).toContain(goodsFunction);
+    await ddl(`mutation ($p: ID!) { dropTable(projectId: $p, name: "goods") }`);
+    expect(await captureFunctions(project.schema)).toEqual(before.filter((name) => name !== goodsFunction));
+    expect(await functionExists(goodsFunction)).toBe(false);
+  });
+
+  it('drops every capture function of a deleted project', async () => {
+    const other = await createTestProject(t);
+    let removed = false;
+    try {
+      await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "doomed", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: other.id }, other.token);
+      const functions = await captureFunctions(other.schema);
+      // The system tables and "doomed".
+      expect(functions.length).toBeGreaterThan(1);
+      await other.remove();
+      removed = true;
+      expect(await captureFunctions(other.schema)).toEqual([]);
+      for (const name of functions) expect(await functionExists(name), name).toBe(false);
+    } finally {
+      if (!removed) await other.remove();
+    }
+  });
+});
