@@ -6,6 +6,7 @@ import { ProjectSqlPools } from './db/project-sql.js';
 import type { AppServices } from './resolvers/context.js';
 import { ChangeHub } from './live/change-hub.js';
 import { MetadataCache } from './resolvers/metadata-cache.js';
+import { readMetadataTags } from './db/metadata-notify.js';
 
 /**
  * The long-lived parts that every operation's context shares. The server and dbServices'
@@ -18,7 +19,7 @@ export async function openAppServices(config: Config, log: Logger, adminToken?: 
   // Holds nothing until started: the server starts it (one LISTEN connection per process).
   const changes = new ChangeHub({ url: db.url, log, retentionHours: config.changeRetentionHours });
   // Trusted only while that connection LISTENs (dbServices in-process: after its first subscribe).
-  const metadata = new MetadataCache();
+  const metadata = new MetadataCache(await readMetadataTags(db.pool));
   changes.listener.watchMetadata(metadata);
   return {
     config,

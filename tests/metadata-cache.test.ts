@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
-import { asSuperuser } from './support/postgres.js';
+import { asSuperuser, superuserClient } from './support/postgres.js';
 import { expectError, recordStatements, rowApi } from './support/rows.js';
 
 /**
@@ -158,13 +158,34 @@ describe('two servers on one database', () => {
     await onA.page('forged');
     expect(await recordStatements(a, () => onA.page('forged'))).toHaveLength(1);
     const dropped = metadataOf(a).stats.dropped;
-    // As the project's own login role, through raw SQL: a tenant can NOTIFY any channel.
-    await a.ok(SQL, { p: project.id, text: `SELECT pg_notify('paige_metadata', 'nonsense'), pg_notify('paige_metadata', $1)`, params: [`tables:${project.schema}#000000000000`] }, project.token);
+    // As the project's own login role, through raw SQL: a tenant can NOTIFY any channel. Garbage is
+    // ignored; a payload it saw go by (replayed here) names the schema's tables, which are dropped.
+    const replayed = metadataOf(a).tags.payloadOf({ kind: 'tables', schema: project.schema });
+    await a.ok(SQL, { p: project.id, text: `SELECT pg_notify('paige_metadata', 'nonsense'), pg_notify('paige_metadata', $1)`, params: [replayed] }, project.token);
     await waitFor('the forged notification', () => metadataOf(a).stats.dropped > dropped);
     const after = await recordStatements(a, async () => expect((await onA.page('forged')).nodes).toEqual([]));
     expect(after).toHaveLength(2);
     expect(catalogReads(after)).toBe(1);
     expect(await recordStatements(a, () => onA.page('forged'))).toHaveLength(1);
+  });
+
+  it('a session that LISTENs learns that metadata changed, never which project, table or key', async () => {
+    const listener = await superuserClient();
+    const payloads: string[] = [];
+    listener.on('notification', (message) => payloads.push(`${message.channel} ${message.payload}`));
+    try {
+      await listener.query('LISTEN paige_metadata; LISTEN paige_metadata_ack');
+      await onA.createTable({ name: 'watched', columns: [{ name: 'a', type: 'TEXT' }] });
+      const { createApiKey } = await a.ok(CREATE_KEY, { p: project.id });
+      await a.ok(REVOKE_KEY, { id: createApiKey.apiKey.id });
+      await waitFor('the notifications', () => payloads.filter((p) => p.startsWith('paige_metadata ')).length >= 2);
+      for (const payload of payloads) {
+        expect(payload).toMatch(/^(paige_metadata [A-Za-z0-9_-]{16}#[0-9a-f]{12}|paige_metadata_ack paige-db-listener-\S+ [A-Za-z0-9_-]{16}#[0-9a-f]{12})$/);
+        for (const secret of [project.id, project.schema, 'watched', createApiKey.apiKey.id]) expect(payload).not.toContain(secret);
+      }
+    } finally {
+      await listener.end();
+    }
   });
 });
 

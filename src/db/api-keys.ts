@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { announcementOf, listenersColumn, METADATA_CHANNEL } from './metadata-notify.js';
+import { listenersColumn, METADATA_CHANNEL, type MetadataAnnouncement } from './metadata-notify.js';
 
 export interface ApiKey {
   id: string;
@@ -39,7 +39,7 @@ export async function findApiKey(db: pg.Pool, id: string): Promise<ApiKey | null
  * Deletes the key and, in the same statement (so at its commit), tells every process's metadata
  * cache to forget it; notes in `announcement` which listeners will hear it.
  */
-export async function deleteApiKey(db: pg.Pool, id: string, announcement = announcementOf({ kind: 'key', keyId: id })): Promise<boolean> {
+export async function deleteApiKey(db: pg.Pool, id: string, announcement: MetadataAnnouncement): Promise<boolean> {
   const { rows } = await db.query<{ listeners: string[] }>(
     /* SQL */ `WITH gone AS (DELETE FROM paige.api_keys WHERE id = $1 RETURNING id)
                SELECT pg_notify('${METADATA_CHANNEL}', $2), ${listenersColumn} FROM gone`,

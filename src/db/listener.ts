@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pgListen, { type Subscriber } from 'pg-listen';
 import type { Logger } from '../logger.js';
 import { CHANGES_CHANNEL } from './change-log.js';
-import { decodeMetadataChange, DeliveryAcks, LISTENER_APP_PREFIX, METADATA_ACK_CHANNEL, METADATA_CHANNEL } from './metadata-notify.js';
+import { DeliveryAcks, LISTENER_APP_PREFIX, METADATA_ACK_CHANNEL, METADATA_CHANNEL, tagOfPayload } from './metadata-notify.js';
 
 /** Told what the metadata channel says, and whether this connection is LISTENing (see MetadataCache). */
 export interface MetadataWatcher {
@@ -90,7 +90,7 @@ export class ChangeListener {
       if (notification.channel === METADATA_CHANNEL) {
         this.watcher?.notified(payload);
         // Dropped: say so, so that the process that made the change may answer its caller.
-        if (decodeMetadataChange(payload)) void Promise.resolve(subscriber.notify(METADATA_ACK_CHANNEL, `${this.applicationName} ${payload}`)).catch(() => {});
+        if (tagOfPayload(payload)) void Promise.resolve(subscriber.notify(METADATA_ACK_CHANNEL, `${this.applicationName} ${payload}`)).catch(() => {});
       } else if (notification.channel === METADATA_ACK_CHANNEL) this.acks.received(payload);
       else onWake('notify');
     });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
 /**
@@ -20,38 +20,46 @@ export const METADATA_ACK_CHANNEL = 'paige_metadata_ack';
 /** Every process's listening connection has an application_name starting with this. */
 export const LISTENER_APP_PREFIX = 'paige-db-listener-';
 
-/** What a notification says changed: a schema's tables, a project (and its keys), an API key. */
+/** What changed: a schema's tables, a project (and its keys), an API key. */
 export type MetadataChange = { kind: 'tables'; schema: string } | { kind: 'project'; projectId: string } | { kind: 'key'; keyId: string };
 
-const PREFIX = { tables: 'tables:', project: 'project:', key: 'key:' } as const;
+const idOf = (change: MetadataChange) => (change.kind === 'tables' ? change.schema : change.kind === 'project' ? change.projectId : change.keyId);
 
-/** The payload, with a nonce so that the acknowledgements of two changes to one thing are told apart. */
-export function encodeMetadataChange(change: MetadataChange): string {
-  const nonce = `#${randomBytes(6).toString('hex')}`;
-  switch (change.kind) {
-    case 'tables':
-      return PREFIX.tables + change.schema + nonce;
-    case 'project':
-      return PREFIX.project + change.projectId + nonce;
-    case 'key':
-      return PREFIX.key + change.keyId + nonce;
+/**
+ * Names a change without saying what it is: HMAC-SHA-256 of "<kind>:<id>" under the platform's
+ * secret (paige.settings, which no project role can read), 96 bits. A project session that
+ * LISTENs learns that some metadata changed, never which project, table or key; every process
+ * computes the same tag for what it holds and so knows what to drop.
+ */
+export class MetadataTags {
+  constructor(private readonly secret: string) {}
+
+  tagOf(change: MetadataChange): string {
+    return createHmac('sha256', this.secret).update(`${change.kind}:${idOf(change)}`).digest('base64url').slice(0, 16);
+  }
+
+  /** The payload: the tag and a nonce, so that the acknowledgements of two changes to one thing are told apart. */
+  payloadOf(change: MetadataChange): string {
+    return `${this.tagOf(change)}#${randomBytes(6).toString('hex')}`;
   }
 }
 
-/** Undefined for a payload no process sends (forged, or empty): the caller ignores it. */
-export function decodeMetadataChange(payload: string | undefined): MetadataChange | undefined {
-  const match = /^(tables|project|key):([^#\s]+)#[0-9a-f]{12}$/.exec(payload ?? '');
-  if (!match) return undefined;
-  const [, kind, id] = match as unknown as [string, keyof typeof PREFIX, string];
-  if (kind === 'tables') return { kind, schema: id };
-  if (kind === 'project') return { kind, projectId: id };
-  return { kind, keyId: id };
+/** The tag of a payload this service could have sent, else undefined (forged garbage: ignored). */
+export function tagOfPayload(payload: string | undefined): string | undefined {
+  return /^([A-Za-z0-9_-]{16})#[0-9a-f]{12}$/.exec(payload ?? '')?.[1];
 }
 
-/** The listening connections of every process right now: who must acknowledge a change. */
+/** The secret the tags are made with; the same in every process of one database. */
+export async function readMetadataTags(db: pg.Pool | pg.PoolClient): Promise<MetadataTags> {
+  const { rows } = await db.query<{ value: string }>(/* SQL */ `SELECT value FROM paige.settings WHERE key = 'role_secret'`);
+  if (!rows[0]) throw new Error('paige.settings has no role_secret: migrations have not run');
+  return new MetadataTags(`metadata-cache:${rows[0].value}`);
+}
+
+/** The listening connections of every process on this database right now (NOTIFY stays in its database): who must acknowledge a change. */
 const listenersSql = /* SQL */ `
   (SELECT coalesce(array_agg(application_name::text), '{}') FROM pg_stat_activity
-    WHERE application_name LIKE '${LISTENER_APP_PREFIX}%') AS listeners`;
+    WHERE datname = current_database() AND application_name LIKE '${LISTENER_APP_PREFIX}%') AS listeners`;
 
 /** $1: the encoded change. Delivered at commit of the surrounding transaction. */
 export const notifyMetadataSql = /* SQL */ `SELECT pg_notify('${METADATA_CHANNEL}', $1), ${listenersSql}`;
@@ -69,12 +77,12 @@ export interface MetadataAnnouncement {
   listeners: string[];
 }
 
-export const announcementOf = (change: MetadataChange): MetadataAnnouncement => ({ change, payload: encodeMetadataChange(change), listeners: [] });
-
 /** Sends the change's notification inside the caller's transaction and notes who will get it. */
-export async function notifyMetadataChange(client: pg.PoolClient | pg.Pool, change: MetadataChange, announcement = announcementOf(change)): Promise<void> {
-  const { rows } = await client.query<{ listeners: string[] }>(notifyMetadataSql, [announcement.payload]);
-  announcement.listeners = rows[0]!.listeners;
+export async function notifyMetadataChange(client: pg.PoolClient, change: MetadataChange, announcement?: MetadataAnnouncement): Promise<void> {
+  // Callers outside a request (scripts) pass none: tag it here, with the secret read in this transaction.
+  const payload = announcement?.payload ?? (await readMetadataTags(client)).payloadOf(change);
+  const { rows } = await client.query<{ listeners: string[] }>(notifyMetadataSql, [payload]);
+  if (announcement) announcement.listeners = rows[0]!.listeners;
 }
 
 /**

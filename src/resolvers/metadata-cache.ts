@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ApiKey } from '../db/api-keys.js';
 import type { TableInfo } from '../db/catalog.js';
-import { announcementOf, decodeMetadataChange, type MetadataAnnouncement, type MetadataChange } from '../db/metadata-notify.js';
+import { tagOfPayload, type MetadataAnnouncement, type MetadataChange, type MetadataTags } from '../db/metadata-notify.js';
 import { projectNames, type Project } from '../db/projects.js';
 import type { AppServices } from './context.js';
 
@@ -29,10 +29,19 @@ export class MetadataCache {
   private readonly projects = new Map<string, Project>();
   /** By SHA-256 of the token (hex): the token itself is not kept. */
   private readonly keys = new Map<string, ApiKey>();
+  /** Tag (see MetadataTags) → what it names, for everything held: a notification names only the tag. */
+  private readonly byTag = new Map<string, MetadataChange>();
   private generation = 0;
   private listening = false;
   /** For tests and the benchmark. */
   readonly stats = { hits: 0, misses: 0, dropped: 0 };
+
+  constructor(readonly tags: MetadataTags) {}
+
+  /** A change about to be made, with the payload its notification will carry. */
+  announcementOf(change: MetadataChange): MetadataAnnouncement {
+    return { change, payload: this.tags.payloadOf(change), listeners: [] };
+  }
 
   /** True when entries may be served: the listener is connected and will hear every change. */
   get trusted(): boolean {
@@ -47,7 +56,11 @@ export class MetadataCache {
 
   /** A notification on the metadata channel. Only ever drops entries, whoever sent it. */
   notified(payload: string | undefined): void {
-    const change = decodeMetadataChange(payload);
+    const tag = tagOfPayload(payload);
+    if (!tag) return;
+    // Whatever it names, a read in flight may have seen the state before it: do not keep that.
+    this.generation++;
+    const change = this.byTag.get(tag);
     if (change) this.forget(change);
   }
 
@@ -62,6 +75,7 @@ export class MetadataCache {
     this.tables.clear();
     this.projects.clear();
     this.keys.clear();
+    this.byTag.clear();
   }
 
   forgetTables(schema: string): void {
@@ -88,11 +102,12 @@ export class MetadataCache {
   /** The key of a token: from the cache when trusted, else `read()` (and kept if found). */
   apiKey(token: string, read: () => Promise<ApiKey | null>): Promise<ApiKey | null> {
     const hash = createHash('sha256').update(token).digest('hex');
-    return this.through(this.keys, hash, async () => (await read()) ?? undefined).then((key) => key ?? null);
+    const readKey = async () => (await read()) ?? undefined;
+    return this.through(this.keys, hash, readKey, (key) => ({ kind: 'key', keyId: key.id })).then((key) => key ?? null);
   }
 
   project(id: string, read: () => Promise<Project | undefined>): Promise<Project | undefined> {
-    return this.through(this.projects, id, read);
+    return this.through(this.projects, id, read, (project) => ({ kind: 'project', projectId: project.id }));
   }
 
   /** Cached tables of the schemas that have them; the rest are `missing`. */
@@ -120,12 +135,12 @@ export class MetadataCache {
     const generation = this.generation;
     const tables = await read();
     if (this.listening && generation === this.generation) {
-      for (const [schema, list] of tables) if (list.length > 0) this.store(this.tables, schema, list);
+      for (const [schema, list] of tables) if (list.length > 0) this.store(this.tables, schema, list, { kind: 'tables', schema });
     }
     return tables;
   }
 
-  private async through<V>(map: Map<string, V>, key: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
+  private async through<V>(map: Map<string, V>, key: string, read: () => Promise<V | undefined>, changeOf: (value: V) => MetadataChange): Promise<V | undefined> {
     if (this.listening) {
       const hit = map.get(key);
       if (hit !== undefined) {
@@ -136,13 +151,16 @@ export class MetadataCache {
     this.stats.misses++;
     const generation = this.generation;
     const value = await read();
-    if (value !== undefined && this.listening && generation === this.generation) this.store(map, key, value);
+    if (value !== undefined && this.listening && generation === this.generation) this.store(map, key, value, changeOf(value));
     return value;
   }
 
-  private store<V>(map: Map<string, V>, key: string, value: V): void {
+  private store<V>(map: Map<string, V>, key: string, value: V, change: MetadataChange): void {
     if (map.size >= MAX_ENTRIES) map.clear();
+    // Stale tags are harmless (they only forget what is already gone); bound them all the same.
+    if (this.byTag.size >= 3 * MAX_ENTRIES) this.byTag.clear();
     map.set(key, value);
+    this.byTag.set(this.tags.tagOf(change), change);
   }
 }
 
@@ -160,7 +178,7 @@ const ACK_TIMEOUT_MS = 1_000;
  * notification reaches it).
  */
 export async function announced<T>(services: AppServices, change: MetadataChange, work: (announcement: MetadataAnnouncement) => Promise<T>): Promise<T> {
-  const announcement = announcementOf(change);
+  const announcement = services.metadata.announcementOf(change);
   const { listener } = services.changes;
   const pending = listener.isListening ? listener.acks.expect(announcement.payload) : undefined;
   try {
