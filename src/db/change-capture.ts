@@ -5,10 +5,12 @@ import { attachCaptureSql, recordTableChangeSql } from './sql/change-log.sql.js'
 
 /**
  * Attaches the change-capture triggers to a table: statement-level, with transition tables, so a
- * 10,000-row insert is one trigger call. They call `paige.capture_changes()` (migration 002), a
- * platform-owned SECURITY DEFINER function. Called inside the transaction that creates the table
- * (provisioning for system tables, createTable for custom ones) after RESET ROLE: creating a
- * trigger needs EXECUTE on the function, which no project role has.
+ * 10,000-row insert is one trigger call. They call the table's own platform-owned SECURITY
+ * DEFINER function, `paige.capture_for_<oid>()` (migration 003), whose statements are generated
+ * once from the columns, so each session plans them once; `paige.record_table_change` rewrites
+ * it in the transaction of every column change and drops it with the table. Called inside the
+ * transaction that creates the table (provisioning for system tables, createTable for custom
+ * ones) after RESET ROLE: no project role may create functions in paige.
  * The triggers follow the table through a rename (they belong to its oid) and go with a drop.
  */
 export async function attachChangeCapture(client: pg.PoolClient, schema: string, table: string): Promise<void> {
