@@ -54,7 +54,8 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     max: options.max ?? 10,
     types: exactTypes,
     application_name: options.applicationName ?? 'paige-db',
-    options: '-c TimeZone=UTC',
+    // UTC and ISO output whatever the server's defaults, so parsers above see one format.
+    options: '-c TimeZone=UTC -c DateStyle=ISO,YMD',
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     idleTimeoutMillis: 30_000,
   });
