@@ -42,8 +42,9 @@ export class FanOutSocket extends WebSocket {
       if (!answered) done(error);
     });
     if (this.readyState === WebSocket.OPEN && this.bufferedAmount <= SEND_HIGH_WATER_BYTES) {
+      // graphql-ws wraps this call in a Promise executor: answering now just resolves it.
       answered = true;
-      queueMicrotask(() => done());
+      done();
     }
   }
 }

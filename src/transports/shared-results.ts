@@ -15,24 +15,31 @@ export const sharedResultStats = { executions: 0, serialisations: 0 };
  * subscriber alone (a replayed change, the error that ends a stream) are never found again, and so
  * are simply executed for that subscriber.
  */
-const resultsByEvent = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+const resultsByEvent = new WeakMap<object, Map<string, SharedResult>>();
+
+/** The execution, and once it has settled its result, which later subscribers take without waiting. */
+interface SharedResult {
+  pending: Promise<ExecutionResult>;
+  value?: ExecutionResult;
+}
 
 /** The `next` payload of a result as JSON, made once however many sockets send it. */
 const payloadJson = new WeakMap<ExecutionResult, string>();
 
 export type ExecuteEvent = (event: unknown) => ExecutionResult | Promise<ExecutionResult>;
 
-function resultFor(event: unknown, groupKey: string, execute: ExecuteEvent): Promise<ExecutionResult> {
+function resultFor(event: unknown, groupKey: string, execute: ExecuteEvent): ExecutionResult | Promise<ExecutionResult> {
   if (typeof event !== 'object' || event === null) return Promise.resolve().then(() => execute(event));
   let byGroup = resultsByEvent.get(event);
   if (!byGroup) resultsByEvent.set(event, (byGroup = new Map()));
-  let result = byGroup.get(groupKey);
-  if (!result) {
+  let shared = byGroup.get(groupKey);
+  if (!shared) {
     sharedResultStats.executions++;
-    result = Promise.resolve().then(() => execute(event));
-    byGroup.set(groupKey, result);
+    const entry: SharedResult = { pending: Promise.resolve().then(() => execute(event)) };
+    entry.pending.then((value) => (entry.value = value), () => {});
+    byGroup.set(groupKey, (shared = entry));
   }
-  return result;
+  return shared.value ?? shared.pending;
 }
 
 /**
@@ -61,7 +68,8 @@ export function executeOncePerGroup(
         await finish();
         return { value: undefined, done: true };
       }
-      return { value: await resultFor(item.value, groupKey, execute), done: false };
+      const result = resultFor(item.value, groupKey, execute);
+      return { value: 'then' in result ? await result : result, done: false };
     },
     async return(): Promise<IteratorResult<ExecutionResult>> {
       await finish();
