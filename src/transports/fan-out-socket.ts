@@ -26,6 +26,16 @@ export class FanOutSocket extends WebSocket {
   /** Set by PreSerialisedPayload.toJSON, during the stringify that directly precedes `send`. */
   pendingPayload: string | undefined;
 
+  /**
+   * Writes graphql-ws's `next` frame for subscription `id` (its key order: id, type, payload). A
+   * promise, to await before the next frame, only when the buffer is over SEND_HIGH_WATER_BYTES.
+   */
+  sendNext(id: string, payloadJson: string): Promise<void> | undefined {
+    const frame = `{"id":${JSON.stringify(id)},"type":"next","payload":${payloadJson}}`;
+    if (this.bufferedAmount + frame.length <= SEND_HIGH_WATER_BYTES) return void super.send(frame);
+    return new Promise((resolve) => super.send(frame, () => resolve()));
+  }
+
   // ws's send is overloaded (data, cb) / (data, options, cb); one implementation serves both.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override send(data: any, optionsOrCallback?: any, callback?: SendCallback): void {

@@ -85,6 +85,58 @@ export function executeOncePerGroup(
   };
 }
 
+/** Where a subscription's `next` frames can be written directly, bypassing graphql-ws's per-frame work. */
+export interface FrameSink {
+  /** False once the socket is closing: results then go back through graphql-ws, which drops them. */
+  readonly open: boolean;
+  /**
+   * Writes one `next` frame of this subscription with the group's JSON payload; returns a promise
+   * only when the socket's buffer is over its high-water mark, to wait for before the next frame.
+   */
+  next(payloadJson: string): Promise<void> | undefined;
+}
+
+/**
+ * Like executeOncePerGroup, but a result without errors is written by the subscription itself as
+ * graphql-ws's `next` frame (same bytes, same order) instead of being handed to graphql-ws, whose
+ * per-frame chain of promises, hook, message validation and stringify costs more than the write.
+ * graphql-ws still starts, completes and ends the subscription: its loop waits in `next()` until
+ * the stream ends or a result with errors (CURSOR_EXPIRED) comes, which it sends itself.
+ */
+export function writeOncePerGroup(
+  source: AsyncIterator<unknown>,
+  executorStream: AsyncIterator<unknown>,
+  groupKey: string,
+  execute: ExecuteEvent,
+  sink: FrameSink,
+): AsyncIterableIterator<ExecutionResult> {
+  let stopped = false;
+  const shared = executeOncePerGroup(source, executorStream, groupKey, execute);
+  return {
+    async next(): Promise<IteratorResult<ExecutionResult>> {
+      for (;;) {
+        const item = await shared.next();
+        if (item.done || stopped) return item;
+        if (item.value.errors || !sink.open) return item;
+        const full = sink.next(serialisedPayload(item.value));
+        if (full) await full;
+      }
+    },
+    return(): Promise<IteratorResult<ExecutionResult>> {
+      // graphql-ws forgets the id first (client `complete`, socket closed): write nothing more for it.
+      stopped = true;
+      return shared.return!();
+    },
+    throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+      stopped = true;
+      return shared.throw!(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 /** What graphql-ws itself would send as the payload of `next` (its default, without a replacer). */
 export function serialisedPayload(result: ExecutionResult): string {
   let json = payloadJson.get(result);

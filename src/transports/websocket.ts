@@ -11,7 +11,7 @@ import { QUERY_LIMITS } from '../query-limits.js';
 import { DomainError } from '../errors.js';
 import { canonicalJson } from '../live/change-events.js';
 import { FanOutSocket, PreSerialisedPayload } from './fan-out-socket.js';
-import { executeOncePerGroup, serialisedPayload } from './shared-results.js';
+import { serialisedPayload, writeOncePerGroup } from './shared-results.js';
 
 /** What yoga's context factory receives for a WebSocket operation. */
 export interface WebSocketInitialContext {
@@ -56,6 +56,9 @@ interface RootValue {
   groupKey: string;
   /** The change queue the subscription's resolver opened, handed over through the context. */
   changeStream?: AsyncIterableIterator<unknown>;
+  /** Where, and under which id, the subscription's frames go. */
+  socket: FanOutSocket;
+  id: string;
 }
 
 /** The access a result may depend on: the admin sees what a key of the same project sees, but keep them apart. */
@@ -112,14 +115,19 @@ export function attachGraphqlWs(
         }
         // The spec's ExecuteSubscriptionEvent, as graphql's own subscribe maps each event (envelop's
         // execute would start another subscription for a subscription operation), masked like yoga.
-        return executeOncePerGroup(source, result[Symbol.asyncIterator](), root.groupKey, async (event) =>
-          maskResult(await execute({ ...args, rootValue: event }), maskError),
+        const { socket, id } = root;
+        return writeOncePerGroup(
+          source,
+          result[Symbol.asyncIterator](),
+          root.groupKey,
+          async (event) => maskResult(await execute({ ...args, rootValue: event }), maskError),
+          { get open() { return socket.readyState === FanOutSocket.OPEN; }, next: (json) => socket.sendNext(id, json) },
         );
       },
       onNext: (ctx, _id, _payload, _args, result) =>
         // Typed as the message payload; graphql-ws only stringifies it (see PreSerialisedPayload).
         new PreSerialisedPayload(ctx.extra.socket as FanOutSocket, serialisedPayload(result)) as unknown as typeof result,
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         // graphql-ws has already registered this operation's id: it counts itself.
         const limit = options.maxOperationsPerSocket ?? 100;
         if (Object.keys(ctx.subscriptions).length > limit) {
@@ -148,6 +156,8 @@ export function attachGraphqlWs(
           execute: enveloped.execute,
           subscribe: enveloped.subscribe,
           groupKey: JSON.stringify([params.query, params.operationName ?? null, canonicalJson(params.variables ?? {}), accessScope(contextValue.auth)]),
+          socket: ctx.extra.socket as FanOutSocket,
+          id,
         };
         contextValue.onChangeStream = (stream) => {
           rootValue.changeStream = stream;
