@@ -6,6 +6,8 @@
  * - `captured`: made by createTable, so it has whatever capture the current code attaches;
  * - `legacy`: the capture of migration 002 (one generic function that builds its INSERT from the
  *   catalog and EXECUTEs it on every statement), attached by hand: the "before" of this run;
+ * - `log_only`: the change-log rows of `captured`'s function without the commit marker (so no
+ *   stamp, no lock, no NOTIFY): the most any wake-up design that keeps the log could reach;
  * - `stamp_only`: only the commit marker (deferred stamp: table lock, sequence, NOTIFY), no log row;
  * - `notify_only`: only `pg_notify` with an empty payload, no lock of ours: Postgres's own
  *   NOTIFY serialisation, the floor of any design that NOTIFYs once per transaction;
@@ -25,7 +27,7 @@ import { migrate } from '../src/db/migrate.js';
 import { createProject, projectNames } from '../src/db/projects.js';
 import { createTable } from '../src/db/ddl.js';
 import pg from 'pg';
-import { qualify } from '../src/db/identifiers.js';
+import { qualify, quoteLiteral } from '../src/db/identifiers.js';
 import type { ColumnSpec } from '../src/db/sql/ddl.sql.js';
 import { closedLoopCalls, mergeRounds, type Round } from './lib/http-load.js';
 import { createBenchDatabase, rememberRoles } from './lib/setup.js';
@@ -35,7 +37,7 @@ const roundMs = Number(process.env.BENCH_ROUND_MS ?? 2000);
 const database = await createBenchDatabase(process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
 const column = (name: string, type: ColumnSpec['type'], nullable = true): ColumnSpec => ({ name, type, nullable, unique: false, maxLength: null, default: null });
 const columns = [column('guest', 'text', false), column('nights', 'integer'), column('amount', 'numeric')];
-const kinds = ['captured', 'legacy', 'stamp_only', 'notify_only', 'plain'] as const;
+const kinds = ['captured', 'legacy', 'log_only', 'stamp_only', 'notify_only', 'plain'] as const;
 type Kind = (typeof kinds)[number];
 
 const synchronousCommit = process.env.BENCH_SYNCHRONOUS_COMMIT ?? 'on';
@@ -72,11 +74,17 @@ try {
       PERFORM pg_notify('paige_bench_floor', '');
       RETURN NULL;
     END $$;
-    CREATE TRIGGER notify_only AFTER INSERT ON ${table('notify_only')} FOR EACH STATEMENT EXECUTE FUNCTION public.bench_notify_only();`);
+    CREATE TRIGGER notify_only AFTER INSERT ON ${table('notify_only')} FOR EACH STATEMENT EXECUTE FUNCTION public.bench_notify_only();
+    DO $$ BEGIN
+      EXECUTE format('CREATE FUNCTION public.bench_log_only() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET "TimeZone" = %L AS %L',
+        'UTC', regexp_replace(paige.capture_function_body(${quoteLiteral(table('log_only'))}::regclass), 'IF FOUND THEN.*?END IF;', ''));
+    END $$;
+    CREATE TRIGGER log_only AFTER INSERT ON ${table('log_only')}
+      REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.bench_log_only();`);
   const { rows: triggers } = await admin.query<{ table: string; triggers: string }>(
     `SELECT c.relname AS "table", string_agg(t.tgname || ' → ' || t.tgfoid::regproc || CASE t.tgenabled WHEN 'D' THEN ' (disabled)' ELSE '' END, ', ' ORDER BY t.tgname) AS triggers
        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-      WHERE c.relnamespace = $1::regnamespace AND NOT t.tgisinternal AND (t.tgname LIKE '%insert%' OR t.tgname IN ('stamp_only', 'notify_only')) GROUP BY 1 ORDER BY 1`,
+      WHERE c.relnamespace = $1::regnamespace AND NOT t.tgisinternal AND (t.tgname LIKE '%insert%' OR t.tgname IN ('log_only', 'stamp_only', 'notify_only')) GROUP BY 1 ORDER BY 1`,
     [project.schemaName],
   );
   for (const t of triggers) console.log(`${t.table}: ${t.triggers}`);
