@@ -1,6 +1,7 @@
 /**
  * `npx tsx bench/statement-costs.ts`: which statements one `Table.rows(first: 50, orderBy:
- * created_at)` request and one `insertRows` of one row send to Postgres, and what each costs
+ * created_at)` request, one `insertRows` of one row and one in-process `dbServices.rows.insert`
+ * send to Postgres, and what each costs
  * (client-side round trip, p50 over 300 sequential requests). The floor sends only the last one;
  * this is where the read and write ratios in BENCHMARKS.md come from.
  *
@@ -14,6 +15,7 @@ import pg from 'pg';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createServer } from '../src/server.js';
+import { createDbServices } from '../src/dbservices/index.js';
 import { createBenchDatabase, graphqlClient } from './lib/setup.js';
 import { booking, createProject, INSERT_ROWS, seedBookings } from './lib/seed.js';
 import { ROWS_QUERY } from './sections/http.js';
@@ -56,9 +58,14 @@ try {
     const text = await response.text();
     if (response.status !== 200 || text.includes('"errors"')) throw new Error(text.slice(0, 300));
   };
+  const dbServices = createDbServices({ projectId: project.id, databaseUrl: database.url });
   const cases = {
     'Table.rows(first: 50, orderBy: created_at)': () => post(JSON.stringify({ query: ROWS_QUERY, variables: { p: project.id } })),
     'insertRows, one row': (i: number) => post(JSON.stringify({ query: INSERT_ROWS, variables: { p: project.id, t: 'bookings', rows: [{ ...booking(i), created_at: undefined }] } })),
+    'dbServices rows.insert (in-process), one row': async (i: number) => {
+      const { created_at: _, ...row } = booking(i);
+      await dbServices.rows.insert('bookings', row);
+    },
   };
   for (const [name, run] of Object.entries(cases)) {
     for (let i = 0; i < 100; i++) await run(i);
@@ -69,14 +76,15 @@ try {
     const perRequest = (performance.now() - t0) / 300;
     pg.Client.prototype.query = original;
     let sql = 0;
-    console.log(`\n${name}: ${perRequest.toFixed(2)} ms per request (sequential, client in the same process)`);
+    console.log(`\n${name}: ${perRequest.toFixed(2)} ms per call (sequential, client in the same process)`);
     for (const [text, list] of times) {
       const p50 = percentile(list, 50);
       sql += (p50 * list.length) / 300;
       console.log(`  ${(list.length / 300).toFixed(1)}× per request, p50 ${p50.toFixed(2)} ms  ${text}`);
     }
-    console.log(`  statements: ${sql.toFixed(2)} ms per request; the rest (${(perRequest - sql).toFixed(2)} ms) is HTTP, GraphQL and the client`);
+    console.log(`  statements: ${sql.toFixed(2)} ms per call; the rest (${(perRequest - sql).toFixed(2)} ms) is HTTP (not for dbServices), GraphQL and the caller`);
   }
+  await dbServices.close();
 } finally {
   pg.Client.prototype.query = original;
   await server.stop();
