@@ -15,8 +15,10 @@ const PLACEHOLDER_TAIL = '"payload":null}';
 type SendCallback = (error?: Error) => void;
 
 /**
- * The server's socket class (ws's `WebSocketServer({ WebSocket })`), with two changes to `send`,
- * the only way graphql-ws's `useServer` writes:
+ * The server's socket class (ws's `WebSocketServer({ WebSocket })`). Change subscriptions write
+ * their `next` frames through `sendNext` (src/transports/shared-results.ts, writeOncePerGroup).
+ * Everything else graphql-ws sends goes through `send`, the only way its `useServer` writes, with
+ * two changes:
  * - a `next` frame whose payload is a {@link PreSerialisedPayload} gets that JSON spliced in,
  *   instead of graphql-ws serialising the same result once per socket;
  * - the write callback graphql-ws awaits before taking the subscription's next event is called
@@ -32,6 +34,7 @@ export class FanOutSocket extends WebSocket {
    */
   sendNext(id: string, payloadJson: string): Promise<void> | undefined {
     const frame = `{"id":${JSON.stringify(id)},"type":"next","payload":${payloadJson}}`;
+    // frame.length counts UTF-16 units, not bytes: close enough for a high-water mark.
     if (this.bufferedAmount + frame.length <= SEND_HIGH_WATER_BYTES) return void super.send(frame);
     return new Promise((resolve) => super.send(frame, () => resolve()));
   }
