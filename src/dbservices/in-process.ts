@@ -50,9 +50,16 @@ export class InProcessTransport implements Transport {
     return this.services;
   }
 
-  /** A fresh context per operation: the dataloaders live on it. keyId names the caller in logs. */
+  /**
+   * A fresh context per operation: the dataloaders live on it. keyId names the caller in logs.
+   * The change hub's listener starts with the first operation, not only the first subscription:
+   * the metadata cache (keys, projects, table metadata) is trusted only while that listener
+   * hears other processes' DDL, and without it every call would read the catalog again. The
+   * cost is one LISTEN connection per bot process until `close()`.
+   */
   private async context(): Promise<Context> {
     const services = await this.open();
+    await this.startHub(services);
     return { ...services, auth: { kind: 'project', projectId: this.settings.projectId, keyId: 'in-process' } };
   }
 
@@ -89,7 +96,6 @@ export class InProcessTransport implements Transport {
     void (async () => {
       this.check(document);
       const contextValue = await this.context();
-      await this.startHub(contextValue);
       const started = await subscribe({ schema, document, variableValues: variables, contextValue });
       if (!(Symbol.asyncIterator in started)) return fail(fromGraphQLErrors((started.errors ?? []).map((error) => this.mask(error))));
       iterator = started as AsyncIterator<ExecutionResult<R>>;
@@ -106,7 +112,7 @@ export class InProcessTransport implements Transport {
     return end;
   }
 
-  /** The change fan-out reads the log on NOTIFY; a bot that never subscribes never opens it. */
+  /** One LISTEN connection (and the change-log reader) for this bot process, started once. */
   private startHub(services: AppServices): Promise<void> {
     if (!this.hubStarted) {
       this.hubStarted = services.changes.start();
