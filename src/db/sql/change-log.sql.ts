@@ -21,14 +21,19 @@ const changeColumns = /* SQL */ `
   c.seq, l.id, l.schema_name AS "schema", l.table_name AS "table", l.op, l.new_row AS "row", l.old_row AS "oldRow",
   l.changed_columns AS "changedColumns", l.new_name AS "newName", l.at`;
 
-/** After position ($1 seq, $2 id), in commit order: seq first, then the order within the transaction. */
-const afterPosition = /* SQL */ `c.seq >= $1::bigint AND (c.seq > $1::bigint OR l.id > $2::bigint)`;
+// A position is (seq, id): commit order first, then the order within the transaction. "After
+// ($1, $2)" is `c.seq >= $1 AND (c.seq > $1 OR l.id > $2)`, split below between the commit and
+// its entries.
 
 /**
  * The listener's read, once for all subscribers of the process: the changes of the given schemas
  * ($3) after the position, at most $4 of them, and the head (highest committed seq) taken in the
  * SAME snapshot, so the reader can move to the head without skipping anything it did not fetch.
  * LEFT JOIN so the head comes back even when there is no change to return.
+ * NOTE: commits are walked in seq order through their index and each one's entries fetched by
+ * the log's (xid, id) key (LATERAL), so the read stops after $4 entries. A plain join let the
+ * planner, misled by statistics from before a burst, hash the whole log instead: 174 ms against
+ * under 2 ms for a reader 100,000 entries behind.
  */
 export const readChangesSql = /* SQL */ `
 SELECT h.head, e.*
@@ -36,8 +41,12 @@ SELECT h.head, e.*
   LEFT JOIN LATERAL (
     SELECT ${changeColumns}
       FROM paige.change_commits c
-      JOIN paige.change_log l ON l.xid = c.xid
-     WHERE ${afterPosition} AND l.schema_name = ANY ($3::text[])
+     CROSS JOIN LATERAL (
+       SELECT * FROM paige.change_log l
+        WHERE l.xid = c.xid AND (c.seq > $1::bigint OR l.id > $2::bigint) AND l.schema_name = ANY ($3::text[])
+        ORDER BY l.id
+     ) l
+     WHERE c.seq >= $1::bigint
      ORDER BY c.seq, l.id
      LIMIT $4
   ) e ON true
@@ -48,14 +57,18 @@ export const headSql = /* SQL */ `SELECT coalesce(max(seq), 0) AS head FROM paig
 
 /**
  * Replay for one subscriber: one table's row changes after ($1, $2) up to ($3, $4) inclusive,
- * at most $7 per page. $5 schema, $6 table.
+ * at most $7 per page. $5 schema, $6 table. Walks commits by seq like readChangesSql.
  */
 export const replayChangesSql = /* SQL */ `
 SELECT ${changeColumns}
   FROM paige.change_commits c
-  JOIN paige.change_log l ON l.xid = c.xid
- WHERE ${afterPosition} AND c.seq <= $3::bigint AND (c.seq < $3::bigint OR l.id <= $4::bigint)
-   AND l.schema_name = $5 AND l.table_name = $6 AND l.op IN ('INSERT', 'UPDATE', 'DELETE', 'CLEAR')
+ CROSS JOIN LATERAL (
+   SELECT * FROM paige.change_log l
+    WHERE l.xid = c.xid AND (c.seq > $1::bigint OR l.id > $2::bigint) AND (c.seq < $3::bigint OR l.id <= $4::bigint)
+      AND l.schema_name = $5 AND l.table_name = $6 AND l.op IN ('INSERT', 'UPDATE', 'DELETE', 'CLEAR')
+    ORDER BY l.id
+ ) l
+ WHERE c.seq >= $1::bigint AND c.seq <= $3::bigint
  ORDER BY c.seq, l.id
  LIMIT $7`;
 
