@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { asSuperuser, loginRoleClient, superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type GraphQLResponse, type TestProjectHandle, type TestServer } from './support/server.js';
+import { recordStatements } from './support/rows.js';
 
 let t: TestServer;
 let project: TestProjectHandle;
@@ -516,30 +516,8 @@ describe('changing custom tables', () => {
   });
 });
 
-/**
- * Counts the statements the server sends on its own pool's connections: every pooled client is
- * marked when the pool hands it out, and Client#query counts only marked clients, so a listener
- * or another helper's connection in this process is not counted.
- */
-async function countStatements(work: () => Promise<unknown>): Promise<number> {
-  const pool = t.server.services.db.pool;
-  const pooled = new WeakSet<object>();
-  const mark = (client: object) => pooled.add(client);
-  const original = pg.Client.prototype.query;
-  let count = 0;
-  pool.on('acquire', mark);
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    if (pooled.has(this)) count += 1;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    await work();
-  } finally {
-    pg.Client.prototype.query = original;
-    pool.off('acquire', mark);
-  }
-  return count;
-}
+/** How many statements the server sends on its own pool while `work` runs (see recordStatements). */
+const countStatements = async (work: () => Promise<unknown>) => (await recordStatements(t, work)).length;
 
 describe('statement count', () => {
   it('projects { tables { columns } } costs a fixed number of statements however many tables and projects', async () => {
