@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSuperuser, loginRoleClient, superuserClient } from './support/postgres.js';
-import { createTestProject, startTestServer, type GraphQLResponse, type TestProjectHandle, type TestServer } from './support/server.js';
-import { recordStatements } from './support/rows.js';
+import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { expectError, recordStatements } from './support/rows.js';
 
 let t: TestServer;
 let project: TestProjectHandle;
@@ -22,15 +22,6 @@ const READ = /* GraphQL */ `query ($p: ID!, $name: String!) { project(id: $p) { 
 
 const createTable = (input: Record<string, unknown>, token: string | null = project.token) => t.gql(CREATE, { p: project.id, input }, token);
 const readTable = async (name: string) => (await t.ok(READ, { p: project.id, name }, project.token)).project.table;
-
-function expectError(result: GraphQLResponse, code: string, message?: string | RegExp) {
-  expect(result.errors, JSON.stringify(result.data)).toHaveLength(1);
-  const [error] = result.errors!;
-  expect(error!.extensions?.code, error!.message).toBe(code);
-  if (typeof message === 'string') expect(error!.message).toBe(message);
-  else if (message) expect(error!.message).toMatch(message);
-  return error!;
-}
 
 /** Every relation (tables, sequences, indexes) Postgres holds in the project's schema. */
 const relations = () =>
