@@ -128,10 +128,6 @@ export async function closeConversation(db: Queryable, schema: string, id: strin
   return closed ?? (await conversationsByIds(db, schema, [id]))[0];
 }
 
-export function messagesByIds(db: Queryable, schema: string, ids: readonly string[]): Promise<MessageRow[]> {
-  return rows<MessageRow>(db, schema, sql.messagesByIdsSql(schema), [ids]);
-}
-
 /** Up to `first` messages of each conversation, oldest first, after message id `after`. */
 export function messagesOfConversations(db: Queryable, schema: string, ids: readonly string[], first: number, after?: string): Promise<MessageRow[]> {
   return rows<MessageRow>(db, schema, sql.messagesOfConversationsSql(schema), [ids, after ?? null, first]);

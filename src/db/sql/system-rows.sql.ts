@@ -94,9 +94,6 @@ export const setConversationStateSql = (schema: string) => /* SQL */ `
 export const closeConversationSql = (schema: string) => /* SQL */ `
   UPDATE ${conversations(schema)} SET status = 'closed', updated_at = now() WHERE id = $1 AND status = 'open' RETURNING ${conversationColumns}`;
 
-/** $1 bigint[] ids. */
-export const messagesByIdsSql = (schema: string) => /* SQL */ `SELECT ${messageColumns} FROM ${messages(schema)} WHERE id = ANY($1::bigint[])`;
-
 /** $1 key. */
 export const messageByKeySql = (schema: string) => /* SQL */ `SELECT ${messageColumns} FROM ${messages(schema)} WHERE idempotency_key = $1`;
 
