@@ -75,38 +75,22 @@ function post(agent: http.Agent, target: HttpTarget, body: string): Promise<{ st
  */
 export async function closedLoop(target: HttpTarget, connections: number, durationMs: number): Promise<Round> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const latencies: number[] = [];
-  let failures = 0;
-  let firstFailure: string | undefined;
-  let sequence = 0;
-  const meter = cpuMeter();
-  const t0 = performance.now();
-  const deadline = t0 + durationMs;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const i = sequence++;
-      const started = performance.now();
-      try {
-        const response = await post(agent, target, target.body(i));
-        const elapsed = performance.now() - started;
-        target.check(response.status, response.body);
-        latencies.push(elapsed);
-      } catch (error) {
-        failures++;
-        firstFailure ??= String(error).slice(0, 300);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: connections }, worker));
-  const wall = performance.now() - t0;
-  const cpu = meter();
-  agent.destroy();
-  return { latencies, wallMs: wall, failures, firstFailure, generatorCpuMs: cpu.cpuMs };
+  try {
+    return await closedLoopCalls(connections, durationMs, async (i) => {
+      const response = await post(agent, target, target.body(i));
+      // Checked after the latency is taken: parsing the answer is the generator's time, not the server's.
+      return () => target.check(response.status, response.body);
+    });
+  } finally {
+    agent.destroy();
+  }
 }
 
-
-/** The same closed loop over an in-process call (dbServices, pool.query): `concurrency` callers. */
-export async function closedLoopCalls(concurrency: number, durationMs: number, call: (i: number) => Promise<void>): Promise<Round> {
+/**
+ * The closed loop itself, over any call (HTTP above, dbServices, pool.query): `concurrency` callers.
+ * A call may hand back a check, run after its latency is taken; a call or check that throws is a failure.
+ */
+export async function closedLoopCalls(concurrency: number, durationMs: number, call: (i: number) => Promise<void | (() => void)>): Promise<Round> {
   const latencies: number[] = [];
   let failures = 0;
   let firstFailure: string | undefined;
@@ -118,8 +102,10 @@ export async function closedLoopCalls(concurrency: number, durationMs: number, c
     while (performance.now() < deadline) {
       const started = performance.now();
       try {
-        await call(sequence++);
-        latencies.push(performance.now() - started);
+        const check = await call(sequence++);
+        const elapsed = performance.now() - started;
+        check?.();
+        latencies.push(elapsed);
       } catch (error) {
         failures++;
         firstFailure ??= String(error).slice(0, 300);
