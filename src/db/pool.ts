@@ -47,6 +47,12 @@ export interface PoolOptions {
   statementTimeoutMs?: number;
 }
 
+/**
+ * Startup options for every session whose values go through `exactTypes`: UTC and ISO output
+ * whatever the server's defaults, so the parsers see one format.
+ */
+export const EXACT_SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO,YMD';
+
 /** A pool whose sessions run in UTC (so timestamps read back the same everywhere) with exact types. */
 export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
@@ -54,8 +60,7 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     max: options.max ?? 10,
     types: exactTypes,
     application_name: options.applicationName ?? 'paige-db',
-    // UTC and ISO output whatever the server's defaults, so parsers above see one format.
-    options: '-c TimeZone=UTC -c DateStyle=ISO,YMD',
+    options: EXACT_SESSION_OPTIONS,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     idleTimeoutMillis: 30_000,
   });

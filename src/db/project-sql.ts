@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { badInput } from '../errors.js';
-import { exactTypes } from './pool.js';
+import { EXACT_SESSION_OPTIONS, exactTypes } from './pool.js';
 import { LOGIN_ROLE_LIMITS, projectNames, resetLoginPasswordSql } from './sql/projects.sql.js';
 import { loginRolePassword } from './projects.js';
 
@@ -118,7 +118,7 @@ export class ProjectSqlPools {
       types: exactTypes,
       application_name: 'paige-db sql',
       // UTC and ISO dates as on the platform pool, so the same exact-type parsers apply.
-      options: `-c search_path=${names.schema} -c statement_timeout=${LOGIN_ROLE_LIMITS.statementTimeout} -c TimeZone=UTC -c DateStyle=ISO,YMD`,
+      options: `-c search_path=${names.schema} -c statement_timeout=${LOGIN_ROLE_LIMITS.statementTimeout} ${EXACT_SESSION_OPTIONS}`,
       idleTimeoutMillis: 10_000,
     });
     // A backend killed while idle (deleteProject terminates them) must not crash the process.
