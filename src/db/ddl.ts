@@ -83,8 +83,8 @@ export function clearTable(pool: pg.Pool, project: ProjectRef, name: string): Pr
 }
 
 /**
- * Adds a column. The change-capture triggers are statement-level and log whole rows, so a new
- * column is captured without touching them.
+ * Adds a column. Its ALTERED entry makes `paige.record_table_change` rewrite the table's capture
+ * function in this transaction (migration 003), so the next event carries the new column.
  */
 export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, column: sql.ColumnSpec, announcement?: MetadataAnnouncement): Promise<ColumnInfo> {
   return asOwner(pool, project, async (client) => {
