@@ -75,6 +75,13 @@ describe('in-memory comparisons agree with Postgres', () => {
     const { rows } = await client.query(`SELECT s LIKE p AS m FROM unnest($1::text[], $2::text[]) AS x(s, p)`, [subjects, patterns]);
     subjects.forEach((subject, i) => expect(likeMatches(patterns[i]!, subject, false), `${JSON.stringify(subject)} LIKE ${JSON.stringify(patterns[i])}`).toBe(rows[i].m));
   });
+
+  it('LIKE: many % against a long value answers at once (a backtracking RegExp never returned)', () => {
+    const long = 'a'.repeat(5000);
+    expect(likeMatches('%a%a%a%a%a%a%a%a%b', long, false)).toBe(false);
+    expect(likeMatches('%A%A%A%A%A%A%A%A%', long, true)).toBe(true);
+    expect(likeMatches('%a_%a\\%%', `${long}%`, false)).toBe(true);
+  }, 2000);
 });
 
 describe('ILIKE beyond ASCII', () => {

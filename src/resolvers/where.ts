@@ -185,29 +185,59 @@ function compareResult(op: CompareOp, order: number): boolean {
  * flag, whose case folding equates letters that lower() keeps apart (ſ and s, for one).
  */
 export function likeMatches(pattern: string, subject: string, caseInsensitive: boolean): boolean {
-  return caseInsensitive ? likeRegExp(pattern.toLowerCase()).test(subject.toLowerCase()) : likeRegExp(pattern).test(subject);
+  return caseInsensitive ? matchLike(likeTokens(pattern.toLowerCase()), subject.toLowerCase()) : matchLike(likeTokens(pattern), subject);
 }
 
-const likeCache = new Map<string, RegExp>();
+/** `%` and `_` of a parsed LIKE pattern; every other token is one literal code point. */
+const ANY_RUN = Symbol('%');
+const ONE_CHAR = Symbol('_');
+type LikeToken = string | typeof ANY_RUN | typeof ONE_CHAR;
 
-/** LIKE as a RegExp: `%` any run, `_` one character (code point), `\` escapes the next one. */
-export function likeRegExp(pattern: string): RegExp {
-  let regexp = likeCache.get(pattern);
-  if (regexp) return regexp;
-  let source = '';
+const likeCache = new Map<string, LikeToken[]>();
+
+/** LIKE's pattern as tokens: `%` any run, `_` one character (code point), `\` escapes the next one. */
+function likeTokens(pattern: string): LikeToken[] {
+  let tokens = likeCache.get(pattern);
+  if (tokens) return tokens;
+  tokens = [];
   const chars = [...pattern];
   for (let i = 0; i < chars.length; i++) {
     const char = chars[i]!;
-    if (char === '\\') source += escapeRegExp(chars[++i] ?? '');
-    else if (char === '%') source += '.*';
-    else if (char === '_') source += '.';
-    else source += escapeRegExp(char);
+    if (char === '\\') {
+      if (i + 1 < chars.length) tokens.push(chars[++i]!);
+    } else if (char === '%') {
+      if (tokens[tokens.length - 1] !== ANY_RUN) tokens.push(ANY_RUN);
+    } else tokens.push(char === '_' ? ONE_CHAR : char);
   }
-  regexp = new RegExp(`^${source}$`, 'su');
   if (likeCache.size > 1000) likeCache.clear();
-  likeCache.set(pattern, regexp);
-  return regexp;
+  likeCache.set(pattern, tokens);
+  return tokens;
 }
 
-// Only syntax characters may be escaped in a `u` RegExp.
-const escapeRegExp = (char: string) => char.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+/**
+ * Wildcard matching that resumes from the last `%` on a mismatch: O(pattern × subject) at worst.
+ * A backtracking RegExp (`.*a.*a.*b`) is exponential in the number of `%`, and a subscriber's
+ * filter runs on the event loop for every change, so one pattern could stall every tenant.
+ */
+function matchLike(tokens: LikeToken[], subject: string): boolean {
+  const chars = [...subject];
+  let t = 0;
+  let s = 0;
+  let lastRun = -1; // token index of the last `%` seen
+  let runEnd = 0; // where the subject stood when that `%` was taken (it has eaten up to here)
+  while (s < chars.length) {
+    const token = tokens[t];
+    if (token === ONE_CHAR || (t < tokens.length && token === chars[s])) {
+      t++;
+      s++;
+    } else if (token === ANY_RUN) {
+      lastRun = t++;
+      runEnd = s;
+    } else if (lastRun >= 0) {
+      t = lastRun + 1;
+      s = ++runEnd;
+    } else return false;
+  }
+  while (tokens[t] === ANY_RUN) t++;
+  return t === tokens.length;
+}
