@@ -204,7 +204,7 @@ describe('dbServices settings', () => {
     await expect(nowhere.contacts.get('+14155550100')).rejects.toMatchObject({ name: 'DbServicesError', code: 'NETWORK' });
     const wrongProject = createDbServices({ projectId: 'ffffffffffff', databaseUrl: inject('databaseUrl'), env: {} });
     services.push(wrongProject);
-    await expect(wrongProject.rows.find('contacts')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'table "contacts" not found' });
+    await expect(wrongProject.rows.find('contacts')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'project "ffffffffffff" not found' });
     await expect(wrongProject.contacts.get('+14155550100')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'project "ffffffffffff" not found' });
   });
 });

@@ -145,8 +145,11 @@ export function createHelpers(transport: Transport): DbServices {
     rows: {
       find: async (name, options = {}) => {
         const orderBy = options.orderBy?.map((o) => ({ column: o.column, direction: o.direction ? (upper(o.direction) as ops.SortDirection) : undefined }));
-        const { project } = await run(ops.FindRowsDocument, (projectId) => ({ projectId, table: name, where: options.where, orderBy, first: options.first, after: options.after }));
-        if (!project?.table) throw new DbServicesError('NOT_FOUND', `table "${name}" not found`);
+        const projectId = await transport.projectId();
+        const { project } = await transport.execute(ops.FindRowsDocument, { projectId, table: name, where: options.where, orderBy, first: options.first, after: options.after });
+        // The query answers null rather than an error: name what is missing, as the mutations do.
+        if (!project) throw new DbServicesError('NOT_FOUND', `project "${projectId}" not found`);
+        if (!project.table) throw new DbServicesError('NOT_FOUND', `table "${name}" not found`);
         return project.table.rows.nodes;
       },
       insert: insert as DbServices['rows']['insert'],
