@@ -103,11 +103,3 @@ export function cpuMsOf(pid: number): number {
   // fields[11] = utime, fields[12] = stime (0-based after the command name)
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
-
-/** CPU share (of one core) a process used while `work` ran. */
-export async function cpuShareDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; share: number }> {
-  const c0 = cpuMsOf(pid);
-  const t0 = performance.now();
-  const result = await work();
-  return { result, share: (cpuMsOf(pid) - c0) / (performance.now() - t0) };
-}
