@@ -78,8 +78,8 @@ export function attachGraphqlWs(
   services: AppServices,
   options: WebSocketOptions = {},
 ) {
-  // The same bound as an HTTP body; ws would otherwise buffer messages of up to 100 MiB.
   const maskError = options.maskError ?? ((error: unknown) => (error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.')));
+  // maxPayload: the same bound as an HTTP body; ws would otherwise buffer messages of up to 100 MiB.
   // FanOutSocket: one JSON per group for every socket, and no wait for each frame's write.
   const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes, WebSocket: FanOutSocket });
   /** Sockets authenticated with a project key, and the key's id. */
