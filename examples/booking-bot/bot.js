@@ -45,19 +45,18 @@ export async function handleBookingSubmission(db, submission) {
   let reply;
   try {
     booking = await db.rows.insert('bookings', { name, service, date, phone, message_id: inbound.id });
-    reply = `Thanks ${name}! Your ${service} is booked for ${date} (booking #${booking.id}).`;
   } catch (error) {
     if (!(error instanceof DbServicesError)) throw error;
     if (error.code === 'CONFLICT') {
       // The same submission again: answer as the first time.
       [booking] = await db.rows.find('bookings', { where: { message_id: { _eq: inbound.id } } });
-      reply = `Thanks ${name}! Your ${service} is booked for ${date} (booking #${booking.id}).`;
     } else if (error.code === 'BAD_USER_INPUT') {
       reply = `Sorry ${name}, I could not book that: ${error.message}`;
     } else {
       throw error;
     }
   }
+  reply ??= `Thanks ${name}! Your ${service} is booked for ${date} (booking #${booking.id}).`;
 
   // 4. The reply, recorded like any message so the dashboard shows the whole conversation.
   await db.messages.record({
