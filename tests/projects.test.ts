@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
 import { asSuperuser, loginRoleClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestServer } from './support/server.js';
 
@@ -121,8 +122,13 @@ describe('deleteProject', () => {
     }
   });
 
-  it('with the right name leaves no schema, role, key or project row behind', async () => {
+  it('with the right name leaves no schema, role, key, change-log entry or project row behind', async () => {
     const project = await createTestProject(t);
+    // A change in the log, which nobody may replay once the project is gone.
+    await asSuperuser((client) => client.query(`INSERT INTO ${project.schema}.contacts (phone) VALUES ('+15550003')`));
+    const changesOf = async (client: pg.Client) =>
+      (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM paige.change_log WHERE schema_name = $1`, [project.schema])).rows[0]!.n;
+    expect(await asSuperuser(changesOf)).toBeGreaterThan(0);
     const login = await loginRoleClient(project.id); // an open session of the login role must not block the drop
     login.on('error', () => {}); // it is terminated by the delete
     const { deleteProject } = await t.ok(`mutation ($id: ID!, $name: String!) { deleteProject(id: $id, confirmName: $name) }`, {
@@ -135,8 +141,9 @@ describe('deleteProject', () => {
     const leftovers = await asSuperuser(async (client) => ({
       projects: (await client.query(`SELECT count(*)::int AS n FROM paige.projects WHERE id = $1`, [project.id])).rows[0].n,
       keys: (await client.query(`SELECT count(*)::int AS n FROM paige.api_keys WHERE project_id = $1`, [project.id])).rows[0].n,
+      changes: await changesOf(client),
     }));
-    expect(leftovers).toEqual({ projects: 0, keys: 0 });
+    expect(leftovers).toEqual({ projects: 0, keys: 0, changes: 0 });
     const again = await t.gql(`mutation ($id: ID!, $name: String!) { deleteProject(id: $id, confirmName: $name) }`, { id: project.id, name: project.name });
     expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
