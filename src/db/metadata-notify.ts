@@ -56,16 +56,17 @@ export async function readMetadataTags(db: pg.Pool | pg.PoolClient): Promise<Met
   return new MetadataTags(`metadata-cache:${rows[0].value}`);
 }
 
-/** The listening connections of every process on this database right now (NOTIFY stays in its database): who must acknowledge a change. */
-const listenersSql = /* SQL */ `
+/**
+ * The listening connections of every process on this database right now (NOTIFY stays in its
+ * database): who must acknowledge a change. A column, so a statement that notifies by itself
+ * (deleteApiKey) can select it too.
+ */
+export const listenersColumn = /* SQL */ `
   (SELECT coalesce(array_agg(application_name::text), '{}') FROM pg_stat_activity
     WHERE datname = current_database() AND application_name LIKE '${LISTENER_APP_PREFIX}%') AS listeners`;
 
 /** $1: the encoded change. Delivered at commit of the surrounding transaction. */
-export const notifyMetadataSql = /* SQL */ `SELECT pg_notify('${METADATA_CHANNEL}', $1), ${listenersSql}`;
-
-/** The listeners as a column, for a statement that notifies by itself (deleteApiKey). */
-export const listenersColumn = listenersSql;
+const notifyMetadataSql = /* SQL */ `SELECT pg_notify('${METADATA_CHANNEL}', $1), ${listenersColumn}`;
 
 /**
  * One change about to be made: its payload, and (once notified) the listeners that will receive
