@@ -66,8 +66,15 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       void db.ready().then((ready) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }));
       return;
     }
-    if (Number(req.headers['content-length'] ?? 0) > QUERY_LIMITS.maxBodyBytes) {
-      return sendJson(res, 413, { errors: [{ message: `request body over ${QUERY_LIMITS.maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
+    if (Number(req.headers['content-length'] ?? 0) > QUERY_LIMITS.maxBodyBytes) return sendTooLarge(res);
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
+      // A chunked body has no length to check up front: read it here within the bound and hand
+      // yoga the bytes (@whatwg-node/server takes a Node request's `body` in place of its stream).
+      void readBody(req, QUERY_LIMITS.maxBodyBytes).then((body) => {
+        if (body === undefined) return sendTooLarge(res, { connection: 'close' });
+        void yoga.handle(Object.assign(req, { body }), res);
+      }, () => res.destroy());
+      return;
     }
     void yoga.handle(req, res);
   });
@@ -101,6 +108,26 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   return server;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
+
+function sendTooLarge(res: ServerResponse, headers?: Record<string, string>) {
+  sendJson(res, 413, { errors: [{ message: `request body over ${QUERY_LIMITS.maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }, headers);
+}
+
+/** The whole body, or undefined as soon as it passes `limit` bytes (the rest is left unread). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.off('data', onData).off('end', onEnd).pause();
+      resolve(undefined);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on('data', onData).on('end', onEnd).once('error', reject);
+  });
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
 import { startTestServer, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -18,6 +19,22 @@ const post = (server: TestServer, body: string) =>
     headers: { 'content-type': 'application/json', authorization: `Bearer ${server.adminToken}` },
     body,
   });
+
+/** A POST whose body goes out in 64 KiB chunks (Transfer-Encoding: chunked), as a streaming client sends it. */
+function postChunked(server: TestServer, body: string): Promise<{ status: number; body: string }> {
+  const url = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${server.adminToken}` };
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    // The server may answer and close before the whole body is written.
+    req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+    for (let i = 0; i < body.length; i += 65_536) req.write(body.slice(i, i + 65_536));
+    req.end();
+  });
+}
 
 describe('query limits (graphql-armor)', () => {
   it('refuses a query nested deeper than 10', async () => {
@@ -49,6 +66,18 @@ describe('query limits (graphql-armor)', () => {
   it('answers 413 to a body over 1 MB', async () => {
     const response = await post(t, JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(1_100_000) } }));
     expect(response.status).toBe(413);
+  });
+
+  it('answers 413 to a chunked body over 1 MB (no Content-Length to check up front), and serves one under it', async () => {
+    const big = await postChunked(t, JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(3_000_000) } }));
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body).errors[0]).toEqual({ message: 'request body over 1000000 bytes', extensions: { code: 'BAD_USER_INPUT' } });
+    const small = await postChunked(t, JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(500_000) } }));
+    expect(small.status).toBe(200);
+    expect(JSON.parse(small.body)).toEqual({ data: { __typename: 'Query' } });
+    const empty = await postChunked(t, '');
+    expect(empty.status).toBeGreaterThanOrEqual(400);
+    expect(empty.status).toBeLessThan(500);
   });
 });
 
