@@ -51,10 +51,15 @@ describe('platform migrations', () => {
         const db = new pg.Client({ connectionString: url });
         await db.connect();
         const { rows } = await db.query(`SELECT version, name FROM paige.schema_migrations ORDER BY version`);
-        await db.end();
         // Every migration recorded, each once (a second run would have failed on the primary key).
         expect(rows).toEqual(migrations.map(({ version, name }) => ({ version, name })));
         expect(rows[0]).toEqual({ version: 1, name: 'platform' });
+        // /readyz is not ready while a known migration is missing from the record.
+        await db.query(`DELETE FROM paige.schema_migrations WHERE version = $1`, [migrations.at(-1)!.version]);
+        await db.end();
+        const notReady = await fetch(one.url.replace(/\/graphql$/, '/readyz'));
+        expect(notReady.status).toBe(503);
+        expect(await notReady.json()).toEqual({ status: 'not ready' });
       } finally {
         await one.stop();
         await two.stop();
