@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
-import { ROW_CHANGES, collect, waitForSubscribers, wsClient } from './support/subscriptions.js';
+import { ROW_CHANGES, collect, waitForSubscriberCount, waitForSubscribers, wsClient } from './support/subscriptions.js';
 
 /**
  * Issue 6, point 4: the graphql-ws protocol under a hostile or careless client. The token is
@@ -139,9 +139,12 @@ describe('operations per socket', () => {
     const refused = await raw.next('error');
     expect(refused).toMatchObject({ id: 's100', payload: [{ message: 'at most 100 operations can run at once on one socket; complete some first', extensions: { code: 'BAD_USER_INPUT' } }] });
     await waitForSubscribers(t, 100);
-    // Completing one makes room for another.
+    const running = t.server.services.changes.subscriberCount;
+    // Completing one makes room for another; the change is made once that one runs, so it must reach it.
     raw.send({ type: 'complete', id: 's0' });
+    await waitForSubscriberCount(t, running - 1);
     raw.send(subscribe('again', a.id));
+    await waitForSubscribers(t, running);
     await insertNote('to all');
     const deadline = Date.now() + 5_000;
     while (raw.messages.filter((m) => m.type === 'next' && m.payload.data).length < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -209,10 +212,16 @@ describe('revoking a key', () => {
     await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "notes", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: c.id }, c.token);
     const client = wsClient(t, c.token);
     try {
+      // The sockets of the tests before are gone: the subscriber waited for below is this one,
+      // so the project is removed under a running subscription, not before it started.
+      await waitForSubscriberCount(t, 0);
       const changes = collect(client, ROW_CHANGES, { p: c.id, t: 'notes' });
       await waitForSubscribers(t, 1);
       await c.remove();
       await changes.ended(5_000);
+      // Ended as a revoked key's are (4403), not with an error of its own such as NOT_FOUND.
+      expect((changes.error as { code?: number } | undefined)?.code).toBe(4403);
+      expect(changes.payloads).toEqual([]);
     } finally {
       await client.dispose();
     }
