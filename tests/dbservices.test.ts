@@ -284,11 +284,15 @@ describe.each(['in-process', 'remote'] as const)('dbServices %s', (kind) => {
     stop();
     dashboard.unsubscribe();
 
-    // Resume after the first change: the second one comes again, nothing else.
+    // Resume after the first change: the second one comes again, nothing else. A live change
+    // made after the replay ends the list, so a duplicate replayed late would show before it.
     const resumed: RowChange[] = [];
     const stopResumed = db.subscribe('orders', { since: seen[0]!.cursor }, (change) => resumed.push(change));
     for (let i = 0; i < 300 && resumed.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(resumed.map((c) => c.cursor)).toEqual([seen[1]!.cursor]);
+    await db.rows.insert('orders', { item: 'pie', qty: 2 });
+    for (let i = 0; i < 300 && resumed.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(resumed[0]?.cursor).toBe(seen[1]!.cursor);
+    expect(resumed.map((c) => [c.op, c.row?.item, c.row?.qty])).toEqual([['UPDATE', 'cake', 4], ['INSERT', 'pie', 2]]);
     stopResumed();
 
     const errors: DbServicesError[] = [];
