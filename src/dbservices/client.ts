@@ -1,7 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { DbServicesError } from './errors.js';
 import * as ops from './generated/graphql.js';
-import type { Transport } from './transport.js';
+import { subscribeWhenReady, type Transport } from './transport.js';
 
 export type Row = Record<string, unknown>;
 export type Contact = ops.ContactFieldsFragment;
@@ -162,22 +162,15 @@ export function createHelpers(transport: Transport): DbServices {
     query: async (text, params) => (await run(ops.RunSqlDocument, (projectId) => ({ projectId, text, params }))).sql,
     subscribe: (name, options, onChange) => {
       const onError = options.onError ?? ((error: DbServicesError) => console.error(`dbServices: subscription to "${name}" ended: ${error.code}: ${error.message}`));
-      let stop: (() => void) | undefined;
-      let stopped = false;
-      transport.projectId().then(
-        (projectId) => {
-          if (stopped) return;
-          stop = transport.subscribe(ops.RowChangesDocument, { projectId, table: name, where: options.where, since: options.since }, {
+      return subscribeWhenReady(
+        transport.projectId(),
+        (projectId) =>
+          transport.subscribe(ops.RowChangesDocument, { projectId, table: name, where: options.where, since: options.since }, {
             next: (data) => onChange(data.rowChanges),
             error: (error) => onError(error instanceof DbServicesError ? error : new DbServicesError('INTERNAL_SERVER_ERROR', error.message)),
-          });
-        },
-        (error: unknown) => onError(error instanceof DbServicesError ? error : new DbServicesError('INTERNAL_SERVER_ERROR', String(error))),
+          }),
+        (error) => onError(error instanceof DbServicesError ? error : new DbServicesError('INTERNAL_SERVER_ERROR', String(error))),
       );
-      return () => {
-        stopped = true;
-        stop?.();
-      };
     },
     close: () => transport.close(),
   };

@@ -5,7 +5,7 @@
  */
 import { createHelpers, type DbServices } from './client.js';
 import { resolveSettings, type DbServicesOptions } from './settings.js';
-import type { Transport } from './transport.js';
+import { subscribeWhenReady, type Transport } from './transport.js';
 import { RemoteTransport } from './remote.js';
 
 export { DbServicesError } from './errors.js';
@@ -44,20 +44,8 @@ function lazyInProcess(settings: { projectId: string; databaseUrl: string; logLe
     kind: 'in-process',
     projectId: () => Promise.resolve(settings.projectId),
     execute: async (document, variables) => (await load()).execute(document, variables),
-    subscribe: (document, variables, sink) => {
-      let stop: (() => void) | undefined;
-      let stopped = false;
-      load().then(
-        (transport) => {
-          if (!stopped) stop = transport.subscribe(document, variables, sink);
-        },
-        (error: Error) => sink.error(error),
-      );
-      return () => {
-        stopped = true;
-        stop?.();
-      };
-    },
+    subscribe: (document, variables, sink) =>
+      subscribeWhenReady(load(), (transport) => transport.subscribe(document, variables, sink), (error) => sink.error(error as Error)),
     close: async () => {
       if (loaded) await (await loaded).close();
     },

@@ -19,3 +19,19 @@ export interface Transport {
   subscribe<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables: V, sink: SubscriptionSink<R>): () => void;
   close(): Promise<void>;
 }
+
+/**
+ * Starts a subscription once `ready` resolves (a transport loaded, a project id known) and returns
+ * its stop function at once: stopping before then means it never starts. A rejection goes to `fail`.
+ */
+export function subscribeWhenReady<T>(ready: Promise<T>, start: (value: T) => () => void, fail: (error: unknown) => void): () => void {
+  let stop: (() => void) | undefined;
+  let stopped = false;
+  ready.then((value) => {
+    if (!stopped) stop = start(value);
+  }, fail);
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}
