@@ -4,7 +4,9 @@
  * SSE) pulls as fast as its socket drains.
  */
 export class EventQueue<T> implements AsyncIterableIterator<T> {
-  private readonly buffered: T[] = [];
+  /** Values not yet taken are buffered[head…]: Array#shift copies the whole backlog each time. */
+  private buffered: (T | undefined)[] = [];
+  private head = 0;
   private readonly waiting: ((result: IteratorResult<T>) => void)[] = [];
   private done = false;
 
@@ -15,7 +17,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   constructor(private readonly onReturn: () => void) {}
 
   get size(): number {
-    return this.buffered.length;
+    return this.buffered.length - this.head;
   }
 
   get ended(): boolean {
@@ -38,14 +40,26 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    const value = this.buffered.shift();
-    if (value !== undefined) return Promise.resolve({ value, done: false });
+    if (this.head < this.buffered.length) {
+      const value = this.buffered[this.head] as T;
+      this.buffered[this.head++] = undefined;
+      if (this.head === this.buffered.length) {
+        this.buffered.length = 0;
+        this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.buffered.length) {
+        // Drop the taken prefix once it is half the array: amortised O(1) per value.
+        this.buffered = this.buffered.slice(this.head);
+        this.head = 0;
+      }
+      return Promise.resolve({ value, done: false });
+    }
     if (this.done) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   return(): Promise<IteratorResult<T>> {
-    this.buffered.length = 0;
+    this.buffered = [];
+    this.head = 0;
     this.end();
     return Promise.resolve({ value: undefined, done: true });
   }
