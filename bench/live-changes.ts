@@ -18,19 +18,17 @@ import { createClient } from 'graphql-ws';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createServer } from '../src/server.js';
+import { summarize } from './lib/stats.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SINGLE_INSERTS = Number(process.env.BENCH_INSERTS ?? 1000);
 
 const withDatabase = (url: string, database: string) => Object.assign(new URL(url), { pathname: `/${database}` }).toString();
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 const summary = (samples: number[]) => {
-  const sorted = [...samples].sort((a, b) => a - b);
+  const { count, p50, p99, max } = summarize(samples);
   const f = (v: number) => `${v.toFixed(2)} ms`;
-  return `p50 ${f(percentile(sorted, 50))}, p99 ${f(percentile(sorted, 99))}, max ${f(sorted[sorted.length - 1]!)} (n=${sorted.length})`;
+  return `p50 ${f(p50)}, p99 ${f(p99)}, max ${f(max)} (n=${count})`;
 };
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 

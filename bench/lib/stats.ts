@@ -1,11 +1,14 @@
 /** Percentiles, CPU accounting and the summary rows every bench section produces. */
 
+/** Nearest-rank p-th percentile (0–100) of samples already sorted; NaN when there are none. */
+function ranked(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 /** The p-th percentile (0–100) of samples, nearest-rank; NaN when there are none. */
 export function percentile(samples: ArrayLike<number>, p: number): number {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = Float64Array.from(samples).sort();
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
+  return ranked(Float64Array.from(samples).sort(), p);
 }
 
 export interface Latencies {
@@ -17,8 +20,7 @@ export interface Latencies {
 
 export function summarize(samples: ArrayLike<number>): Latencies {
   const sorted = Float64Array.from(samples).sort();
-  const at = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : Number.NaN);
-  return { count: sorted.length, p50: at(50), p99: at(99), max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN };
+  return { count: sorted.length, p50: ranked(sorted, 50), p99: ranked(sorted, 99), max: ranked(sorted, 100) };
 }
 
 /** CPU this process used between start() and stop(), as a share of one core over the wall time. */
