@@ -18,6 +18,8 @@ import { createClient } from 'graphql-ws';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createServer } from '../src/server.js';
+import { projectNames } from '../src/db/projects.js';
+import { quoteIdent } from '../src/db/identifiers.js';
 import { summarize } from './lib/stats.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -57,9 +59,11 @@ async function main() {
     return body.data;
   };
 
+  let benchProject: string | undefined;
   try {
     const { createProject } = await gql(`mutation { createProject(name: "bench") { id } }`, {});
     const projectId: string = createProject.id;
+    benchProject = projectId;
     const schema = `p_${projectId}`;
     const columns = [{ name: 'guest', type: 'TEXT' }, { name: 'seats', type: 'INTEGER' }, { name: 'starts', type: 'TIMESTAMPTZ' }];
     await gql(`mutation ($p: ID!, $input: CreateTableInput!) { createTable(projectId: $p, input: $input) { name } }`, { p: projectId, input: { name: 'bookings', columns } });
@@ -151,9 +155,11 @@ async function main() {
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    const roles = await admin.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname ~ '^p_[0-9a-f]{12}_(owner|login)$'
-      AND NOT EXISTS (SELECT 1 FROM pg_shdepend d WHERE d.refobjid = pg_roles.oid AND d.dbid <> 0)`);
-    for (const { rolname } of roles.rows) await admin.query(`DROP ROLE IF EXISTS "${rolname}"`).catch(() => {});
+    // Project roles are cluster-wide: drop this run's own, never another paige-db's on the same server.
+    if (benchProject) {
+      const { login, owner } = projectNames(benchProject);
+      for (const role of [login, owner]) await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`).catch((error: unknown) => console.error(`could not drop role ${role}: ${String(error)}`));
+    }
     await admin.end();
   }
 }
