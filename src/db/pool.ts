@@ -45,6 +45,8 @@ export interface PoolOptions {
   applicationName?: string;
   /** A statement_timeout for every session, in ms. */
   statementTimeoutMs?: number;
+  /** Let the process exit while only idle clients remain (a bot that never calls close()). @default false */
+  allowExitOnIdle?: boolean;
 }
 
 /**
@@ -63,6 +65,7 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     options: EXACT_SESSION_OPTIONS,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     idleTimeoutMillis: 30_000,
+    allowExitOnIdle: options.allowExitOnIdle ?? false,
   });
   // An idle client whose backend dies emits 'error' on the pool; without a handler that kills the process.
   pool.on('error', () => {});

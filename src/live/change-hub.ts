@@ -1,5 +1,5 @@
-import pg from 'pg';
-import { exactTypes } from '../db/pool.js';
+import type pg from 'pg';
+import { createPool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import { DomainError } from '../errors.js';
 import type { WhereNode } from '../resolvers/where.js';
@@ -59,17 +59,9 @@ export class ChangeHub {
   readonly stats = { reads: 0, entriesRead: 0, eventsBuilt: 0 };
 
   constructor(private readonly options: ChangeHubOptions) {
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: 4,
-      types: exactTypes,
-      application_name: 'paige-db-changes',
-      options: '-c TimeZone=UTC',
-      idleTimeoutMillis: 30_000,
-      // A bot that never calls close() must still be able to exit.
-      allowExitOnIdle: true,
-    });
-    this.pool.on('error', () => {});
+    // Same exact-type sessions as the platform pool (UTC, ISO dates), so an event's `at` is ISO 8601.
+    // A bot that never calls close() must still be able to exit.
+    this.pool = createPool(options.url, { max: 4, applicationName: 'paige-db-changes', allowExitOnIdle: true });
     this.listener = new ChangeListener({ url: options.url, log: options.log, onWake: () => this.wake() });
   }
 
