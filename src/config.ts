@@ -8,7 +8,7 @@ export class ConfigError extends Error {
   }
 }
 
-const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);

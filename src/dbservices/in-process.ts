@@ -1,6 +1,6 @@
 import { execute, GraphQLError, subscribe, validate, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { ConfigError, parseConfig, type LogLevel } from '../config.js';
+import { ConfigError, logLevels, parseConfig, type LogLevel } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { closeAppServices, openAppServices } from '../app-services.js';
 import { mapPgError } from '../db/pg-errors.js';
@@ -145,4 +145,4 @@ export class InProcessTransport implements Transport {
   }
 }
 
-const isLogLevel = (value: string | undefined): value is LogLevel => ['debug', 'info', 'warn', 'error', 'silent'].includes(value ?? '');
+const isLogLevel = (value: string | undefined): value is LogLevel => (logLevels as readonly string[]).includes(value ?? '');

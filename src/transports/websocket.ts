@@ -43,7 +43,8 @@ function maskResult(result: ExecutionResult, maskError: MaskError): ExecutionRes
 }
 
 /** Close code and reason for a socket whose key no longer exists (as for a bad token on connect). */
-const REVOKED = { code: 4403, reason: 'Forbidden: the API key was revoked' } as const;
+// A key disappears when it is revoked and when its project is deleted; the socket cannot tell which.
+const REVOKED = { code: 4403, reason: 'Forbidden: the API key was revoked or its project deleted' } as const;
 
 type Enveloped = ReturnType<YogaServerInstance<WebSocketInitialContext, Context>['getEnveloped']>;
 interface RootValue {
