@@ -8,7 +8,7 @@ import { resolveAdminToken } from './db/database.js';
 import { closeAppServices, openAppServices } from './app-services.js';
 import { mapPgError } from './db/pg-errors.js';
 import { authenticate } from './resolvers/auth.js';
-import { attachGraphqlWs, type WebSocketInitialContext } from './transports/websocket.js';
+import { attachGraphqlWs, type WebSocketInitialContext, type WebSocketOptions } from './transports/websocket.js';
 import { QUERY_LIMITS, queryLimitPlugins } from './query-limits.js';
 import type { AppServices, Context } from './resolvers/context.js';
 import { schema } from './schema/index.js';
@@ -37,7 +37,12 @@ function maskErrors(log: Logger) {
 }
 
 /** Opens the database, builds yoga and graphql-ws on one HTTP server. Nothing listens until `start()`. */
-export async function createServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<PaigeServer> {
+export async function createServer(
+  config: Config,
+  log: Logger = createLogger(config.logLevel),
+  /** Tuning of the WebSocket transport (tests shorten the key recheck). */
+  websocketOptions: Omit<WebSocketOptions, 'maskError'> = {},
+): Promise<PaigeServer> {
   const { token: adminToken, source } = await resolveAdminToken(config);
   if (source === 'created') log.info('generated an admin token and kept it in the data dir');
   const services: AppServices = await openAppServices(config, log, adminToken);
@@ -79,7 +84,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     void yoga.handle(req, res);
   });
 
-  const websocket = attachGraphqlWs(http, yoga, services, { maskError });
+  const websocket = attachGraphqlWs(http, yoga, services, { ...websocketOptions, maskError });
 
   const server: PaigeServer = {
     services,

@@ -227,3 +227,33 @@ describe('revoking a key', () => {
     }
   });
 });
+
+describe('the recheck of open sockets\' keys', () => {
+  it('leaves alone a socket that connected while a recheck was running, and still closes a revoked one', async () => {
+    // Rechecking every millisecond keeps a query in flight nearly always, so sockets connect during
+    // one: a recheck must close only sockets whose key it asked about and did not find.
+    const fast = await startTestServer({}, { keyRecheckInterval: 1 });
+    const keys = [];
+    for (let i = 0; i < 5; i++) keys.push(await newKey(a));
+    const clients = keys.map((key) => wsClient(fast, key.token));
+    try {
+      const streams = [];
+      for (const client of clients) {
+        streams.push(collect(client, ROW_CHANGES, { p: a.id, t: 'notes' }));
+        await waitForSubscribers(fast, streams.length);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await insertNote('all five');
+      for (const stream of streams) await stream.waitFor(1);
+      expect(streams.map((s) => [s.error, s.payloads.map((p) => p.data?.rowChanges.row.v)])).toEqual(streams.map(() => [undefined, ['all five']]));
+
+      await revoke(keys[2]!.id);
+      await streams[2]!.ended(2_000);
+      expect((streams[2]!.error as { code?: number } | undefined)?.code).toBe(4403);
+      expect(streams.filter((s) => s.error !== undefined)).toHaveLength(1);
+    } finally {
+      for (const client of clients) await client.dispose();
+      await fast.stop();
+    }
+  });
+});

@@ -180,9 +180,11 @@ export function attachGraphqlWs(
   async function recheckKeys() {
     if (keyed.size === 0) return;
     try {
-      const live = await existingApiKeyIds(services.db.pool, [...new Set(keyed.values())]);
+      const asked = new Set(keyed.values());
+      const live = await existingApiKeyIds(services.db.pool, [...asked]);
       for (const [socket, keyId] of keyed) {
-        if (live.has(keyId)) continue;
+        // A socket that connected while the query ran was not asked about: the next round checks it.
+        if (live.has(keyId) || !asked.has(keyId)) continue;
         keyed.delete(socket);
         socket.close(REVOKED.code, REVOKED.reason);
       }

@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createServer, type PaigeServer } from '../../src/server.js';
+import type { WebSocketOptions } from '../../src/transports/websocket.js';
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -26,7 +27,7 @@ export interface TestServer {
 }
 
 /** Starts the real server on 127.0.0.1 and a port the OS picks, against this run's database. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, websocketOptions: Omit<WebSocketOptions, 'maskError'> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'paige-server-'));
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
   const config: Config = parseConfig({
@@ -38,7 +39,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const server = await createServer(config, createLogger(config.logLevel));
+  const server = await createServer(config, createLogger(config.logLevel), websocketOptions);
   await server.start();
 
   const gql = async (query: string, variables: Record<string, unknown> = {}, token: string | null = adminToken) => {
