@@ -54,6 +54,9 @@ describe('groups of identical subscriptions', () => {
     // Three groups, twenty changes: sixty executions and sixty JSON payloads, not 52 × 20.
     expect(sharedResultStats.executions - before.executions).toBe(60);
     expect(sharedResultStats.serialisations - before.serialisations).toBe(60);
+    // Every subscriber was waiting when its change came: each frame was written straight from the
+    // hub's dispatch, none through a chain of promises.
+    expect(sharedResultStats.directWrites - before.directWrites).toBe(52 * 20);
     for (const sub of [...same, admin]) expect(bodies(sub)).toEqual(sent);
     expect(bodies(narrow)).toEqual(sent);
     // What each socket got is exactly what the group's one execution produced.
@@ -109,6 +112,49 @@ describe('groups of identical subscriptions', () => {
     expect(next.sort()).toEqual(
       ['a', 'quote"id'].map((id) => JSON.stringify({ id, type: 'next', payload: { data: { rowChanges: { op: 'INSERT', row } } } })).sort(),
     );
+    ws.close();
+    await waitForSubscriberCount(t, baseline);
+  });
+  it('queues the changes of a socket that stops reading, and sends them all in order once it reads again', async () => {
+    const baseline = t.server.services.changes.subscriberCount;
+    const ws = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const frames: string[] = [];
+    ws.on('message', (data) => frames.push(String(data)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${project.token}` } }));
+    while (!frames.some((f) => f.includes('connection_ack'))) await new Promise((resolve) => setTimeout(resolve, 5));
+    ws.send(JSON.stringify({ id: 'slow', type: 'subscribe', payload: { query: NARROW, variables: { p: project.id, t: 'feed' } } }));
+    const steady = collect(client(project.token), NARROW, { p: project.id, t: 'feed' });
+    await waitForSubscribers(t, baseline + 2);
+
+    // 800 changes of 20 KB: 16 MB, more than the kernel's socket buffers hold for a socket that
+    // reads nothing, so the server's buffer passes its high-water mark and changes wait in the queue.
+    ws.pause();
+    const before = { ...sharedResultStats };
+    await t.server.services.db.pool.query(
+      `INSERT INTO "${project.schema}".feed (body, n) SELECT repeat('x', 20000), g FROM generate_series(1, 800) g`,
+    );
+    await steady.waitFor(800, 20_000);
+    const ns = (list: { row: { n: number } }[]) => list.map((change) => change.row.n);
+    const all = Array.from({ length: 800 }, (_, i) => i + 1);
+    expect(ns(steady.payloads.map((p) => p.data.rowChanges))).toEqual(all);
+    const direct = sharedResultStats.directWrites - before.directWrites;
+    // The first frames of each went straight out; once a socket's buffer was full (the paused one's
+    // for good, the steady one's while the 800 were dispatched in one go) the rest waited in queues.
+    expect(direct).toBeGreaterThan(0);
+    expect(direct).toBeLessThan(1600);
+
+    ws.resume();
+    const nexts = () => frames.filter((f) => f.includes('"next"'));
+    const deadline = Date.now() + 20_000;
+    while (nexts().length < 800 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(ns(nexts().map((f) => (JSON.parse(f) as { payload: { data: { rowChanges: { row: { n: number } } } } }).payload.data.rowChanges))).toEqual(all);
+    // Live again: the next change reaches both.
+    await api.insert('feed', [{ body: 'after', n: 801 }]);
+    await steady.waitFor(801);
+    while (nexts().length < 801 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(nexts()).toHaveLength(801);
+    steady.unsubscribe();
     ws.close();
     await waitForSubscriberCount(t, baseline);
   });

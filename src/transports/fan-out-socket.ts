@@ -14,6 +14,9 @@ const PLACEHOLDER_TAIL = '"payload":null}';
 
 type SendCallback = (error?: Error) => void;
 
+/** graphql-ws's `next` message for subscription `id`, around an already serialised payload. */
+const nextFrame = (id: string, payloadJson: string) => `{"id":${JSON.stringify(id)},"type":"next","payload":${payloadJson}}`;
+
 /**
  * The server's socket class (ws's `WebSocketServer({ WebSocket })`). Change subscriptions write
  * their `next` frames through `sendNext` (src/transports/shared-results.ts, writeOncePerGroup).
@@ -33,10 +36,18 @@ export class FanOutSocket extends WebSocket {
    * promise, to await before the next frame, only when the buffer is over SEND_HIGH_WATER_BYTES.
    */
   sendNext(id: string, payloadJson: string): Promise<void> | undefined {
-    const frame = `{"id":${JSON.stringify(id)},"type":"next","payload":${payloadJson}}`;
+    const frame = nextFrame(id, payloadJson);
     // frame.length counts UTF-16 units, not bytes: close enough for a high-water mark.
     if (this.bufferedAmount + frame.length <= SEND_HIGH_WATER_BYTES) return void super.send(frame);
     return new Promise((resolve) => super.send(frame, () => resolve()));
+  }
+
+  /** Writes the `next` frame only if it fits under SEND_HIGH_WATER_BYTES; false, with nothing written, if not. */
+  trySendNext(id: string, payloadJson: string): boolean {
+    const frame = nextFrame(id, payloadJson);
+    if (this.readyState !== FanOutSocket.OPEN || this.bufferedAmount + frame.length > SEND_HIGH_WATER_BYTES) return false;
+    super.send(frame);
+    return true;
   }
 
   // ws's send is overloaded (data, cb) / (data, options, cb); one implementation serves both.

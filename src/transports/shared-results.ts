@@ -3,9 +3,10 @@ import type { ExecutionResult } from 'graphql';
 /**
  * Counters for tests and the benchmark: how many times a change event was executed against a
  * selection set, and how many `next` payloads were turned into JSON. With grouping both grow by
- * the number of groups per event, not by the number of subscribers.
+ * the number of groups per event, not by the number of subscribers. directWrites counts frames
+ * written straight from the hub's dispatch (no promise per subscriber).
  */
-export const sharedResultStats = { executions: 0, serialisations: 0 };
+export const sharedResultStats = { executions: 0, serialisations: 0, directWrites: 0 };
 
 /**
  * The hub builds ONE event object per change and hands that same object to every subscriber whose
@@ -17,9 +18,9 @@ export const sharedResultStats = { executions: 0, serialisations: 0 };
  */
 const resultsByEvent = new WeakMap<object, Map<string, SharedResult>>();
 
-/** The execution, and once it has settled its result, which later subscribers take without waiting. */
+/** The execution: its result at once when it ran synchronously, else the promise and, once settled, the result. */
 interface SharedResult {
-  pending: Promise<ExecutionResult>;
+  pending?: Promise<ExecutionResult>;
   value?: ExecutionResult;
 }
 
@@ -28,18 +29,35 @@ const payloadJson = new WeakMap<ExecutionResult, string>();
 
 export type ExecuteEvent = (event: unknown) => ExecutionResult | Promise<ExecutionResult>;
 
+/** Runs one execution. A result that came synchronously stays a plain value, so it can be written at once. */
+function run(execute: ExecuteEvent, event: unknown): SharedResult {
+  let result: ExecutionResult | Promise<ExecutionResult>;
+  try {
+    result = execute(event);
+  } catch (error) {
+    const pending = Promise.reject(error);
+    pending.catch(() => {}); // rejected for whoever awaits it, not unhandled
+    return { pending };
+  }
+  if (!('then' in result)) return { value: result };
+  const entry: SharedResult = { pending: result };
+  result.then((value) => (entry.value = value), () => {});
+  return entry;
+}
+
 function resultFor(event: unknown, groupKey: string, execute: ExecuteEvent): ExecutionResult | Promise<ExecutionResult> {
-  if (typeof event !== 'object' || event === null) return Promise.resolve().then(() => execute(event));
+  if (typeof event !== 'object' || event === null) {
+    const own = run(execute, event);
+    return own.value ?? own.pending!;
+  }
   let byGroup = resultsByEvent.get(event);
   if (!byGroup) resultsByEvent.set(event, (byGroup = new Map()));
   let shared = byGroup.get(groupKey);
   if (!shared) {
     sharedResultStats.executions++;
-    const entry: SharedResult = { pending: Promise.resolve().then(() => execute(event)) };
-    entry.pending.then((value) => (entry.value = value), () => {});
-    byGroup.set(groupKey, (shared = entry));
+    byGroup.set(groupKey, (shared = run(execute, event)));
   }
-  return shared.value ?? shared.pending;
+  return shared.value ?? shared.pending!;
 }
 
 /**
@@ -94,7 +112,15 @@ export interface FrameSink {
    * only when the socket's buffer is over its high-water mark, to wait for before the next frame.
    */
   next(payloadJson: string): Promise<void> | undefined;
+  /** Writes the frame only if the socket's buffer has room; false, with nothing written, if not. */
+  tryNext(payloadJson: string): boolean;
 }
+
+/** A source that can hand a value straight to a consumer while its reader waits (src/live/event-queue.ts). */
+interface DirectSource {
+  takeDirectly(consumer: (value: unknown) => boolean): void;
+}
+const isDirectSource = (source: object): source is DirectSource => typeof (source as Partial<DirectSource>).takeDirectly === 'function';
 
 /**
  * Like executeOncePerGroup, but a result without errors is written by the subscription itself as
@@ -112,6 +138,24 @@ export function writeOncePerGroup(
 ): AsyncIterableIterator<ExecutionResult> {
   let stopped = false;
   const shared = executeOncePerGroup(source, executorStream, groupKey, execute);
+  if (isDirectSource(source)) {
+    // While the loop below waits for an event, the queue hands the next one here instead: the
+    // group's result (executed once, synchronously) is written at once, with no promise per
+    // subscriber. Anything else (no room in the socket, an error, an async execution) goes the
+    // loop's way, and the queue keeps the order.
+    source.takeDirectly((event) => {
+      if (stopped || !sink.open) return false;
+      try {
+        const result = resultFor(event, groupKey, execute);
+        if ('then' in result || result.errors) return false;
+        const written = sink.tryNext(serialisedPayload(result));
+        if (written) sharedResultStats.directWrites++;
+        return written;
+      } catch {
+        return false;
+      }
+    });
+  }
   return {
     async next(): Promise<IteratorResult<ExecutionResult>> {
       for (;;) {

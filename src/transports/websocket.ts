@@ -121,8 +121,18 @@ export function attachGraphqlWs(
           source,
           result[Symbol.asyncIterator](),
           root.groupKey,
-          async (event) => maskResult(await execute({ ...args, rootValue: event }), maskError),
-          { get open() { return socket.readyState === FanOutSocket.OPEN; }, next: (json) => socket.sendNext(id, json) },
+          (event) => {
+            // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
+            const result = execute({ ...args, rootValue: event });
+            return 'then' in result ? result.then((settled) => maskResult(settled, maskError)) : maskResult(result, maskError);
+          },
+          {
+            get open() {
+              return socket.readyState === FanOutSocket.OPEN;
+            },
+            next: (json) => socket.sendNext(id, json),
+            tryNext: (json) => socket.trySendNext(id, json),
+          },
         );
       },
       onNext: (ctx, _id, _payload, _args, result) =>
