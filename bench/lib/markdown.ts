@@ -87,7 +87,8 @@ ${analysis}
    checks; after the last insert the bench waits while deliveries still arrive (up to 60 s), so
    slowness shows as latency and only events that never arrive count as missing. Memory per
    idle subscription: the subscribers open in two waves (2,000, then 3,000) and the server's RSS
-   is read 2 s after each, before any event; the growth between the waves / 3,000 is the cost of
+   is read after each once it has settled (two readings a second apart within 0.5 %, at most 15 s),
+   before any event; the growth between the waves / 3,000 is the cost of
    one more idle subscription (WebSocket, graphql-ws, the hub's share), without one-time costs.
    The average over all 5,000 from before the first socket is in the details.
 7. **Start.** \`npm start\` with the embedded Postgres on a data dir made by a first (untimed) start;
