@@ -91,6 +91,10 @@ const scenario = (other: TestProjectHandle): [string, (db: DbServices) => Promis
   ['rows.upsert', (db) => db.rows.upsert('bookings', [{ id: '1', name: 'Ada', service: 'colour', date: '2025-01-31' }, { id: '10', name: 'Eve', service: 'haircut', date: '2025-03-01' }], ['id'])],
   ['rows.delete', (db) => db.rows.delete('bookings', { name: { _in: ['Cy', 'Eve'] } })],
   ['rows.find after writes', (db) => db.rows.find('bookings', { orderBy: [{ column: 'id' }] })],
+  ['rows.findPage paging', async (db) => {
+    const first = await db.rows.findPage('bookings', { orderBy: [{ column: 'id' }], first: 1 });
+    return [first, await db.rows.findPage('bookings', { orderBy: [{ column: 'id' }], first: 1, after: first.endCursor ?? undefined })];
+  }],
   ['query', (db) => db.query('select b.name, b.price, c.phone from bookings b left join contacts c on c.phone = b.phone where b.id = $1', [1])],
   ['query system tables', (db) => db.query('select count(*)::int as messages, max(conversation_id) as last_conversation from messages')],
   ['query another project', (db) => db.query(`select * from ${other.schema}.contacts`)],
@@ -135,6 +139,9 @@ describe('dbServices: one set of helpers, two transports', () => {
     expect(inProcess['rows.find bad where'].error.code).toBe('BAD_USER_INPUT');
     expect(inProcess['rows.find missing table'].error).toMatchObject({ code: 'NOT_FOUND', message: 'table "nope" not found' });
     expect(inProcess['rows.find after writes'].value.map((r: any) => [r.name, r.service])).toEqual([['Ada', 'colour'], ['Bob', 'beard trim']]);
+    const [page1, page2] = inProcess['rows.findPage paging'].value;
+    expect([page1.rows.map((r: any) => r.name), page1.hasNextPage, typeof page1.endCursor]).toEqual([['Ada'], true, 'string']);
+    expect([page2.rows.map((r: any) => r.name), page2.hasNextPage]).toEqual([['Bob'], false]);
     expect(inProcess['query'].value).toEqual({ columns: ['name', 'price', 'phone'], rows: [{ name: 'Ada', price: '12.50', phone: '+14155550100' }], rowCount: 1, truncated: false });
     expect(inProcess['query system tables'].value.rows).toEqual([{ messages: 3, last_conversation: '2' }]);
     expect(inProcess['query another project'].error).toMatchObject({ code: 'FORBIDDEN', message: `permission denied for schema ${other.schema}` });

@@ -32,6 +32,13 @@ export interface FindOptions {
   after?: string;
 }
 
+export interface RowPage {
+  rows: Row[];
+  hasNextPage: boolean;
+  /** Null when the page is empty, or when the order is not by a unique key (see Table.rows). */
+  endCursor: string | null;
+}
+
 export interface SubscribeOptions {
   /** Only changes whose row (or old row, for DELETE) matches, as in rows.find. */
   where?: unknown;
@@ -61,7 +68,10 @@ export interface DbServices {
     record(message: MessageSpec): Promise<Message>;
   };
   rows: {
+    /** One page of rows (at most `first`, default 100). */
     find(table: string, options?: FindOptions): Promise<Row[]>;
+    /** Like find, with where the page ends: pass `endCursor` as `after` for the next page. */
+    findPage(table: string, options?: FindOptions): Promise<RowPage>;
     insert(table: string, row: Row): Promise<Row>;
     insert(table: string, rows: Row[]): Promise<Row[]>;
     update(table: string, where: unknown, set: Row): Promise<Row[]>;
@@ -118,6 +128,16 @@ export function createHelpers(transport: Transport): DbServices {
     return added ? (await table(name))! : existing;
   };
 
+  const findPage = async (name: string, options: FindOptions = {}): Promise<RowPage> => {
+    const orderBy = options.orderBy?.map((o) => ({ column: o.column, direction: o.direction ? (upper(o.direction) as ops.SortDirection) : undefined }));
+    const projectId = await transport.projectId();
+    const { project } = await transport.execute(ops.FindRowsDocument, { projectId, table: name, where: options.where, orderBy, first: options.first, after: options.after });
+    // The query answers null rather than an error: name what is missing, as the mutations do.
+    if (!project) throw new DbServicesError('NOT_FOUND', `project "${projectId}" not found`);
+    if (!project.table) throw new DbServicesError('NOT_FOUND', `table "${name}" not found`);
+    const { nodes, pageInfo } = project.table.rows;
+    return { rows: nodes, hasNextPage: pageInfo.hasNextPage, endCursor: pageInfo.endCursor ?? null };
+  };
   const insert = async (name: string, rows: Row | Row[]) => {
     const list = Array.isArray(rows) ? rows : [rows];
     const { insertRows } = await run(ops.InsertRowsDocument, (projectId) => ({ projectId, table: name, rows: list }));
@@ -143,15 +163,8 @@ export function createHelpers(transport: Transport): DbServices {
       },
     },
     rows: {
-      find: async (name, options = {}) => {
-        const orderBy = options.orderBy?.map((o) => ({ column: o.column, direction: o.direction ? (upper(o.direction) as ops.SortDirection) : undefined }));
-        const projectId = await transport.projectId();
-        const { project } = await transport.execute(ops.FindRowsDocument, { projectId, table: name, where: options.where, orderBy, first: options.first, after: options.after });
-        // The query answers null rather than an error: name what is missing, as the mutations do.
-        if (!project) throw new DbServicesError('NOT_FOUND', `project "${projectId}" not found`);
-        if (!project.table) throw new DbServicesError('NOT_FOUND', `table "${name}" not found`);
-        return project.table.rows.nodes;
-      },
+      find: async (name, options) => (await findPage(name, options)).rows,
+      findPage: (name, options) => findPage(name, options),
       insert: insert as DbServices['rows']['insert'],
       update: async (name, where, set) => (await run(ops.UpdateRowsDocument, (projectId) => ({ projectId, table: name, where, set }))).updateRows,
       delete: async (name, where) => (await run(ops.DeleteRowsDocument, (projectId) => ({ projectId, table: name, where }))).deleteRows,

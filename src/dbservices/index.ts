@@ -23,6 +23,7 @@ export type {
   ColumnType,
   MessageSpec,
   FindOptions,
+  RowPage,
   SubscribeOptions,
 } from './client.js';
 
