@@ -8,9 +8,11 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'CONFLICT'
   | 'SYSTEM_TABLE'
-  | 'CURSOR_EXPIRED';
+  | 'CURSOR_EXPIRED'
+  /** Postgres cannot be reached (down, restarting, out of connections): try again. */
+  | 'UNAVAILABLE';
 
-const httpStatus: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+const httpStatus: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, UNAVAILABLE: 503 };
 
 /**
  * A typed domain error. It is a GraphQLError (and keeps that `name`, which yoga checks), so yoga's

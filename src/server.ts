@@ -27,6 +27,8 @@ function maskErrors(log: Logger) {
     const original = error instanceof GraphQLError ? error.originalError : error;
     const mapped = mapPgError(original);
     if (mapped) {
+      // Not the user's fault and not a bug, but an operator wants to know the database went away.
+      if (mapped.code === 'UNAVAILABLE') log.warn(`database unreachable: ${String(original)}`);
       const located = error instanceof GraphQLError ? error : undefined;
       return new GraphQLError(mapped.message, { nodes: located?.nodes, path: located?.path, extensions: mapped.extensions });
     }

@@ -92,8 +92,16 @@ describe('resilience', () => {
     // Committed right before the stop: their NOTIFY may never be read; the log still has them.
     for (let n = 1; n <= 20; n += 1) await insert('racing', n);
     await embedded.stop();
+    // While Postgres is down: alive but not ready, and a request gets a clear error to retry, not a masked 500.
+    const base = t.url.replace(/\/graphql$/, '');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const notReady = await fetch(`${base}/readyz`);
+    expect([notReady.status, await notReady.json()]).toEqual([503, { status: 'not ready' }]);
+    const during = await api.insert('events', [{ phase: 'during', n: 1 }]);
+    expect([during.status, during.errors?.[0]?.extensions?.code, during.errors?.[0]?.message]).toEqual([503, 'UNAVAILABLE', 'the database cannot be reached right now; try again shortly']);
     await new Promise((resolve) => setTimeout(resolve, 30_000));
     await embedded.start();
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
     for (let n = 1; n <= 20; n += 1) await insert('after', n);
     await sub.waitFor(60, 30_000);
     expect(got(sub, 'before')).toEqual(range(20));

@@ -21,11 +21,27 @@ function keyColumns(detail: string | undefined): string[] {
 
 const tableWord = (error: PgError) => (error.table ? ` in table "${error.table}"` : '');
 
+/** Socket errors of a connection to Postgres that was refused, dropped or never made. */
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Postgres is not there for us right now: the socket failed, node-postgres lost the connection,
+ * or the server is shutting down or starting (57P01–57P03), or out of connections (53300).
+ */
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_ERRNOS.has(code) || /^(08...|57P0[123]|53300)$/.test(code))) return true;
+  return /^Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect/.test(error.message);
+}
+
 /**
  * The one place where Postgres error codes become domain errors. Returns undefined for anything
- * that is not a user's fault; that is masked as INTERNAL_SERVER_ERROR and logged.
+ * that is not a user's fault; that is masked as INTERNAL_SERVER_ERROR and logged. A database that
+ * cannot be reached is not the user's fault either, but it is no bug: UNAVAILABLE says to retry.
  */
 export function mapPgError(error: unknown): DomainError | undefined {
+  if (isUnavailable(error)) return new DomainError('UNAVAILABLE', 'the database cannot be reached right now; try again shortly');
   if (!isPgError(error)) return undefined;
   const where = tableWord(error);
   switch (error.code) {
