@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Client } from 'graphql-ws';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
-import { collect, ROW_CHANGES, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+import { collect, ROW_CHANGES, TABLE_CHANGES, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
 
 /**
  * Each captured table has its own trigger function whose statements are generated once from the
@@ -128,5 +128,40 @@ describe('capture follows structural changes', () => {
     } finally {
       if (!removed) await other.remove();
     }
+  });
+});
+
+describe('structural changes made outside the API (an operator\'s psql as superuser)', () => {
+  it('refresh the capture, announce ALTERED and reach every process\'s table metadata at once', async () => {
+    await api.createTable({ name: 'manual', columns: [{ name: 'label', type: 'TEXT' }] });
+    const table = `"${project.schema}".manual`;
+    const client = wsClient(t, project.token);
+    clients.push(client);
+    const before = t.server.services.changes.subscriberCount;
+    const tables = collect(client, TABLE_CHANGES, { p: project.id });
+    const rows = collect(client, ROW_CHANGES, { p: project.id, t: 'manual' });
+    await waitForSubscribers(t, before + 2);
+    const columns = async () =>
+      ((await ddl(`query ($p: ID!) { project(id: $p) { table(name: "manual") { columns { name } } } }`)) as any).project.table.columns.map((c: { name: string }) => c.name);
+    expect(await columns()).toEqual(['id', 'label']); // now in this process's metadata cache
+
+    await writer.query(`INSERT INTO ${table} (label) VALUES ('before')`);
+    await writer.query(`ALTER TABLE ${table} ADD COLUMN note text, ADD COLUMN price numeric`);
+    await writer.query(`INSERT INTO ${table} (label, note, price) VALUES ('added', 'by hand', 12345678901234567890.5)`);
+    await tables.waitFor(1);
+    expect(tables.payloads[0]!.data.tableChanges).toMatchObject({ projectId: project.id, table: 'manual', kind: 'ALTERED', newName: null });
+    expect(await columns()).toEqual(['id', 'label', 'note', 'price']);
+
+    // A dropped column must not break writes: the capture no longer reads it.
+    await writer.query(`ALTER TABLE ${table} DROP COLUMN note`);
+    await writer.query(`INSERT INTO ${table} (label, price) VALUES ('dropped', 1)`);
+    await rows.waitFor(3);
+    expect(rows.payloads.map((p) => p.data.rowChanges.row)).toEqual([
+      { id: '1', label: 'before' },
+      { id: '2', label: 'added', note: 'by hand', price: '12345678901234567890.5' },
+      { id: '3', label: 'dropped', price: '1' },
+    ]);
+    await tables.waitFor(2);
+    expect(await columns()).toEqual(['id', 'label', 'price']);
   });
 });

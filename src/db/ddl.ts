@@ -26,6 +26,7 @@ type ProjectRef = Pick<Project, 'id' | 'schemaName'>;
 function asOwner<T>(pool: pg.Pool, project: ProjectRef, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return inTransaction(pool, async (client) => {
     await client.query(sql.lockTimeoutSql);
+    await client.query(sql.apiDdlSql);
     await client.query(sql.lockProjectDdlSql, [project.schemaName]);
     await client.query(sql.asOwnerSql(projectNames(project.id).owner));
     return work(client);

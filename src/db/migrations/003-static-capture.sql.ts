@@ -19,9 +19,9 @@
  * - Every table already captured through `paige.capture_changes()` is converted here.
  *   `paige.capture_changes()` stays as it was (same events, slower) for anything still using it.
  *
- * Structural changes made outside the API (an operator's ALTER TABLE as superuser) must be
- * followed by `SELECT paige.refresh_capture('schema.table'::regclass)`: until then the function
- * logs the columns it was generated for.
+ * Structural changes made outside the API (an operator's ALTER TABLE as superuser) needed a
+ * `SELECT paige.refresh_capture('schema.table'::regclass)` after them; since migration 004 an
+ * event trigger does that (and announces ALTERED).
  */
 export const staticCapture = /* SQL */ `
 CREATE TABLE paige.capture_functions (

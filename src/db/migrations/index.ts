@@ -1,6 +1,7 @@
 import { platform } from './001-platform.sql.js';
 import { changeLog } from './002-change-log.sql.js';
 import { staticCapture } from './003-static-capture.sql.js';
+import { outsideDdl } from './004-outside-ddl.sql.js';
 
 export interface Migration {
   version: number;
@@ -13,4 +14,5 @@ export const migrations: Migration[] = [
   { version: 1, name: 'platform', sql: platform },
   { version: 2, name: 'change log', sql: changeLog },
   { version: 3, name: 'static change capture', sql: staticCapture },
+  { version: 4, name: 'structural changes outside the API', sql: outsideDdl },
 ];

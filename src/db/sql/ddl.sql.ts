@@ -89,6 +89,12 @@ export const DDL_LOCK_TIMEOUT = '5s';
 export const lockTimeoutSql = /* SQL */ `SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`;
 
 /**
+ * Marks the transaction as the API's DDL, which records its own table changes: the event trigger
+ * that follows ALTER TABLE made outside the API (migration 004) then leaves it alone.
+ */
+export const apiDdlSql = /* SQL */ `SET LOCAL paige.api_ddl = 'on'`;
+
+/**
  * Serialises DDL within one project, so two racing createTable calls of one name end in one table
  * and a clean "already exists" rather than a unique violation in the system catalogs. $1: schema.
  * A lock on the project's platform row, not an advisory lock: any role may take any advisory key,
