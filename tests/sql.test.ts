@@ -133,6 +133,22 @@ describe('sql', () => {
     expect(update.rowCount).toBeGreaterThan(0);
   });
 
+  it('keeps at most 8 MB of rows, and refuses a single row over 64 MB without holding it', async () => {
+    // 20 rows of 1 MB: the first 8 fit under the byte cap, the rest are counted and dropped.
+    const big = await ok(a, `select g, repeat('x', 1000000) as filler from generate_series(1, 20) as g`);
+    expect([big.rows.map((row) => row.g), big.rowCount, big.truncated]).toEqual([[1, 2, 3, 4, 5, 6, 7, 8], 20, true]);
+    expect(big.rows.every((row) => (row.filler as string).length === 1_000_000)).toBe(true);
+
+    const huge = await run(a, `select repeat('x', 70000000) as filler`);
+    expect([huge.data, huge.errors?.[0]?.message, huge.errors?.[0]?.extensions?.code]).toEqual([
+      null,
+      'a row of the result is larger than 64 MB: select less of it (a substring, a length, fewer columns)',
+      'BAD_USER_INPUT',
+    ]);
+    // The session it was read on is gone; the project's next call gets a good one.
+    expect((await ok(a, `select length(repeat('x', 70000000)) as n`)).rows).toEqual([{ n: 70_000_000 }]);
+  });
+
   it('each call is its own transaction and no setting outlives it', async () => {
     await ok(a, 'begin');
     await ok(a, `insert into contacts (phone) values ('+15550003333')`);

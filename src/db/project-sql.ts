@@ -7,6 +7,15 @@ import { loginRolePassword } from './projects.js';
 /** The most rows one `sql` call returns; `rowCount` still tells how many the statement produced. */
 export const SQL_ROW_CAP = 1000;
 
+/** The most row data (as the text Postgres sent) one `sql` call keeps: past it, rows are dropped as past the row cap. */
+export const SQL_BYTE_CAP = 8 * 1024 * 1024;
+
+/**
+ * The largest single row a `sql` call reads: node-postgres holds a whole row in memory before
+ * anyone sees it, so a bigger one (`select repeat('x', 500000000)`) ends the session instead.
+ */
+export const SQL_ROW_BYTE_LIMIT = 64 * 1024 * 1024;
+
 /** Connections each server process opens per project (the role allows LOGIN_ROLE_LIMITS.connections in all). */
 const POOL_SIZE = 2;
 
@@ -16,7 +25,7 @@ export interface SqlResult {
   rows: Record<string, unknown>[];
   /** Rows the statement returned or changed, as Postgres counts them (0 for statements without a count). */
   rowCount: number;
-  /** True when the statement returned more than SQL_ROW_CAP rows and only the first ones are in `rows`. */
+  /** True when only the first rows are in `rows`: more than SQL_ROW_CAP rows, or more than SQL_BYTE_CAP of them. */
   truncated: boolean;
 }
 
@@ -37,23 +46,48 @@ interface RawResult {
   rows: unknown[][];
 }
 
+/** Thrown when a row passed SQL_ROW_BYTE_LIMIT: the session was cut off, there is nothing to roll back on it. */
+class RowTooLarge extends Error {}
+
+const rowTooLargeError = () =>
+  badInput(`a row of the result is larger than ${SQL_ROW_BYTE_LIMIT / 1024 / 1024} MB: select less of it (a substring, a length, fewer columns)`);
+
 /**
  * One statement over the extended protocol, which refuses several statements in one text
- * (42601, "cannot insert multiple commands into a prepared statement"). Rows past the cap are
+ * (42601, "cannot insert multiple commands into a prepared statement"). Rows past the caps are
  * read off the socket and dropped, so a large result costs time (bounded by the statement
- * timeout) but never memory.
+ * timeout) but not memory; a single row over SQL_ROW_BYTE_LIMIT ends the session.
  */
 function runCapped(client: pg.PoolClient, text: string, params: unknown[], cap: number): Promise<{ result: RawResult; seen: number }> {
   return new Promise((resolve, reject) => {
     let seen = 0;
+    let kept = 0;
+    let keptBytes = 0;
     let copyIn = false;
+    // Bytes received since the last complete row: a row still arriving past the limit is cut off
+    // before node-postgres has buffered all of it.
+    const socket = (client as unknown as { connection: { stream: NodeJS.EventEmitter & { destroy(): void } } }).connection.stream;
+    let pendingBytes = 0;
+    let tooLarge = false;
+    const onData = (chunk: Buffer) => {
+      pendingBytes += chunk.length;
+      if (pendingBytes > SQL_ROW_BYTE_LIMIT && !tooLarge) {
+        tooLarge = true;
+        // The client reports the cut as an 'error' event too; unheard, that would end the process.
+        client.on('error', () => {});
+        socket.destroy();
+      }
+    };
+    socket.on('data', onData);
     const query = new pg.Query({
       text,
       values: params,
       rowMode: 'array',
       queryMode: 'extended',
       callback: (error: Error | null, result: RawResult) => {
-        if (error && copyIn) reject(badInput('COPY ... FROM STDIN cannot be used through sql: send the rows with INSERT or insertRows'));
+        socket.off('data', onData);
+        if (tooLarge) reject(new RowTooLarge());
+        else if (error && copyIn) reject(badInput('COPY ... FROM STDIN cannot be used through sql: send the rows with INSERT or insertRows'));
         else if (error) reject(error);
         else resolve({ result, seen });
       },
@@ -74,7 +108,14 @@ function runCapped(client: pg.PoolClient, text: string, params: unknown[], cap: 
     const keepRow = internals.handleDataRow.bind(query);
     internals.handleDataRow = (message) => {
       seen += 1;
-      if (seen <= cap) keepRow(message);
+      pendingBytes = 0;
+      // Only a prefix is kept: once a row does not fit, no later row is kept either.
+      if (kept !== seen - 1 || kept >= cap) return;
+      const bytes = (message as { length: number }).length;
+      if (keptBytes + bytes > SQL_BYTE_CAP) return;
+      keptBytes += bytes;
+      kept += 1;
+      keepRow(message);
     };
     client.query(query);
   });
@@ -149,8 +190,12 @@ export class ProjectSqlPools {
     try {
       await client.query('BEGIN');
       let outcome: { result: RawResult; seen: number };
+      let cutOff = false;
       try {
-        outcome = await runCapped(client, text, [...params], cap);
+        outcome = await runCapped(client, text, [...params], cap).catch((error: unknown) => {
+          cutOff = error instanceof RowTooLarge;
+          throw cutOff ? rowTooLargeError() : error;
+        });
         // A cursor WITH HOLD runs its whole query during COMMIT, where Postgres has already turned
         // the statement timeout off (DECLARE ... WITH HOLD FOR SELECT pg_sleep(600) ran for 10
         // minutes): close every cursor first, so COMMIT has nothing of the user's left to run.
@@ -158,10 +203,11 @@ export class ProjectSqlPools {
         // A COMMIT or ROLLBACK in the text already ended the transaction: this only warns.
         await client.query('COMMIT');
       } catch (error) {
-        await client.query('ROLLBACK');
+        if (!cutOff) await client.query('ROLLBACK');
         throw error;
       } finally {
-        await client.query('DISCARD ALL');
+        if (cutOff) broken = true;
+        else await client.query('DISCARD ALL');
       }
       const { result, seen } = outcome;
       const columns = uniqueNames(result.fields.map((field) => field.name));
@@ -169,7 +215,7 @@ export class ProjectSqlPools {
       return { columns, rows, rowCount: result.rowCount ?? seen, truncated: seen > rows.length };
     } catch (error) {
       // A failure of our own statements leaves the session in an unknown state: do not reuse it.
-      broken = !isPgError(error);
+      broken ||= !isPgError(error);
       throw error;
     } finally {
       client.release(broken);

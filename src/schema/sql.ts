@@ -7,7 +7,7 @@ const SqlResultRef = builder.objectRef<SqlResult>('SqlResult').implement({
     columns: t.exposeStringList('columns', { description: 'In order; a repeated name gets _2, _3… so row keys are unique.' }),
     rows: t.field({ type: ['JSONObject'], description: 'At most 1000, values encoded losslessly.', resolve: (result) => result.rows }),
     rowCount: t.exposeInt('rowCount', { description: 'Rows the statement returned or changed, as Postgres counts them.' }),
-    truncated: t.exposeBoolean('truncated', { description: 'True when the statement returned more rows than `rows` holds.' }),
+    truncated: t.exposeBoolean('truncated', { description: 'True when the statement returned more rows than `rows` holds (over 1000 rows, or over 8 MB of them).' }),
   }),
 });
 
