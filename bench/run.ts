@@ -18,6 +18,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded
 import { createBenchDatabase, graphqlClient } from './lib/setup.js';
 import { startFloor, startOurs, root, type Child } from './lib/processes.js';
 import { Report } from './lib/report.js';
+import { HEAP_PROBE_FLAG } from './lib/heap-probe.js';
 import { createProject, seedBookings } from './lib/seed.js';
 import { readBench, writeBench, ROWS_QUERY } from './sections/http.js';
 import { captureBench } from './sections/capture.js';
@@ -56,7 +57,8 @@ const cleanups: (() => Promise<unknown>)[] = [];
 log(`database ${database.name} on ${embedded ? 'the embedded Postgres' : new URL(postgresUrl).host}`);
 
 try {
-  const ours: Child = await startOurs(database.url, adminToken, profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/profiles')}`] : []);
+  // HEAP_PROBE_FLAG changes nothing until §6 opens the inspector to read live memory.
+  const ours: Child = await startOurs(database.url, adminToken, [HEAP_PROBE_FLAG, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/profiles')}`] : [])]);
   cleanups.push(() => ours.stop());
   const gql = graphqlClient(`http://127.0.0.1:${ours.port}/graphql`, adminToken);
   const { rows: [version] } = await database.admin.query<{ server_version: string }>('SHOW server_version');

@@ -86,11 +86,13 @@ ${analysis}
 6. **Fan-out.** 5,000 subscribers on one table over 5 processes, 10 inserts/s for 10 s, same
    checks; after the last insert the bench waits while deliveries still arrive (up to 60 s), so
    slowness shows as latency and only events that never arrive count as missing. Memory per
-   idle subscription: the subscribers open in two waves (2,000, then 3,000) and the server's RSS
-   is read after each once it has settled (two readings a second apart within 0.5 %, at most 15 s),
-   before any event; the growth between the waves / 3,000 is the cost of
-   one more idle subscription (WebSocket, graphql-ws, the hub's share), without one-time costs.
-   The average over all 5,000 from before the first socket is in the details.
+   idle subscription: the subscribers open in two waves (2,000, then 3,000); before the first and
+   after each, before any event, the server's live memory is read through its inspector (opened
+   with SIGUSR1; the server runs with \`--inspect-port=127.0.0.1:0\`, which changes nothing until
+   then): heap in use plus external memory after two full collections. The growth between the
+   waves / 3,000 is the cost of one more idle subscription (WebSocket, graphql-ws, the hub's share),
+   without one-time costs. RSS is in the details too, read once it has settled; it also counts
+   free heap V8 keeps, so it moves by megabytes between readings of the same state.
 7. **Start.** \`npm start\` with the embedded Postgres on a data dir made by a first (untimed) start;
    seconds from spawning \`npm\` to the first 200 from \`/readyz\`, median of 3.
 

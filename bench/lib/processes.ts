@@ -83,9 +83,9 @@ export async function startOurs(databaseUrl: string, adminToken: string, nodeFla
 }
 
 /** A floor server script from bench/ (answers /healthz when ready). */
-export async function startFloor(script: string, env: Record<string, string>): Promise<Child> {
+export async function startFloor(script: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<Child> {
   const port = await freePort();
-  const child = spawnTs(script, { ...env, PORT: String(port) });
+  const child = spawnTs(script, { ...env, PORT: String(port) }, nodeFlags);
   return wrap(child, port, '/healthz');
 }
 
