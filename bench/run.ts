@@ -7,7 +7,8 @@
  * and dropped after; default postgres://postgres@127.0.0.1:5432/postgres); BENCH_EMBEDDED=1 —
  * use the embedded Postgres instead; BENCH_QUICK=1 — shorter rounds (a smoke run, not figures);
  * BENCH_PROFILE=1 — run paige-db under `node --cpu-prof` (profiles in bench/profiles);
- * BENCH_ONLY=reads,writes,capture,dbservices,delivery,fanout,start — run only some sections.
+ * BENCH_ONLY=reads,writes,capture,dbservices,delivery,fanout,start — run only some sections;
+ * BENCH_HEAP_SNAPSHOTS=1 — heap snapshots of the servers after each wave of subscribers (bench/profiles).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';

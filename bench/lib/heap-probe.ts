@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import WebSocket from 'ws';
 import type { Child } from './processes.js';
 import { sleep } from './stats.js';
@@ -62,6 +63,23 @@ export class HeapProbe {
     const { result } = (await this.call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
     const usage = JSON.parse(result.value) as { heapUsed: number; external: number };
     return usage.heapUsed + usage.external;
+  }
+
+  /** Writes a heap snapshot (Chrome's .heapsnapshot format) to `file`, after a full GC. */
+  async snapshot(file: string): Promise<void> {
+    const chunks: string[] = [];
+    const onChunk = (data: WebSocket.RawData) => {
+      const message = JSON.parse(String(data)) as { method?: string; params?: { chunk: string } };
+      if (message.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(message.params!.chunk);
+    };
+    this.socket.on('message', onChunk);
+    try {
+      await this.call('HeapProfiler.collectGarbage');
+      await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+    } finally {
+      this.socket.off('message', onChunk);
+    }
+    await writeFile(file, chunks.join(''));
   }
 
   close(): void {

@@ -1,9 +1,10 @@
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type pg from 'pg';
 import { createPool } from '../../src/db/pool.js';
 import { qualify } from '../../src/db/identifiers.js';
 import { openLoopInserts, type GeneratorResult } from '../lib/generator.js';
-import { cpuMsOf, rssBytes, spawnTs, startFloor, type Child } from '../lib/processes.js';
+import { cpuMsOf, root, rssBytes, spawnTs, startFloor, type Child } from '../lib/processes.js';
 import { HEAP_PROBE_FLAG, HeapProbe } from '../lib/heap-probe.js';
 import type { Report } from '../lib/report.js';
 import { CREATE_TABLE, createProject, type BenchProject } from '../lib/seed.js';
@@ -135,10 +136,12 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
     const firstWave = Math.floor(children.length / 2);
     const opened = await Promise.all(children.slice(0, firstWave).map((_, c) => open(c)));
     const liveFirstWave = await probe.liveBytes();
+    if (process.env.BENCH_HEAP_SNAPSHOTS === '1') await probe.snapshot(join(root, `bench/profiles/${phase.mode}-${phase.subs.length}-first-wave.heapsnapshot`));
     const rssFirstWave = await settledRss(phase.server.pid);
     const subsFirstWave = children.slice(0, firstWave).reduce((sum, _, c) => sum + shareOf(c).length, 0);
     opened.push(...(await Promise.all(children.slice(firstWave).map((_, k) => open(firstWave + k)))));
     const liveIdle = await probe.liveBytes();
+    if (process.env.BENCH_HEAP_SNAPSHOTS === '1') await probe.snapshot(join(root, `bench/profiles/${phase.mode}-${phase.subs.length}-all.heapsnapshot`));
     const rssIdle = await settledRss(phase.server.pid);
     probe.close();
     // Handshakes that failed even after retries are not hidden: those subscribers stay in the
