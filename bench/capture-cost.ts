@@ -11,6 +11,10 @@
  * - `stamp_only`: only the commit marker (deferred stamp: table lock, sequence, NOTIFY), no log row;
  * - `notify_only`: only `pg_notify` with an empty payload, no lock of ours: Postgres's own
  *   NOTIFY serialisation, the floor of any design that NOTIFYs once per transaction;
+ * - `barrier`: the writer's side of an alternative design: the log rows and a commit stamp taken
+ *   under a SHARED lock (writers do not wait for each other; a reader would take the lock
+ *   EXCLUSIVE for an instant, wait for the stampers in flight and then read every seq up to the
+ *   sequence's value: nothing skipped) and no NOTIFY per transaction (readers woken otherwise);
  * - `plain`: no trigger at all (the capture triggers of a createTable table, disabled).
  *
  * Then, from pg_stat_user_functions (track_functions = pl in the writers' sessions), the server
@@ -37,7 +41,7 @@ const roundMs = Number(process.env.BENCH_ROUND_MS ?? 2000);
 const database = await createBenchDatabase(process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
 const column = (name: string, type: ColumnSpec['type'], nullable = true): ColumnSpec => ({ name, type, nullable, unique: false, maxLength: null, default: null });
 const columns = [column('guest', 'text', false), column('nights', 'integer'), column('amount', 'numeric')];
-const kinds = ['captured', 'legacy', 'log_only', 'stamp_only', 'notify_only', 'plain'] as const;
+const kinds = ['captured', 'legacy', 'log_only', 'stamp_only', 'notify_only', 'barrier', 'plain'] as const;
 type Kind = (typeof kinds)[number];
 
 const synchronousCommit = process.env.BENCH_SYNCHRONOUS_COMMIT ?? 'on';
@@ -80,11 +84,28 @@ try {
         'UTC', regexp_replace(paige.capture_function_body(${quoteLiteral(table('log_only'))}::regclass), 'IF FOUND THEN.*?END IF;', ''));
     END $$;
     CREATE TRIGGER log_only AFTER INSERT ON ${table('log_only')}
-      REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.bench_log_only();`);
+      REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.bench_log_only();
+    CREATE TABLE public.bench_commits (xid xid8 PRIMARY KEY, seq bigint UNIQUE);
+    CREATE SEQUENCE public.bench_commit_seq AS bigint;
+    CREATE TABLE public.bench_commit_lock ();
+    CREATE FUNCTION public.bench_shared_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      LOCK TABLE public.bench_commit_lock IN ROW SHARE MODE;
+      UPDATE public.bench_commits SET seq = nextval('public.bench_commit_seq') WHERE xid = NEW.xid;
+      RETURN NULL;
+    END $$;
+    CREATE CONSTRAINT TRIGGER bench_shared_stamp AFTER INSERT ON public.bench_commits
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.bench_shared_stamp();
+    DO $$ BEGIN
+      EXECUTE format('CREATE FUNCTION public.bench_barrier() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET "TimeZone" = %L AS %L',
+        'UTC', replace(paige.capture_function_body(${quoteLiteral(table('barrier'))}::regclass), 'paige.change_commits', 'public.bench_commits'));
+    END $$;
+    CREATE TRIGGER barrier AFTER INSERT ON ${table('barrier')}
+      REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.bench_barrier();`);
   const { rows: triggers } = await admin.query<{ table: string; triggers: string }>(
     `SELECT c.relname AS "table", string_agg(t.tgname || ' → ' || t.tgfoid::regproc || CASE t.tgenabled WHEN 'D' THEN ' (disabled)' ELSE '' END, ', ' ORDER BY t.tgname) AS triggers
        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-      WHERE c.relnamespace = $1::regnamespace AND NOT t.tgisinternal AND (t.tgname LIKE '%insert%' OR t.tgname IN ('log_only', 'stamp_only', 'notify_only')) GROUP BY 1 ORDER BY 1`,
+      WHERE c.relnamespace = $1::regnamespace AND NOT t.tgisinternal AND (t.tgname LIKE '%insert%' OR t.tgname IN ('log_only', 'stamp_only', 'notify_only', 'barrier')) GROUP BY 1 ORDER BY 1`,
     [project.schemaName],
   );
   for (const t of triggers) console.log(`${t.table}: ${t.triggers}`);
