@@ -37,14 +37,12 @@ export async function subscribeRowChanges(ctx: Context, args: RowChangesArgs) {
     whereKey: where ? canonicalJson(args.where) : '',
     since,
   });
-  ctx.onChangeStream?.(stream);
-  return stream;
+  return ctx.onChangeStream ? ctx.onChangeStream(stream) : stream;
 }
 
 /** `tableChanges`: structural changes of one project's tables, live. */
 export async function subscribeTableChanges(ctx: Context, projectId: string) {
   const project = await requireProject(ctx, projectId);
   const stream = await ctx.changes.subscribeTables(project.schemaName);
-  ctx.onChangeStream?.(stream);
-  return stream;
+  return ctx.onChangeStream ? ctx.onChangeStream(stream) : stream;
 }

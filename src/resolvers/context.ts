@@ -30,7 +30,8 @@ export interface Context extends AppServices {
   auth: Auth;
   /**
    * Set by the graphql-ws transport: receives the change queue a subscription resolver opened,
-   * so identical subscriptions can share one execution per event (src/transports/shared-results.ts).
+   * so identical subscriptions can share one execution per event (src/transports/shared-results.ts),
+   * and returns what the resolver hands graphql-js in its place.
    */
-  onChangeStream?: (stream: AsyncIterableIterator<unknown>) => void;
+  onChangeStream?: <T>(stream: AsyncIterableIterator<T>) => AsyncIterableIterator<T>;
 }

@@ -64,21 +64,10 @@ function resultFor(event: unknown, groupKey: string, execute: ExecuteEvent): Exe
  * A subscription's results, executed once per event per group: `source` is the subscriber's own
  * queue of events (so its filter, `since` replay, order and lag limit stay its own), and every
  * subscriber of the group pulling the same event gets the same ExecutionResult object.
- * `executorStream` is the stream graphql's own subscribe made over the same queue; it is never
- * read (that would execute per subscriber) but is returned with it, so its plugins' clean-up runs.
  */
-export function executeOncePerGroup(
-  source: AsyncIterator<unknown>,
-  executorStream: AsyncIterator<unknown>,
-  groupKey: string,
-  execute: ExecuteEvent,
-): AsyncIterableIterator<ExecutionResult> {
+export function executeOncePerGroup(source: AsyncIterator<unknown>, groupKey: string, execute: ExecuteEvent): AsyncIterableIterator<ExecutionResult> {
   let finished: Promise<unknown> | undefined;
-  const finish = () =>
-    (finished ??= Promise.all([
-      Promise.resolve(executorStream.return?.()).catch(() => {}),
-      Promise.resolve(source.return?.()).catch(() => {}),
-    ]));
+  const finish = () => (finished ??= Promise.resolve(source.return?.()).catch(() => {}));
   return {
     async next(): Promise<IteratorResult<ExecutionResult>> {
       const item = await source.next();
@@ -129,15 +118,9 @@ const isDirectSource = (source: object): source is DirectSource => typeof (sourc
  * graphql-ws still starts, completes and ends the subscription: its loop waits in `next()` until
  * the stream ends or a result with errors (CURSOR_EXPIRED) comes, which it sends itself.
  */
-export function writeOncePerGroup(
-  source: AsyncIterator<unknown>,
-  executorStream: AsyncIterator<unknown>,
-  groupKey: string,
-  execute: ExecuteEvent,
-  sink: FrameSink,
-): AsyncIterableIterator<ExecutionResult> {
+export function writeOncePerGroup(source: AsyncIterator<unknown>, groupKey: string, execute: ExecuteEvent, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
   let stopped = false;
-  const shared = executeOncePerGroup(source, executorStream, groupKey, execute);
+  const shared = executeOncePerGroup(source, groupKey, execute);
   if (isDirectSource(source)) {
     // While the loop below waits for an event, the queue hands the next one here instead: the
     // group's result (executed once, synchronously) is written at once, with no promise per

@@ -65,6 +65,15 @@ interface RootValue {
 /** The access a result may depend on: the admin sees what a key of the same project sees, but keep them apart. */
 const accessScope = (auth: Auth) => (auth.kind === 'admin' ? 'admin' : `project:${auth.projectId}`);
 
+/**
+ * What a subscription resolver hands graphql-js in place of its change queue over graphql-ws: an
+ * empty stream, so that ending graphql's (never read) stream of results leaves the queue alone.
+ */
+function standIn<T>(): AsyncIterableIterator<T> {
+  const done = (): Promise<IteratorResult<T>> => Promise.resolve({ value: undefined, done: true });
+  return { next: done, return: done, [Symbol.asyncIterator]() { return this; } };
+}
+
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
@@ -114,12 +123,15 @@ export function attachGraphqlWs(
           await source.return?.();
           return result;
         }
+        // graphql's own stream of results (and envelop's and yoga's wrappers of it) runs over a
+        // stand-in, never over the queue, and is never read: it would execute per subscriber.
+        // Ending it now runs its plugins' clean-up and frees its ~25 closures per subscription.
+        await Promise.resolve(result[Symbol.asyncIterator]().return?.()).catch(() => {});
         // The spec's ExecuteSubscriptionEvent, as graphql's own subscribe maps each event (envelop's
         // execute would start another subscription for a subscription operation), masked like yoga.
         const { socket, id } = root;
         return writeOncePerGroup(
           source,
-          result[Symbol.asyncIterator](),
           root.groupKey,
           (event) => {
             // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
@@ -170,8 +182,9 @@ export function attachGraphqlWs(
           socket: ctx.extra.socket as FanOutSocket,
           id,
         };
-        contextValue.onChangeStream = (stream) => {
+        contextValue.onChangeStream = <T,>(stream: AsyncIterableIterator<T>) => {
           rootValue.changeStream = stream;
+          return standIn<T>();
         };
         const args: ExecutionArgs = {
           schema: enveloped.schema,
