@@ -10,6 +10,7 @@ import { mapPgError } from './db/pg-errors.js';
 import { authenticate } from './resolvers/auth.js';
 import { attachGraphqlWs, type WebSocketInitialContext, type WebSocketOptions } from './transports/websocket.js';
 import { QUERY_LIMITS, queryLimitPlugins } from './query-limits.js';
+import { useGroupedSubscriptions } from './transports/grouped-subscriptions.js';
 import type { AppServices, Context } from './resolvers/context.js';
 import { schema } from './schema/index.js';
 
@@ -53,7 +54,7 @@ export async function createServer(
   const maskError = maskErrors(log);
   const yoga: YogaServerInstance<WebSocketInitialContext, Context> = createYoga<WebSocketInitialContext, Context>({
     schema,
-    plugins: queryLimitPlugins(config),
+    plugins: [...queryLimitPlugins(config), useGroupedSubscriptions()],
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'paige-db' },

@@ -7,6 +7,7 @@ import { rowApi } from './support/rows.js';
 import { ChangeHub } from '../src/live/change-hub.js';
 import { createLogger } from '../src/logger.js';
 import { DomainError } from '../src/errors.js';
+import { sharedResultStats } from '../src/transports/shared-results.js';
 import { collect, ROW_CHANGES, TABLE_CHANGES, waitForSubscriberCount, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
 
 let t: TestServer;
@@ -123,6 +124,45 @@ describe('fan-out', () => {
     await waitForSubscriberCount(t, before);
     const data = text.split('\n').find((line) => line.startsWith('data: ') && line.includes('rowChanges'))!;
     expect(JSON.parse(data.slice('data: '.length)).data.rowChanges).toMatchObject({ op: 'INSERT', row: { body: 'over sse', kind: 'sse' } });
+  });
+});
+
+describe('SSE groups', () => {
+  it('executes each change once for identical SSE subscriptions, and each still gets every change', async () => {
+    const before = t.server.services.changes.subscriberCount;
+    const streams = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const controller = new AbortController();
+        const response = await fetch(t.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${project.token}` },
+          body: JSON.stringify({ query: ROW_CHANGES, variables: { p: project.id, t: 'notes', where: { kind: { _eq: 'sse-group' } } } }),
+          signal: controller.signal,
+        });
+        const reader = response.body!.getReader();
+        const stream = { controller, text: '' };
+        void (async () => {
+          for (;;) {
+            const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+            if (done) break;
+            stream.text += new TextDecoder().decode(value);
+          }
+        })();
+        return stream;
+      }),
+    );
+    await waitForSubscribers(t, before + 4);
+    const executions = sharedResultStats.executions;
+    for (const body of ['g1', 'g2', 'g3']) await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) VALUES ($1, 'sse-group')`, [body]);
+    const bodies = (text: string) =>
+      text.split('\n').filter((line) => line.startsWith('data: ') && line.includes('rowChanges')).map((line) => JSON.parse(line.slice(6)).data.rowChanges.row.body as string);
+    const deadline = Date.now() + 10_000;
+    while (streams.some((s) => bodies(s.text).length < 3) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(streams.map((s) => bodies(s.text))).toEqual(streams.map(() => ['g1', 'g2', 'g3']));
+    // One execution per change for the four of them, not four.
+    expect(sharedResultStats.executions - executions).toBe(3);
+    for (const s of streams) s.controller.abort();
+    await waitForSubscriberCount(t, before);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { ExecutionResult } from 'graphql';
+import type { Auth } from '../resolvers/context.js';
 
 /**
  * Counters for tests and the benchmark: how many times a change event was executed against a
@@ -175,3 +176,25 @@ export function serialisedPayload(result: ExecutionResult): string {
   }
   return json;
 }
+
+/** The access a result may depend on: the admin sees what a key of the same project sees, but keep them apart. */
+export const accessScope = (auth: Auth) => (auth.kind === 'admin' ? 'admin' : `project:${auth.projectId}`);
+
+/**
+ * What a subscription resolver hands graphql-js in place of its change queue when a transport
+ * executes the events itself: an empty stream, so that ending graphql's (never read) stream of
+ * results, with its plugins' wrappers, leaves the queue alone.
+ */
+export function standIn<T>(): AsyncIterableIterator<T> {
+  const done = (): Promise<IteratorResult<T>> => Promise.resolve({ value: undefined, done: true });
+  return {
+    next: done,
+    return: done,
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+export const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;

@@ -11,7 +11,7 @@ import { QUERY_LIMITS } from '../query-limits.js';
 import { DomainError } from '../errors.js';
 import { canonicalJson } from '../live/change-events.js';
 import { FanOutSocket, PreSerialisedPayload } from './fan-out-socket.js';
-import { serialisedPayload, writeOncePerGroup } from './shared-results.js';
+import { accessScope, isAsyncIterable, serialisedPayload, standIn, writeOncePerGroup } from './shared-results.js';
 
 /** What yoga's context factory receives for a WebSocket operation. */
 export interface WebSocketInitialContext {
@@ -62,20 +62,6 @@ interface RootValue {
   id: string;
 }
 
-/** The access a result may depend on: the admin sees what a key of the same project sees, but keep them apart. */
-const accessScope = (auth: Auth) => (auth.kind === 'admin' ? 'admin' : `project:${auth.projectId}`);
-
-/**
- * What a subscription resolver hands graphql-js in place of its change queue over graphql-ws: an
- * empty stream, so that ending graphql's (never read) stream of results leaves the queue alone.
- */
-function standIn<T>(): AsyncIterableIterator<T> {
-  const done = (): Promise<IteratorResult<T>> => Promise.resolve({ value: undefined, done: true });
-  return { next: done, return: done, [Symbol.asyncIterator]() { return this; } };
-}
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /**
  * graphql-ws on `/graphql`, running every operation through yoga's envelop (the same parsing,
