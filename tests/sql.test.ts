@@ -133,20 +133,26 @@ describe('sql', () => {
     expect(update.rowCount).toBeGreaterThan(0);
   });
 
-  it('keeps at most 8 MB of rows, and refuses a single row over 64 MB without holding it', async () => {
+  it('keeps at most 8 MB of rows, and refuses a single row over 8 MB without holding it', async () => {
     // 20 rows of 1 MB: the first 8 fit under the byte cap, the rest are counted and dropped.
     const big = await ok(a, `select g, repeat('x', 1000000) as filler from generate_series(1, 20) as g`);
     expect([big.rows.map((row) => row.g), big.rowCount, big.truncated]).toEqual([[1, 2, 3, 4, 5, 6, 7, 8], 20, true]);
     expect(big.rows.every((row) => (row.filler as string).length === 1_000_000)).toBe(true);
 
-    const huge = await run(a, `select repeat('x', 70000000) as filler`);
-    expect([huge.data, huge.errors?.[0]?.message, huge.errors?.[0]?.extensions?.code]).toEqual([
-      null,
-      'a row of the result is larger than 64 MB: select less of it (a substring, a length, fewer columns)',
-      'BAD_USER_INPUT',
-    ]);
+    const tooLarge = 'the result sent more than 8 MB without completing a row (one huge row, or data that is not rows such as COPY TO STDOUT): select less of it (a substring, a length, fewer columns)';
+    for (const size of [9_000_000, 70_000_000]) {
+      const huge = await run(a, `select repeat('x', ${size}) as filler`);
+      expect([huge.data, huge.errors?.[0]?.message, huge.errors?.[0]?.extensions?.code]).toEqual([null, tooLarge, 'BAD_USER_INPUT']);
+    }
     // The session it was read on is gone; the project's next call gets a good one.
     expect((await ok(a, `select length(repeat('x', 70000000)) as n`)).rows).toEqual([{ n: 70_000_000 }]);
+  });
+
+  it('an error raised with a connection SQLSTATE is not taken for the database being down', async () => {
+    const raised = await run(a, `do $$ begin raise exception 'pretend' using errcode = '08006'; end $$`);
+    expect(raised.status).not.toBe(503);
+    expect(raised.errors?.[0]?.extensions?.code).not.toBe('UNAVAILABLE');
+    expect((await ok(a, 'select 1 as one')).rows).toEqual([{ one: 1 }]);
   });
 
   it('each call is its own transaction and no setting outlives it', async () => {

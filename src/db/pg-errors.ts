@@ -30,8 +30,11 @@ const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
  */
 function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && (CONNECTION_ERRNOS.has(code) || /^(08...|57P0[123]|53300)$/.test(code))) return true;
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  if (typeof code === 'string' && CONNECTION_ERRNOS.has(code)) return true;
+  // Only what the server ends a session with (FATAL): raw SQL can RAISE any SQLSTATE as an ERROR.
+  // 08P01 (protocol violation) would be a bug of ours: masked and logged, not "try again".
+  if (typeof code === 'string' && (severity === 'FATAL' || severity === 'PANIC')) return /^(08...|57P0[123]|53300)$/.test(code) && code !== '08P01';
   return /^Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect/.test(error.message);
 }
 

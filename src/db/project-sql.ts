@@ -7,14 +7,13 @@ import { loginRolePassword } from './projects.js';
 /** The most rows one `sql` call returns; `rowCount` still tells how many the statement produced. */
 export const SQL_ROW_CAP = 1000;
 
-/** The most row data (as the text Postgres sent) one `sql` call keeps: past it, rows are dropped as past the row cap. */
-export const SQL_BYTE_CAP = 8 * 1024 * 1024;
-
 /**
- * The largest single row a `sql` call reads: node-postgres holds a whole row in memory before
- * anyone sees it, so a bigger one (`select repeat('x', 500000000)`) ends the session instead.
+ * The most row data (as Postgres sent it) one `sql` call keeps: past it, rows are counted and
+ * dropped as past the row cap. A single row over it could never be returned, and node-postgres
+ * holds a whole row in memory before anyone sees it, so a session that receives more than this
+ * without completing a row (`select repeat('x', 500000000)`) is cut off instead.
  */
-export const SQL_ROW_BYTE_LIMIT = 64 * 1024 * 1024;
+export const SQL_BYTE_CAP = 8 * 1024 * 1024;
 
 /** Connections each server process opens per project (the role allows LOGIN_ROLE_LIMITS.connections in all). */
 const POOL_SIZE = 2;
@@ -46,17 +45,19 @@ interface RawResult {
   rows: unknown[][];
 }
 
-/** Thrown when a row passed SQL_ROW_BYTE_LIMIT: the session was cut off, there is nothing to roll back on it. */
+/** Thrown when a row passed SQL_BYTE_CAP: the session was cut off, there is nothing to roll back on it. */
 class RowTooLarge extends Error {}
 
 const rowTooLargeError = () =>
-  badInput(`a row of the result is larger than ${SQL_ROW_BYTE_LIMIT / 1024 / 1024} MB: select less of it (a substring, a length, fewer columns)`);
+  badInput(
+    `the result sent more than ${SQL_BYTE_CAP / 1024 / 1024} MB without completing a row (one huge row, or data that is not rows such as COPY TO STDOUT): select less of it (a substring, a length, fewer columns)`,
+  );
 
 /**
  * One statement over the extended protocol, which refuses several statements in one text
  * (42601, "cannot insert multiple commands into a prepared statement"). Rows past the caps are
  * read off the socket and dropped, so a large result costs time (bounded by the statement
- * timeout) but not memory; a single row over SQL_ROW_BYTE_LIMIT ends the session.
+ * timeout) but not memory; more than SQL_BYTE_CAP without a complete row ends the session.
  */
 function runCapped(client: pg.PoolClient, text: string, params: unknown[], cap: number): Promise<{ result: RawResult; seen: number }> {
   return new Promise((resolve, reject) => {
@@ -71,7 +72,7 @@ function runCapped(client: pg.PoolClient, text: string, params: unknown[], cap: 
     let tooLarge = false;
     const onData = (chunk: Buffer) => {
       pendingBytes += chunk.length;
-      if (pendingBytes > SQL_ROW_BYTE_LIMIT && !tooLarge) {
+      if (pendingBytes > SQL_BYTE_CAP && !tooLarge) {
         tooLarge = true;
         // The client reports the cut as an 'error' event too; unheard, that would end the process.
         client.on('error', () => {});

@@ -144,7 +144,9 @@ export function writeOncePerGroup(source: AsyncIterator<unknown>, groupKey: stri
     async next(): Promise<IteratorResult<ExecutionResult>> {
       for (;;) {
         const item = await shared.next();
-        if (item.done || stopped) return item;
+        // Ended while an execution was pending: nothing more for this id, not even that result.
+        if (stopped) return { value: undefined, done: true };
+        if (item.done) return item;
         if (item.value.errors || !sink.open) return item;
         const full = sink.next(serialisedPayload(item.value));
         if (full) await full;

@@ -186,8 +186,11 @@ export function attachGraphqlWs(
     wsServer,
   );
 
+  let rechecking = false;
   async function recheckKeys() {
-    if (keyed.size === 0) return;
+    // One at a time: a slow database must not pile rechecks up in the pool.
+    if (keyed.size === 0 || rechecking) return;
+    rechecking = true;
     try {
       const asked = new Set(keyed.values());
       const live = await existingApiKeyIds(services.db.pool, [...asked]);
@@ -200,6 +203,8 @@ export function attachGraphqlWs(
     } catch (error) {
       // Postgres unreachable: keep the sockets; the next round checks again.
       services.log.warn(`checking the API keys of open sockets failed: ${String(error)}`);
+    } finally {
+      rechecking = false;
     }
   }
   const recheck = setInterval(() => void recheckKeys(), options.keyRecheckInterval ?? 2_000);

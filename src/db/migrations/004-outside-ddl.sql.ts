@@ -12,6 +12,7 @@
  *   in base64url, then "#" and a 12-hex-digit nonce. sha256() is built in (no pgcrypto needed).
  * - A table renamed outside the API is announced as ALTERED under its new name: subscribers of
  *   the old name are not moved (the API's rename announces RENAMED, which moves them).
+ * - Only a superuser may create an event trigger: under a CREATEROLE role the trigger is left out.
  */
 export const outsideDdl = /* SQL */ `
 /** The payload the service sends on paige_metadata for a change of \`kind\` to \`id\`. */
@@ -49,7 +50,8 @@ BEGIN
       FROM pg_event_trigger_ddl_commands() d
       JOIN pg_class c ON c.oid = d.objid
       JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE d.classid = 'pg_class'::regclass AND d.object_type = 'table'
+     -- Any object_type: RENAME COLUMN reports 'table column' (objid is still the table's oid).
+     WHERE d.classid = 'pg_class'::regclass
        AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'paige_capture_insert')
   LOOP
     PERFORM paige.record_table_change(altered.schema_name, altered.table_name, 'ALTERED', NULL);
@@ -58,8 +60,18 @@ BEGIN
 END
 $fn$;
 
-CREATE EVENT TRIGGER paige_follow_outside_alter ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
-  EXECUTE FUNCTION paige.follow_outside_alter();
+-- Only a superuser may create an event trigger. Under a CREATEROLE role the service still runs;
+-- an ALTER TABLE outside the API then needs SELECT paige.refresh_capture(...) as before.
+DO $$
+BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    CREATE EVENT TRIGGER paige_follow_outside_alter ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+      EXECUTE FUNCTION paige.follow_outside_alter();
+  ELSE
+    RAISE NOTICE 'not a superuser: ALTER TABLE outside the API is not followed (run paige.refresh_capture after one)';
+  END IF;
+END
+$$;
 
 REVOKE ALL ON FUNCTION paige.metadata_payload(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION paige.follow_outside_alter() FROM PUBLIC;
