@@ -148,6 +148,12 @@ describe('sql', () => {
     expect((await ok(a, `select length(repeat('x', 70000000)) as n`)).rows).toEqual([{ n: 70_000_000 }]);
   });
 
+  it('a statement that ends its own session gets an error, and the service and the next call go on', async () => {
+    const ended = await run(a, 'select pg_terminate_backend(pg_backend_pid())');
+    expect([ended.data, ended.errors?.[0]?.extensions?.code]).toEqual([null, 'UNAVAILABLE']);
+    expect((await ok(a, 'select 2 as two')).rows).toEqual([{ two: 2 }]);
+  });
+
   it('an error raised with a connection SQLSTATE is not taken for the database being down', async () => {
     const raised = await run(a, `do $$ begin raise exception 'pretend' using errcode = '08006'; end $$`);
     expect(raised.status).not.toBe(503);

