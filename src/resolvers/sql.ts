@@ -42,6 +42,12 @@ export async function runSql(ctx: Context, projectId: string, text: string, para
   try {
     return await ctx.projectSql.run(project.id, text, params);
   } catch (error) {
-    throw mapPgError(error) ?? error;
+    const mapped = mapPgError(error);
+    if (mapped) throw mapped;
+    // Any other ERROR Postgres answered came from the user's own statement (raw SQL can RAISE
+    // any SQLSTATE, or hit a serialisation failure): theirs to read, not a masked 500.
+    const { code, severity, message } = error as { code?: unknown; severity?: unknown; message?: string };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && severity === 'ERROR') throw badInput(message ?? code, { sqlState: code });
+    throw error;
   }
 }
