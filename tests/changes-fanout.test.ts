@@ -99,69 +99,58 @@ describe('fan-out', () => {
   });
 
   it('serves SSE too (yoga), with the same events', async () => {
-    const controller = new AbortController();
     const before = t.server.services.changes.subscriberCount;
-    const response = await fetch(t.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${project.token}` },
-      body: JSON.stringify({ query: ROW_CHANGES, variables: { p: project.id, t: 'notes', where: { kind: { _eq: 'sse' } } } }),
-      signal: controller.signal,
-    });
-    expect(response.headers.get('content-type')).toContain('text/event-stream');
-    const reader = response.body!.getReader();
-    let text = '';
-    const read = (async () => {
-      while (!text.includes('"op":"INSERT"')) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += new TextDecoder().decode(value);
-      }
-    })();
+    const sse = await sseSubscription({ p: project.id, t: 'notes', where: { kind: { _eq: 'sse' } } });
+    expect(sse.response.headers.get('content-type')).toContain('text/event-stream');
     await waitForSubscribers(t, before + 1);
     await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) VALUES ('over sse', 'sse')`);
-    await read;
-    controller.abort();
+    const deadline = Date.now() + 10_000;
+    while (sseChanges(sse.text).length < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    sse.close();
     await waitForSubscriberCount(t, before);
-    const data = text.split('\n').find((line) => line.startsWith('data: ') && line.includes('rowChanges'))!;
-    expect(JSON.parse(data.slice('data: '.length)).data.rowChanges).toMatchObject({ op: 'INSERT', row: { body: 'over sse', kind: 'sse' } });
+    expect(sseChanges(sse.text)).toEqual([expect.objectContaining({ op: 'INSERT', row: expect.objectContaining({ body: 'over sse', kind: 'sse' }) })]);
   });
 });
+
+/** A rowChanges subscription over SSE (yoga's own): what has arrived so far, and a way to end it. */
+async function sseSubscription(variables: Record<string, unknown>) {
+  const controller = new AbortController();
+  const response = await fetch(t.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${project.token}` },
+    body: JSON.stringify({ query: ROW_CHANGES, variables }),
+    signal: controller.signal,
+  });
+  const stream = { response, text: '', close: () => controller.abort() };
+  const reader = response.body!.getReader();
+  void (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
+      if (done) break;
+      stream.text += new TextDecoder().decode(value);
+    }
+  })();
+  return stream;
+}
+
+/** The rowChanges events in the text of an SSE stream, in order. */
+const sseChanges = (text: string) =>
+  text.split('\n').filter((line) => line.startsWith('data: ') && line.includes('rowChanges')).map((line) => JSON.parse(line.slice('data: '.length)).data.rowChanges);
 
 describe('SSE groups', () => {
   it('executes each change once for identical SSE subscriptions, and each still gets every change', async () => {
     const before = t.server.services.changes.subscriberCount;
-    const streams = await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        const controller = new AbortController();
-        const response = await fetch(t.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${project.token}` },
-          body: JSON.stringify({ query: ROW_CHANGES, variables: { p: project.id, t: 'notes', where: { kind: { _eq: 'sse-group' } } } }),
-          signal: controller.signal,
-        });
-        const reader = response.body!.getReader();
-        const stream = { controller, text: '' };
-        void (async () => {
-          for (;;) {
-            const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-            if (done) break;
-            stream.text += new TextDecoder().decode(value);
-          }
-        })();
-        return stream;
-      }),
-    );
+    const streams = await Promise.all(Array.from({ length: 4 }, () => sseSubscription({ p: project.id, t: 'notes', where: { kind: { _eq: 'sse-group' } } })));
     await waitForSubscribers(t, before + 4);
     const executions = sharedResultStats.executions;
     for (const body of ['g1', 'g2', 'g3']) await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) VALUES ($1, 'sse-group')`, [body]);
-    const bodies = (text: string) =>
-      text.split('\n').filter((line) => line.startsWith('data: ') && line.includes('rowChanges')).map((line) => JSON.parse(line.slice(6)).data.rowChanges.row.body as string);
+    const bodies = (text: string) => sseChanges(text).map((change) => change.row.body as string);
     const deadline = Date.now() + 10_000;
     while (streams.some((s) => bodies(s.text).length < 3) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(streams.map((s) => bodies(s.text))).toEqual(streams.map(() => ['g1', 'g2', 'g3']));
     // One execution per change for the four of them, not four.
     expect(sharedResultStats.executions - executions).toBe(3);
-    for (const s of streams) s.controller.abort();
+    for (const s of streams) s.close();
     await waitForSubscriberCount(t, before);
   });
 });

@@ -32,6 +32,17 @@ function client(token: string): Client {
   return c;
 }
 
+/** A bare graphql-transport-ws socket, acknowledged: the test sees and sends every frame itself. */
+async function rawClient(token: string): Promise<{ ws: WebSocket; frames: string[] }> {
+  const ws = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const frames: string[] = [];
+  ws.on('message', (data) => frames.push(String(data)));
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+  while (!frames.some((f) => f.includes('connection_ack'))) await new Promise((resolve) => setTimeout(resolve, 5));
+  return { ws, frames };
+}
+
 /** The bodies a subscriber received, in order. */
 const bodies = (sub: Collected) => sub.payloads.map((p) => p.data.rowChanges.row.body as string);
 
@@ -96,12 +107,7 @@ describe('groups of identical subscriptions', () => {
 
   it('sends the graphql-ws frames byte for byte as graphql-ws would, with the client id of each subscription', async () => {
     const baseline = t.server.services.changes.subscriberCount;
-    const ws = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const frames: string[] = [];
-    ws.on('message', (data) => frames.push(String(data)));
-    await new Promise((resolve) => ws.once('open', resolve));
-    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${project.token}` } }));
-    while (!frames.some((f) => f.includes('connection_ack'))) await new Promise((resolve) => setTimeout(resolve, 5));
+    const { ws, frames } = await rawClient(project.token);
     for (const id of ['a', 'quote"id']) ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: NARROW, variables: { p: project.id, t: 'feed' } } }));
     await waitForSubscribers(t, baseline + 2);
     await api.insert('feed', [{ body: 'd0', n: 7 }]);
@@ -115,14 +121,10 @@ describe('groups of identical subscriptions', () => {
     ws.close();
     await waitForSubscriberCount(t, baseline);
   });
+
   it('queues the changes of a socket that stops reading, and sends them all in order once it reads again', async () => {
     const baseline = t.server.services.changes.subscriberCount;
-    const ws = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const frames: string[] = [];
-    ws.on('message', (data) => frames.push(String(data)));
-    await new Promise((resolve) => ws.once('open', resolve));
-    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${project.token}` } }));
-    while (!frames.some((f) => f.includes('connection_ack'))) await new Promise((resolve) => setTimeout(resolve, 5));
+    const { ws, frames } = await rawClient(project.token);
     ws.send(JSON.stringify({ id: 'slow', type: 'subscribe', payload: { query: NARROW, variables: { p: project.id, t: 'feed' } } }));
     const steady = collect(client(project.token), NARROW, { p: project.id, t: 'feed' });
     await waitForSubscribers(t, baseline + 2);

@@ -113,3 +113,14 @@ export function mapPgError(error: unknown): DomainError | undefined {
       return undefined;
   }
 }
+
+/**
+ * For a tenant's raw SQL (`sql`, dbServices `query`): as mapPgError, and any other ERROR Postgres
+ * answered came from the user's own statement (raw SQL can RAISE any SQLSTATE, or hit a
+ * serialisation failure): theirs to read, with its SQLSTATE, not a masked 500.
+ */
+export function mapUserSqlError(error: unknown): DomainError | undefined {
+  const mapped = mapPgError(error);
+  if (mapped || !isPgError(error) || (error as { severity?: unknown }).severity !== 'ERROR') return mapped;
+  return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
+}

@@ -1,5 +1,5 @@
 import type { SqlResult } from '../db/project-sql.js';
-import { mapPgError } from '../db/pg-errors.js';
+import { mapUserSqlError } from '../db/pg-errors.js';
 import { badInput } from '../errors.js';
 import { requireProject } from './access.js';
 import type { Context } from './context.js';
@@ -42,12 +42,6 @@ export async function runSql(ctx: Context, projectId: string, text: string, para
   try {
     return await ctx.projectSql.run(project.id, text, params);
   } catch (error) {
-    const mapped = mapPgError(error);
-    if (mapped) throw mapped;
-    // Any other ERROR Postgres answered came from the user's own statement (raw SQL can RAISE
-    // any SQLSTATE, or hit a serialisation failure): theirs to read, not a masked 500.
-    const { code, severity, message } = error as { code?: unknown; severity?: unknown; message?: string };
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && severity === 'ERROR') throw badInput(message ?? code, { sqlState: code });
-    throw error;
+    throw mapUserSqlError(error) ?? error;
   }
 }

@@ -11,7 +11,7 @@ import { QUERY_LIMITS } from '../query-limits.js';
 import { DomainError } from '../errors.js';
 import { canonicalJson } from '../live/change-events.js';
 import { FanOutSocket, PreSerialisedPayload } from './fan-out-socket.js';
-import { accessScope, isAsyncIterable, serialisedPayload, standIn, writeOncePerGroup } from './shared-results.js';
+import { accessScope, serialisedPayload, subscribeForQueue, writeOncePerGroup } from './shared-results.js';
 
 /** What yoga's context factory receives for a WebSocket operation. */
 export interface WebSocketInitialContext {
@@ -55,8 +55,6 @@ interface RootValue {
    * get identical results for the same event: they share one execution per event.
    */
   groupKey: string;
-  /** The change queue the subscription's resolver opened, handed over through the context. */
-  changeStream?: AsyncIterableIterator<unknown>;
   /** Where, and under which id, the subscription's frames go. */
   socket: FanOutSocket;
   id: string;
@@ -100,24 +98,14 @@ export function attachGraphqlWs(
       execute: (args) => (args.rootValue as RootValue).execute(args),
       subscribe: async (args) => {
         const root = args.rootValue as RootValue;
-        // Runs the resolver for this subscriber (access, filter, cursor, joining the hub) and
-        // masks its errors, exactly as before; only the per-event execution is shared.
-        const result = await root.subscribe(args);
-        const source = root.changeStream;
-        if (!source) return result;
-        if (!isAsyncIterable(result)) {
-          await source.return?.();
-          return result;
-        }
-        // graphql's own stream of results (and envelop's and yoga's wrappers of it) runs over a
-        // stand-in, never over the queue, and is never read: it would execute per subscriber.
-        // Ending it now runs its plugins' clean-up and frees its ~25 closures per subscription.
-        await Promise.resolve(result[Symbol.asyncIterator]().return?.()).catch(() => {});
+        // The resolver runs for this subscriber as before; only the per-event execution is shared.
+        const taken = await subscribeForQueue(args.contextValue as Context, async () => root.subscribe(args));
+        if ('result' in taken) return taken.result;
         // The spec's ExecuteSubscriptionEvent, as graphql's own subscribe maps each event (envelop's
         // execute would start another subscription for a subscription operation), masked like yoga.
         const { socket, id } = root;
         return writeOncePerGroup(
-          source,
+          taken.queue,
           root.groupKey,
           (event) => {
             // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
@@ -167,10 +155,6 @@ export function attachGraphqlWs(
           groupKey: JSON.stringify([params.query, params.operationName ?? null, canonicalJson(params.variables ?? {}), accessScope(contextValue.auth)]),
           socket: ctx.extra.socket as FanOutSocket,
           id,
-        };
-        contextValue.onChangeStream = <T,>(stream: AsyncIterableIterator<T>) => {
-          rootValue.changeStream = stream;
-          return standIn<T>();
         };
         const args: ExecutionArgs = {
           schema: enveloped.schema,
