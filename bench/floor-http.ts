@@ -11,8 +11,8 @@ import { createServer } from 'node:http';
 import { createPool } from '../src/db/pool.js';
 import { readTable } from '../src/db/catalog.js';
 import { insertRowsSql, selectRowsSql } from '../src/db/sql/rows.sql.js';
-import { sortKeys } from '../src/resolvers/row-cursor.js';
-import { parseWhere } from '../src/resolvers/where.js';
+import { sortKeys } from '../src/domain/row-cursor.js';
+import { parseWhere } from '../src/domain/where.js';
 
 const { DATABASE_URL, SCHEMA, TABLE, PORT } = process.env;
 const pool = createPool(DATABASE_URL!, { max: 20, applicationName: 'paige-bench-floor' });

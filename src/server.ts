@@ -1,12 +1,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, maskError as yogaMaskError, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveAdminToken } from './db/database.js';
 import { closeAppServices, openAppServices } from './app-services.js';
-import { mapPgError } from './db/pg-errors.js';
+import { createMaskError } from './schema/errors.js';
 import { authenticate } from './resolvers/auth.js';
 import { attachGraphqlWs, type WebSocketInitialContext, type WebSocketOptions } from './transports/websocket.js';
 import { QUERY_LIMITS, queryLimitPlugins } from './query-limits.js';
@@ -22,23 +21,6 @@ export interface PaigeServer {
   stop(): Promise<void>;
 }
 
-/** Builds yoga's error masking: Postgres errors a user caused become domain errors; the rest are logged and masked. */
-function maskErrors(log: Logger) {
-  return (error: unknown, message: string, isDev?: boolean): Error => {
-    const original = error instanceof GraphQLError ? error.originalError : error;
-    const mapped = mapPgError(original);
-    if (mapped) {
-      // Not the user's fault and not a bug, but an operator wants to know the database went away.
-      if (mapped.code === 'UNAVAILABLE') log.warn(`database unreachable: ${String(original)}`);
-      const located = error instanceof GraphQLError ? error : undefined;
-      return new GraphQLError(mapped.message, { nodes: located?.nodes, path: located?.path, extensions: mapped.extensions });
-    }
-    const masked = yogaMaskError(error, message, isDev);
-    if (masked !== error) log.error('unexpected error', original ?? error);
-    return masked;
-  };
-}
-
 /** Opens the database, builds yoga and graphql-ws on one HTTP server. Nothing listens until `start()`. */
 export async function createServer(
   config: Config,
@@ -51,14 +33,14 @@ export async function createServer(
   const services: AppServices = await openAppServices(config, log, adminToken);
   const { db } = services;
 
-  const maskError = maskErrors(log);
+  const maskError = createMaskError(log);
   const yoga: YogaServerInstance<WebSocketInitialContext, Context> = createYoga<WebSocketInitialContext, Context>({
     schema,
     plugins: [...queryLimitPlugins(config), useGroupedSubscriptions()],
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'paige-db' },
-    maskedErrors: { maskError },
+    maskedErrors: { maskError: (error, message) => maskError(error, message) },
     logging: config.logLevel === 'silent' ? false : config.logLevel,
     // HTTP carries the token in a header; graphql-ws in connectionParams (see transports/websocket.ts).
     context: async ({ request, connectionParams }) => ({

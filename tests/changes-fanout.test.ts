@@ -6,7 +6,7 @@ import { createTestProject, startTestServer, type TestProjectHandle, type TestSe
 import { rowApi } from './support/rows.js';
 import { ChangeHub } from '../src/live/change-hub.js';
 import { createLogger } from '../src/logger.js';
-import { DomainError } from '../src/errors.js';
+import { DomainError } from '../src/domain/errors.js';
 import { sharedResultStats } from '../src/transports/shared-results.js';
 import { collect, ROW_CHANGES, TABLE_CHANGES, waitForSubscriberCount, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
 

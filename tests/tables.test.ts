@@ -496,7 +496,7 @@ describe('changing custom tables', () => {
     expectError(
       await t.gql(`mutation ($p: ID!) { dropColumn(projectId: $p, table: "reshaped", name: "gone") }`, { p: project.id }),
       'NOT_FOUND',
-      'column "gone" of table "reshaped" not found',
+      'column "gone" not found in table "reshaped"',
     );
     expectError(
       await t.gql(`mutation ($p: ID!) { dropColumn(projectId: $p, table: "reshaped", name: "id") }`, { p: project.id }),

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { compareCodePoints, compareDecimals, timestampMicros } from '../src/resolvers/value-order.js';
-import { columnSchema } from '../src/resolvers/values.js';
-import { likeMatches } from '../src/resolvers/where.js';
+import { compareCodePoints, compareDecimals, timestampMicros } from '../src/domain/value-order.js';
+import { columnSchema } from '../src/domain/values.js';
+import { likeMatches } from '../src/domain/where.js';
 import { superuserClient } from './support/postgres.js';
 
 /**

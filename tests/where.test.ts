@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { readTable, type TableInfo } from '../src/db/catalog.js';
-import { matchesWhere, parseWhere } from '../src/resolvers/where.js';
+import { readTable } from '../src/db/catalog.js';
+import { type TableInfo } from '../src/domain/tables.js';
+import { matchesWhere, parseWhere } from '../src/domain/where.js';
 import { asSuperuser } from './support/postgres.js';
 import { expectError, rowApi } from './support/rows.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';

@@ -1,32 +1,6 @@
-import type pg from 'pg';
+import type { Queryable } from './pool.js';
 import { tablesSql } from './sql/tables.sql.js';
-import { isSystemTable } from './sql/system-tables.sql.js';
-
-/** The 11 column types the API supports, lowercase as in SQL. */
-export const COLUMN_TYPES = ['text', 'varchar', 'integer', 'bigint', 'numeric', 'boolean', 'date', 'timestamptz', 'uuid', 'jsonb', 'serial'] as const;
-export type ColumnType = (typeof COLUMN_TYPES)[number];
-
-export interface ColumnInfo {
-  name: string;
-  type: ColumnType;
-  nullable: boolean;
-  /** The default as Postgres prints it (`pg_get_expr`), e.g. `'x'::text`, `now()`; null when none. */
-  defaultSql: string | null;
-  unique: boolean;
-  primaryKey: boolean;
-  /** varchar(n) only. */
-  maxLength: number | null;
-  /** `generated ... as identity` (the added `id` key). */
-  identity: boolean;
-}
-
-export interface TableInfo {
-  schema: string;
-  name: string;
-  system: boolean;
-  columns: ColumnInfo[];
-  primaryKey: string[];
-}
+import { isSystemTable, type ColumnType, type TableInfo } from '../domain/tables.js';
 
 interface RawColumn {
   name: string;
@@ -86,13 +60,13 @@ function toTableInfo(row: { schema: string; name: string; columns: RawColumn[]; 
 }
 
 /** Tables (with columns and keys) of several schemas in one statement; `names` narrows to those tables. */
-export async function readTables(db: pg.Pool | pg.PoolClient, schemas: readonly string[], names?: readonly string[]): Promise<TableInfo[]> {
+export async function readTables(db: Queryable, schemas: readonly string[], names?: readonly string[]): Promise<TableInfo[]> {
   const { rows } = await db.query(tablesSql, [schemas, names ?? null]);
   return rows.map(toTableInfo);
 }
 
 /** One table, or undefined when the schema has no such table. */
-export async function readTable(db: pg.Pool | pg.PoolClient, schema: string, name: string): Promise<TableInfo | undefined> {
+export async function readTable(db: Queryable, schema: string, name: string): Promise<TableInfo | undefined> {
   const [table] = await readTables(db, [schema], [name]);
   return table;
 }

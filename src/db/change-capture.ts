@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { quoteIdent } from './identifiers.js';
 import { notifyMetadataChange, type MetadataAnnouncement } from './metadata-notify.js';
 import { attachCaptureSql, recordTableChangeSql } from './sql/change-log.sql.js';
+import type { TableChangeKind } from './change-log.js';
 
 /**
  * Attaches the change-capture triggers to a table: statement-level, with transition tables, so a
@@ -16,8 +17,6 @@ import { attachCaptureSql, recordTableChangeSql } from './sql/change-log.sql.js'
 export async function attachChangeCapture(client: pg.PoolClient, schema: string, table: string): Promise<void> {
   await client.query(attachCaptureSql(schema, table));
 }
-
-export type TableChangeKind = 'CREATED' | 'DROPPED' | 'RENAMED' | 'ALTERED';
 
 /**
  * Writes a table-change entry (for the `tableChanges` subscription) into the change log, inside

@@ -3,8 +3,10 @@ import * as sql from './sql/change-log.sql.js';
 
 export { CHANGES_CHANNEL } from './sql/change-log.sql.js';
 
+/** What a row change did (CLEAR: every row went at once, by TRUNCATE). */
 export type RowOp = 'INSERT' | 'UPDATE' | 'DELETE' | 'CLEAR';
-export type TableOp = 'CREATED' | 'DROPPED' | 'RENAMED' | 'ALTERED';
+/** What a table change did. */
+export type TableChangeKind = 'CREATED' | 'DROPPED' | 'RENAMED' | 'ALTERED';
 
 /** One entry of `paige.change_log` with its commit seq. Rows are already API-encoded by the trigger. */
 export interface ChangeEntry {
@@ -14,7 +16,7 @@ export interface ChangeEntry {
   id: string;
   schema: string;
   table: string;
-  op: RowOp | TableOp;
+  op: RowOp | TableChangeKind;
   row: Record<string, unknown> | null;
   oldRow: Record<string, unknown> | null;
   changedColumns: string[] | null;

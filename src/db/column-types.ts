@@ -1,4 +1,4 @@
-import type { ColumnInfo, ColumnType } from './catalog.js';
+import type { ColumnInfo, ColumnType } from '../domain/tables.js';
 import { quoteLiteral } from './identifiers.js';
 import { timestamptzToIso } from './pool.js';
 
@@ -22,25 +22,30 @@ export const isDefaultExpression = (value: unknown): value is DefaultExpression 
  */
 export type DefaultSpec = { literal: string } | { expression: DefaultExpression };
 
-/** The SQL type for a column type; the type name comes from this fixed table, never from input. */
-export function sqlType(type: ColumnType, maxLength: number | null): string {
-  if (type === 'varchar' && maxLength !== null) return `varchar(${checkedLength(maxLength)})`;
-  return SQL_TYPES[type];
-}
-
-const SQL_TYPES: Record<ColumnType, string> = {
+/**
+ * Each API column type as Postgres names it, for `$n::type` casts and column declarations alike:
+ * a fixed table, never user text. (`serial` is declared as `serial` and cast as `int4`.)
+ */
+export const SQL_TYPES: Record<ColumnType, string> = {
   text: 'text',
   varchar: 'varchar',
-  integer: 'integer',
-  bigint: 'bigint',
+  integer: 'int4',
+  serial: 'int4',
+  bigint: 'int8',
   numeric: 'numeric',
-  boolean: 'boolean',
+  boolean: 'bool',
   date: 'date',
   timestamptz: 'timestamptz',
   uuid: 'uuid',
   jsonb: 'jsonb',
-  serial: 'serial',
 };
+
+/** The type in a column declaration: SQL_TYPES, but `serial` for serial and `varchar(n)` with a length. */
+export function sqlType(type: ColumnType, maxLength: number | null): string {
+  if (type === 'serial') return 'serial';
+  if (type === 'varchar' && maxLength !== null) return `varchar(${checkedLength(maxLength)})`;
+  return SQL_TYPES[type];
+}
 
 function checkedLength(maxLength: number): number {
   if (!Number.isInteger(maxLength) || maxLength < 1 || maxLength > MAX_VARCHAR_LENGTH) throw new Error(`invalid varchar length ${maxLength}`);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
-import { badInput } from '../errors.js';
-import { readTable, type ColumnInfo, type TableInfo } from './catalog.js';
+import { badInput } from '../domain/errors.js';
+import { readTable } from './catalog.js';
+import { findColumn, type ColumnInfo, type TableInfo } from '../domain/tables.js';
 import { attachChangeCapture, recordTableChange } from './change-capture.js';
 import type { MetadataAnnouncement } from './metadata-notify.js';
 import { inTransaction } from './pool.js';
@@ -37,12 +38,6 @@ async function reread(client: pg.PoolClient, schema: string, name: string): Prom
   const table = await readTable(client, schema, name);
   if (!table) throw new Error(`table ${schema}.${name} is missing from the catalog right after DDL`);
   return table;
-}
-
-function columnOf(table: TableInfo, name: string): ColumnInfo {
-  const column = table.columns.find((c) => c.name === name);
-  if (!column) throw new Error(`column ${table.name}.${name} is missing from the catalog right after DDL`);
-  return column;
 }
 
 /** Creates the table with its constraints, then (as the platform) its change-capture triggers. */
@@ -102,7 +97,7 @@ export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, col
     }
     await client.query(sql.addColumnSql(project.schemaName, table, column));
     await recordTableChange(client, project.schemaName, table, 'ALTERED', undefined, announcement);
-    return columnOf(await reread(client, project.schemaName, table), column.name);
+    return findColumn(await reread(client, project.schemaName, table), column.name);
   });
 }
 
@@ -110,7 +105,7 @@ export function renameColumn(pool: pg.Pool, project: ProjectRef, table: string, 
   return asOwner(pool, project, async (client) => {
     await client.query(sql.renameColumnSql(project.schemaName, table, name, newName));
     await recordTableChange(client, project.schemaName, table, 'ALTERED', undefined, announcement);
-    return columnOf(await reread(client, project.schemaName, table), newName);
+    return findColumn(await reread(client, project.schemaName, table), newName);
   });
 }
 

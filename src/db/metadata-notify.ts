@@ -1,5 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import type { Queryable } from './pool.js';
+import { readPlatformSecret } from './platform-secret.js';
 
 /**
  * The platform channel that tells every process's metadata cache what to drop. Sent inside the
@@ -50,10 +52,8 @@ export function tagOfPayload(payload: string | undefined): string | undefined {
 }
 
 /** The secret the tags are made with; the same in every process of one database. */
-export async function readMetadataTags(db: pg.Pool | pg.PoolClient): Promise<MetadataTags> {
-  const { rows } = await db.query<{ value: string }>(/* SQL */ `SELECT value FROM paige.settings WHERE key = 'role_secret'`);
-  if (!rows[0]) throw new Error('paige.settings has no role_secret: migrations have not run');
-  return new MetadataTags(`metadata-cache:${rows[0].value}`);
+export async function readMetadataTags(db: Queryable): Promise<MetadataTags> {
+  return new MetadataTags(`metadata-cache:${await readPlatformSecret(db)}`);
 }
 
 /**

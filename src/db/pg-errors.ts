@@ -1,4 +1,4 @@
-import { DomainError } from '../errors.js';
+import { DomainError } from '../domain/errors.js';
 
 /** The fields node-postgres copies from a Postgres ErrorResponse. */
 interface PgError {
@@ -10,7 +10,8 @@ interface PgError {
   constraint?: string;
 }
 
-const isPgError = (error: unknown): error is PgError =>
+/** An error Postgres answered with (a SQLSTATE), as opposed to a socket that failed or a bug of ours. */
+export const isPostgresError = (error: unknown): error is PgError =>
   error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((error as unknown as { code: string }).code);
 
 /** "Key (a, b)=(1, 2) already exists." → ['a', 'b'] */
@@ -45,7 +46,7 @@ function isUnavailable(error: unknown): boolean {
  */
 export function mapPgError(error: unknown): DomainError | undefined {
   if (isUnavailable(error)) return new DomainError('UNAVAILABLE', 'the database cannot be reached right now; try again shortly');
-  if (!isPgError(error)) return undefined;
+  if (!isPostgresError(error)) return undefined;
   const where = tableWord(error);
   switch (error.code) {
     case '23505': {
@@ -121,6 +122,6 @@ export function mapPgError(error: unknown): DomainError | undefined {
  */
 export function mapUserSqlError(error: unknown): DomainError | undefined {
   const mapped = mapPgError(error);
-  if (mapped || !isPgError(error) || (error as { severity?: unknown }).severity !== 'ERROR') return mapped;
+  if (mapped || !isPostgresError(error) || (error as { severity?: unknown }).severity !== 'ERROR') return mapped;
   return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
 }

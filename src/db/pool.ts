@@ -38,6 +38,9 @@ export const exactTypes: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** Anything that runs one statement: the pool (any free session) or one session (inside a transaction). */
+export type Queryable = pg.Pool | pg.ClientBase;
+
 export interface PoolOptions {
   /** @default 10 */
   max?: number;

@@ -1,8 +1,9 @@
 import pg from 'pg';
-import { badInput } from '../errors.js';
+import { badInput } from '../domain/errors.js';
+import { isPostgresError } from './pg-errors.js';
 import { EXACT_SESSION_OPTIONS, exactTypes, keepClientErrorsHeard } from './pool.js';
 import { LOGIN_ROLE_LIMITS, projectNames, resetLoginPasswordSql } from './sql/projects.sql.js';
-import { loginRolePassword } from './projects.js';
+import { loginRolePassword, readPlatformSecret } from './platform-secret.js';
 
 /** The most rows one `sql` call returns; `rowCount` still tells how many the statement produced. */
 export const SQL_ROW_CAP = 1000;
@@ -151,7 +152,7 @@ export class ProjectSqlPools {
     const names = projectNames(projectId);
     const url = new URL(this.url);
     url.username = names.login;
-    url.password = await loginRolePassword(this.platform, names.login);
+    url.password = loginRolePassword(await readPlatformSecret(this.platform), names.login);
     const pool = new pg.Pool({
       connectionString: url.toString(),
       max: POOL_SIZE,
@@ -178,7 +179,7 @@ export class ProjectSqlPools {
     } catch (error) {
       if ((error as { code?: unknown }).code !== '28P01') throw error;
       const { login } = projectNames(projectId);
-      await this.platform.query(resetLoginPasswordSql(login, await loginRolePassword(this.platform, login)));
+      await this.platform.query(resetLoginPasswordSql(login, loginRolePassword(await readPlatformSecret(this.platform), login)));
       return pool.connect();
     }
   }
@@ -215,7 +216,7 @@ export class ProjectSqlPools {
       return { columns, rows, rowCount: result.rowCount ?? seen, truncated: seen > rows.length };
     } catch (error) {
       // A failure of our own statements leaves the session in an unknown state: do not reuse it.
-      broken ||= !isPgError(error);
+      broken ||= !isPostgresError(error);
       throw error;
     } finally {
       client.release(broken);
@@ -234,5 +235,3 @@ export class ProjectSqlPools {
     await Promise.all(ids.map((id) => this.close(id)));
   }
 }
-
-const isPgError = (error: unknown) => error instanceof Error && typeof (error as { code?: unknown }).code === 'string';

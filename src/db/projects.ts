@@ -1,9 +1,11 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { inTransaction } from './pool.js';
+import { loginRolePassword, readPlatformSecret } from './platform-secret.js';
 import { quoteIdent } from './identifiers.js';
 import { createProjectRolesSql, dropProjectSql, projectNames, terminateLoginSessionsSql, type ProjectNames } from './sql/projects.sql.js';
-import { createSystemTablesSql, SYSTEM_TABLES } from './sql/system-tables.sql.js';
+import { createSystemTablesSql } from './sql/system-tables.sql.js';
+import { SYSTEM_TABLES } from '../domain/tables.js';
 import { attachChangeCapture } from './change-capture.js';
 import { purgeSchemaChanges } from './change-log.js';
 import { notifyMetadataChange, type MetadataAnnouncement } from './metadata-notify.js';
@@ -19,13 +21,6 @@ const selectProject = /* SQL */ `SELECT id, name, schema_name AS "schemaName", c
 
 /** A new opaque project id: 12 lowercase hex digits, safe inside role and schema names. */
 const newProjectId = () => randomBytes(6).toString('hex');
-
-/** The login role's password, derived from the platform secret so it is never stored. */
-export async function loginRolePassword(db: pg.Pool | pg.PoolClient, loginRole: string): Promise<string> {
-  const { rows } = await db.query<{ value: string }>(`SELECT value FROM paige.settings WHERE key = 'role_secret'`);
-  if (!rows[0]) throw new Error('paige.settings has no role_secret: migrations have not run');
-  return createHmac('sha256', rows[0].value).update(loginRole).digest('base64url');
-}
 
 export { projectNames, type ProjectNames };
 
@@ -49,7 +44,7 @@ export async function createProject(pool: pg.Pool, name: string): Promise<Projec
   const id = newProjectId();
   const names = projectNames(id);
   return inTransaction(pool, async (client) => {
-    await client.query(createProjectRolesSql(names, await loginRolePassword(client, names.login)));
+    await client.query(createProjectRolesSql(names, loginRolePassword(await readPlatformSecret(client), names.login)));
     await client.query(`SET LOCAL ROLE ${quoteIdent(names.owner)}; SET LOCAL search_path = ${quoteIdent(names.schema)}`);
     await client.query(createSystemTablesSql);
     await client.query('RESET ROLE; SET LOCAL search_path = DEFAULT');

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { inTransaction } from './pool.js';
+import { inTransaction, type Queryable } from './pool.js';
 import * as sql from './sql/system-rows.sql.js';
 
 /**
@@ -43,8 +43,6 @@ export interface MessageRow {
   idempotencyKey: string | null;
   createdAt: string;
 }
-
-type Queryable = pg.Pool | pg.PoolClient;
 
 /** jsonb travels as JSON text: node-postgres would send a bare string unquoted. */
 const jsonParam = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));

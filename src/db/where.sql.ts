@@ -1,21 +1,7 @@
-import type { ColumnType } from './catalog.js';
+import type { ColumnType } from '../domain/tables.js';
+import { SQL_TYPES } from './column-types.js';
 import { quoteIdent } from './identifiers.js';
-import type { CompareOp, WhereNode } from '../resolvers/where.js';
-
-/** The SQL type of each API column type, for `$n::type` casts. A fixed list: never user text. */
-export const SQL_TYPES: Record<ColumnType, string> = {
-  text: 'text',
-  varchar: 'varchar',
-  integer: 'int4',
-  serial: 'int4',
-  bigint: 'int8',
-  numeric: 'numeric',
-  boolean: 'bool',
-  date: 'date',
-  timestamptz: 'timestamptz',
-  uuid: 'uuid',
-  jsonb: 'jsonb',
-};
+import type { CompareOp, WhereNode } from '../domain/where.js';
 
 /** Collects `$n` parameters while a statement is built; values never enter the SQL text. */
 export class SqlParams {

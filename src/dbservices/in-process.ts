@@ -3,7 +3,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ConfigError, logLevels, parseConfig, type LogLevel } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { closeAppServices, openAppServices } from '../app-services.js';
-import { mapPgError } from '../db/pg-errors.js';
+import { createMaskError, type MaskError } from '../schema/errors.js';
 import type { AppServices, Context } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import { DbServicesError, fromGraphQLErrors, type GraphQLErrorLike } from './errors.js';
@@ -20,6 +20,7 @@ export class InProcessTransport implements Transport {
   private hubStarted: Promise<void> | undefined;
   private readonly validated = new WeakSet<DocumentNode>();
   private readonly log: Logger;
+  private readonly maskError: MaskError;
   private readonly logLevel: LogLevel;
   private readonly subscriptions = new Set<() => void>();
 
@@ -29,6 +30,7 @@ export class InProcessTransport implements Transport {
     // A bot's own output matters more than ours: warnings and errors only, unless LOG_LEVEL says otherwise.
     this.logLevel = isLogLevel(settings.logLevel) ? settings.logLevel : 'warn';
     this.log = createLogger(this.logLevel);
+    this.maskError = createMaskError(this.log);
   }
 
   projectId(): Promise<string> {
@@ -121,17 +123,11 @@ export class InProcessTransport implements Transport {
     return this.hubStarted;
   }
 
-  /** What yoga's masking does on the server: domain errors pass, Postgres errors are mapped, the rest masked and logged. */
+  /** The server's one error policy (src/schema/errors.ts), as the shape dbServices' errors are made from. */
   private mask(error: unknown): GraphQLErrorLike {
     if (error instanceof DbServicesError) return { message: error.message, extensions: { code: error.code, ...error.details } };
-    // A GraphQLError that wraps something else than a GraphQLError wraps a thrown error (Postgres or a bug);
-    // otherwise it is a domain error (with its code) or graphql-js checking the request (no code).
-    const original = error instanceof GraphQLError && error.originalError && !(error.originalError instanceof GraphQLError) ? error.originalError : error;
-    if (original instanceof GraphQLError) return { message: original.message, extensions: { ...original.extensions } };
-    const mapped = mapPgError(original);
-    if (mapped) return { message: mapped.message, extensions: mapped.extensions };
-    this.log.error('dbServices: unexpected error', original);
-    return { message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    const masked = this.maskError(error);
+    return { message: masked.message, extensions: { ...masked.extensions } };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
-import { encodeCursor, type ChangeEntry, type RowOp, type TableOp } from '../db/change-log.js';
-import { matchesWhere, type WhereNode } from '../resolvers/where.js';
+import { encodeCursor, type ChangeEntry, type RowOp, type TableChangeKind } from '../db/change-log.js';
+import { matchesWhere, type WhereNode } from '../domain/where.js';
 
 /** What a `rowChanges` subscriber receives (the contract's RowChange). */
 export interface RowChangeEvent {
@@ -17,7 +17,7 @@ export interface RowChangeEvent {
 export interface TableChangeEvent {
   projectId: string;
   table: string;
-  kind: TableOp;
+  kind: TableChangeKind;
   newName: string | null;
   at: string;
 }
@@ -42,7 +42,7 @@ export function toRowChange(entry: ChangeEntry & { op: RowOp }): RowChangeEvent 
 }
 
 export function toTableChange(entry: ChangeEntry): TableChangeEvent {
-  return { projectId: projectIdOfSchema(entry.schema), table: entry.table, kind: entry.op as TableOp, newName: entry.newName, at: entry.at };
+  return { projectId: projectIdOfSchema(entry.schema), table: entry.table, kind: entry.op as TableChangeKind, newName: entry.newName, at: entry.at };
 }
 
 /**
@@ -62,14 +62,4 @@ export function changeMatches(where: WhereNode | null, entry: ChangeEntry): bool
     }
   };
   return test(entry.row) || test(entry.oldRow);
-}
-
-/** The same filter written with its keys in another order is the same group. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
 }

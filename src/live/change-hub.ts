@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { createPool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
-import { DomainError } from '../errors.js';
-import type { WhereNode } from '../resolvers/where.js';
+import { DomainError } from '../domain/errors.js';
+import type { WhereNode } from '../domain/where.js';
 import * as changeLog from '../db/change-log.js';
 import type { ChangeEntry, ChangePosition } from '../db/change-log.js';
 import { ChangeListener } from '../db/listener.js';

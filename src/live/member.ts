@@ -1,6 +1,6 @@
-import { DomainError } from '../errors.js';
+import { DomainError } from '../domain/errors.js';
 import { comparePositions, type ChangePosition } from '../db/change-log.js';
-import type { WhereNode } from '../resolvers/where.js';
+import type { WhereNode } from '../domain/where.js';
 import { EventQueue } from './event-queue.js';
 import type { RowChangeEvent } from './change-events.js';
 

@@ -1,4 +1,4 @@
-import { DomainError, notFound } from '../errors.js';
+import { DomainError, notFound } from '../domain/errors.js';
 import { projectsByIds, type Project } from '../db/projects.js';
 import type { Context } from './context.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { notFound } from '../errors.js';
+import { notFound } from '../domain/errors.js';
 import * as apiKeys from '../db/api-keys.js';
 import { canSeeProject, requireProject } from './access.js';
 import type { Context } from './context.js';

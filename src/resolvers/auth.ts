@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { DomainError } from '../errors.js';
+import { DomainError } from '../domain/errors.js';
 import { findApiKeyByToken } from '../db/api-keys.js';
 import type { AppServices, Auth } from './context.js';
 

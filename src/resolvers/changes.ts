@@ -1,10 +1,10 @@
-import { badInput } from '../errors.js';
+import { badInput } from '../domain/errors.js';
 import { decodeCursor } from '../db/change-log.js';
-import { canonicalJson } from '../live/change-events.js';
+import { canonicalJson } from '../domain/value-order.js';
 import { requireProject } from './access.js';
 import type { Context } from './context.js';
 import { withTable } from './tables.js';
-import { isMatchAll, parseWhere } from './where.js';
+import { isMatchAll, parseWhere } from '../domain/where.js';
 
 export interface RowChangesArgs {
   projectId: string;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { badInput } from '../errors.js';
-import { COLUMN_TYPES, type ColumnType } from '../db/catalog.js';
+import { badInput } from '../domain/errors.js';
+import { COLUMN_TYPES, type ColumnType } from '../domain/tables.js';
 import { DEFAULT_EXPRESSIONS, MAX_VARCHAR_LENGTH, isDefaultExpression, type DefaultSpec } from '../db/column-types.js';
 import type { ColumnSpec } from '../db/ddl.js';
-import { checkName } from './names.js';
-import { columnSchema } from './values.js';
+import { checkName } from '../domain/names.js';
+import { columnSchema } from '../domain/values.js';
 import { parseInput } from './validation.js';
 
 /** ColumnInput as GraphQL delivers it (enum values upper case, defaults already applied). */

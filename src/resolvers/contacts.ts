@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import * as systemTables from '../db/system-tables.js';
 import type { ContactRow } from '../db/system-tables.js';
-import { badInput } from '../errors.js';
+import { badInput } from '../domain/errors.js';
 import { requireProject } from './access.js';
 import type { Context } from './context.js';
 import { parseInput } from './validation.js';

@@ -1,6 +1,6 @@
 import * as systemTables from '../db/system-tables.js';
 import type { ConversationRow, ConversationStatus } from '../db/system-tables.js';
-import { badInput, notFound } from '../errors.js';
+import { badInput, notFound } from '../domain/errors.js';
 import { requireProject } from './access.js';
 import { loadBySchema, parsePhone } from './contacts.js';
 import type { Context } from './context.js';

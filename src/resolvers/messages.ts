@@ -1,6 +1,6 @@
 import * as systemTables from '../db/system-tables.js';
 import type { MessageDirection, MessageRow } from '../db/system-tables.js';
-import { badInput } from '../errors.js';
+import { badInput } from '../domain/errors.js';
 import { requireProject } from './access.js';
 import { loadBySchema, parsePhone } from './contacts.js';
 import type { Context } from './context.js';

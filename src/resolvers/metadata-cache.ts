@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApiKey } from '../db/api-keys.js';
-import type { TableInfo } from '../db/catalog.js';
+import type { TableInfo } from '../domain/tables.js';
 import { tagOfPayload, type MetadataAnnouncement, type MetadataChange, type MetadataTags } from '../db/metadata-notify.js';
 import { projectNames, type Project } from '../db/projects.js';
 import type { AppServices } from './context.js';

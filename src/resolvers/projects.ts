@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { badInput, notFound } from '../errors.js';
+import { badInput, notFound } from '../domain/errors.js';
 import * as projects from '../db/projects.js';
 import { canSeeProject, findVisibleProject, requireAdmin } from './access.js';
 import type { Context } from './context.js';

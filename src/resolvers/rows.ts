@@ -1,12 +1,12 @@
-import type { ColumnInfo, TableInfo } from '../db/catalog.js';
+import { findColumn, type ColumnInfo, type Row, type TableInfo } from '../domain/tables.js';
 import * as db from '../db/rows.js';
-import { DEFAULT, MAX_PARAMETERS, type InsertValue, type Row } from '../db/rows.js';
-import { DomainError, badInput } from '../errors.js';
+import { DEFAULT, MAX_PARAMETERS, type InsertValue } from '../db/rows.js';
+import { badInput } from '../domain/errors.js';
 import type { Context } from './context.js';
-import { decodeCursor, encodeCursor, keysAreUnique, sortKeys, type OrderByInput } from './row-cursor.js';
+import { decodeCursor, encodeCursor, keysAreUnique, sortKeys, type OrderByInput } from '../domain/row-cursor.js';
 import { withResolvedTable, withTable } from './tables.js';
-import { encodeValue } from './values.js';
-import { isMatchAll, parseWhere } from './where.js';
+import { encodeValue } from '../domain/values.js';
+import { isMatchAll, parseWhere } from '../domain/where.js';
 
 /** Limits of one call. */
 export const ROW_LIMITS = { pageSize: 1000, defaultPageSize: 100, rowsPerWrite: 1000 } as const;
@@ -56,12 +56,6 @@ async function listRowsOf(ctx: Context, table: TableInfo, args: ListRowsArgs): P
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function findColumn(table: TableInfo, name: string, path: string, details: Record<string, unknown> = {}): ColumnInfo {
-  const column = table.columns.find((c) => c.name === name);
-  if (!column) throw new DomainError('NOT_FOUND', `${path}: column "${name}" not found in table "${table.name}"`, { table: table.name, column: name, ...details });
-  return column;
-}
 
 /** A column Postgres fills when a row leaves it out: it has a default, is an identity, or may be null. */
 const canBeOmitted = (column: ColumnInfo) => column.nullable || column.defaultSql !== null || column.identity;

@@ -1,6 +1,6 @@
 import type { SqlResult } from '../db/project-sql.js';
 import { mapUserSqlError } from '../db/pg-errors.js';
-import { badInput } from '../errors.js';
+import { badInput } from '../domain/errors.js';
 import { requireProject } from './access.js';
 import type { Context } from './context.js';
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { DomainError, badInput, notFound, systemTable } from '../errors.js';
-import type { ColumnInfo, TableInfo } from '../db/catalog.js';
+import { DomainError, badInput, conflict, systemTable } from '../domain/errors.js';
+import { findColumn, type ColumnInfo, type TableInfo } from '../domain/tables.js';
 import * as ddl from '../db/ddl.js';
 import { ADDED_KEY_COLUMN } from '../db/sql/ddl.sql.js';
 import { requireProject } from './access.js';
 import { parseColumnInput } from './column-input.js';
 import type { Context } from './context.js';
-import { checkName } from './names.js';
+import { checkName } from '../domain/names.js';
 import { findTable, forgetTables, refreshTables, requireTable } from './tables.js';
 import { parseInput } from './validation.js';
 import { announced } from './metadata-cache.js';
@@ -34,8 +34,6 @@ const structure = (action: string) => (table: string) => systemTable(table, acti
 const noClear = (table: string) =>
   new DomainError('SYSTEM_TABLE', `table "${table}" is a system table: clearTable is for custom tables only (delete its rows with deleteRows)`, { table });
 
-const conflict = (message: string, details: Record<string, unknown>) => new DomainError('CONFLICT', message, details);
-
 /** A custom table of the project, or NOT_FOUND; SYSTEM_TABLE when it is one of the system tables. */
 async function requireCustomTable(ctx: Context, projectId: string, name: string, refusal: (table: string) => DomainError) {
   const project = await requireProject(ctx, projectId);
@@ -44,12 +42,6 @@ async function requireCustomTable(ctx: Context, projectId: string, name: string,
   const table = await requireTable(ctx, projectId, name);
   if (table.system) throw refusal(table.name);
   return { project, table };
-}
-
-function requireColumn(table: TableInfo, name: string): ColumnInfo {
-  const column = table.columns.find((c) => c.name === name);
-  if (!column) throw notFound(`column "${name}" of table "${table.name}"`);
-  return column;
 }
 
 async function refuseExistingTable(ctx: Context, schema: string, name: string): Promise<void> {
@@ -129,7 +121,7 @@ export async function addColumn(ctx: Context, projectId: string, tableName: stri
 
 export async function renameColumn(ctx: Context, projectId: string, tableName: string, name: string, newName: string): Promise<ColumnInfo> {
   const { project, table } = await requireCustomTable(ctx, projectId, tableName, structure('altered'));
-  const column = requireColumn(table, name);
+  const column = findColumn(table, name);
   checkName('column', newName, 'newName');
   if (newName === name) return column;
   if (table.columns.some((c) => c.name === newName)) {
@@ -146,7 +138,7 @@ export async function renameColumn(ctx: Context, projectId: string, tableName: s
  */
 export async function dropColumn(ctx: Context, projectId: string, tableName: string, name: string): Promise<boolean> {
   const { project, table } = await requireCustomTable(ctx, projectId, tableName, structure('altered'));
-  const column = requireColumn(table, name);
+  const column = findColumn(table, name);
   if (column.primaryKey) {
     throw badInput(`column "${name}" is part of the primary key of table "${tableName}" and cannot be dropped`, { table: tableName, column: name });
   }

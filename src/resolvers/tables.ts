@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
-import { readTables, type TableInfo } from '../db/catalog.js';
-import { DomainError, notFound } from '../errors.js';
+import { readTables } from '../db/catalog.js';
+import { type TableInfo } from '../domain/tables.js';
+import { DomainError, notFound } from '../domain/errors.js';
 import { requireProject } from './access.js';
 import type { Context } from './context.js';
 

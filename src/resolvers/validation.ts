@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { badInput } from '../errors.js';
+import { badInput } from '../domain/errors.js';
 
 /** Parses input with a zod schema; the first problem becomes BAD_USER_INPUT naming the field. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, field: string): z.infer<T> {

@@ -1,4 +1,4 @@
-import { DomainError } from '../errors.js';
+import { DomainError } from '../domain/errors.js';
 import type { RowChangeEvent, TableChangeEvent } from '../live/change-events.js';
 import * as changes from '../resolvers/changes.js';
 import { builder } from './builder.js';

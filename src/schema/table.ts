@@ -1,4 +1,4 @@
-import type { ColumnInfo, TableInfo } from '../db/catalog.js';
+import type { ColumnInfo, TableInfo } from '../domain/tables.js';
 import { decodeDefault } from '../db/column-types.js';
 import * as tables from '../resolvers/tables.js';
 import * as tableDdl from '../resolvers/table-ddl.js';

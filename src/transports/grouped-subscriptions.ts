@@ -1,7 +1,7 @@
 import { execute, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../resolvers/context.js';
-import { canonicalJson } from '../live/change-events.js';
+import { canonicalJson } from '../domain/value-order.js';
 import { accessScope, executeOncePerGroup, subscribeForQueue } from './shared-results.js';
 
 /** A number per parsed document: yoga's parser cache hands the same object for the same text. */

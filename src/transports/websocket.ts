@@ -8,8 +8,9 @@ import type { AppServices, Auth, Context } from '../resolvers/context.js';
 import { authenticate } from '../resolvers/auth.js';
 import { existingApiKeyIds } from '../db/api-keys.js';
 import { QUERY_LIMITS } from '../query-limits.js';
-import { DomainError } from '../errors.js';
-import { canonicalJson } from '../live/change-events.js';
+import { DomainError } from '../domain/errors.js';
+import { toGraphQLError, type MaskError } from '../schema/errors.js';
+import { canonicalJson } from '../domain/value-order.js';
 import { FanOutSocket, PreSerialisedPayload } from './fan-out-socket.js';
 import { accessScope, serialisedPayload, subscribeForQueue, writeOncePerGroup } from './shared-results.js';
 
@@ -34,12 +35,10 @@ export interface WebSocketOptions {
   maskError?: MaskError;
 }
 
-type MaskError = (error: unknown, message: string, isDev?: boolean) => Error;
-
 /** What yoga's masking does to a subscription's results: every error through maskError. */
 function maskResult(result: ExecutionResult, maskError: MaskError): ExecutionResult {
   if (!result.errors) return result;
-  return { ...result, errors: result.errors.map((error) => maskError(error, 'Unexpected error.') as GraphQLError) };
+  return { ...result, errors: result.errors.map((error) => maskError(error)) };
 }
 
 /** Close code and reason for a socket whose key no longer exists (as for a bad token on connect). */
@@ -128,7 +127,7 @@ export function attachGraphqlWs(
         // graphql-ws has already registered this operation's id: it counts itself.
         const limit = options.maxOperationsPerSocket ?? 100;
         if (Object.keys(ctx.subscriptions).length > limit) {
-          return [new DomainError('BAD_USER_INPUT', `at most ${limit} operations can run at once on one socket; complete some first`)];
+          return [toGraphQLError(new DomainError('BAD_USER_INPUT', `at most ${limit} operations can run at once on one socket; complete some first`))];
         }
         const enveloped = yoga.getEnveloped({ connectionParams: ctx.connectionParams ?? {}, req: ctx.extra.request });
         let document;
@@ -146,7 +145,7 @@ export function attachGraphqlWs(
           // Authenticates the token again: a key revoked since connect is refused here.
           contextValue = await enveloped.contextFactory();
         } catch (error) {
-          if (error instanceof DomainError) return [error];
+          if (error instanceof DomainError) return [toGraphQLError(error)];
           throw error;
         }
         const rootValue: RootValue = {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { inject } from 'vitest';
-import { loginRolePassword, projectNames } from '../../src/db/projects.js';
+import { projectNames } from '../../src/db/projects.js';
+import { loginRolePassword, readPlatformSecret } from '../../src/db/platform-secret.js';
 import { exactTypes } from '../../src/db/pool.js';
 
 /** A superuser client on this run's database, for looking at what Postgres really holds. */
@@ -23,7 +24,7 @@ export async function asSuperuser<T>(work: (client: pg.Client) => Promise<T>): P
 /** A client logged in as a project's own login role (what raw SQL from bot code runs as). */
 export async function loginRoleClient(projectId: string): Promise<pg.Client> {
   const names = projectNames(projectId);
-  const password = await asSuperuser((client) => loginRolePassword(client as unknown as pg.Pool, names.login));
+  const password = loginRolePassword(await asSuperuser(readPlatformSecret), names.login);
   const url = new URL(inject('databaseUrl'));
   url.username = names.login;
   url.password = password;

@@ -1,4 +1,4 @@
-import type { ColumnType } from '../catalog.js';
+import type { ColumnType } from '../../domain/tables.js';
 import { defaultSql, sqlType, type DefaultSpec } from '../column-types.js';
 import { qualify, quoteIdent } from '../identifiers.js';
 

@@ -1,7 +1,8 @@
-import type { ColumnInfo, TableInfo } from '../catalog.js';
+import type { ColumnInfo, TableInfo } from '../../domain/tables.js';
 import { qualify, quoteIdent } from '../identifiers.js';
 import { SqlParams, whereToSql } from '../where.sql.js';
-import type { WhereNode } from '../../resolvers/where.js';
+import type { WhereNode } from '../../domain/where.js';
+import type { SortKey } from '../../domain/row-cursor.js';
 
 /**
  * Row statements, each ONE statement with every value a `$n` parameter. Identifiers come from
@@ -11,12 +12,6 @@ import type { WhereNode } from '../../resolvers/where.js';
 export interface Statement {
   text: string;
   values: unknown[];
-}
-
-/** One column of the total order of a listing: the orderBy columns, then the primary key. */
-export interface SortKey {
-  column: Pick<ColumnInfo, 'name' | 'type' | 'nullable'>;
-  direction: 'ASC' | 'DESC';
 }
 
 /** The value of the input row that a column takes its DEFAULT (the column was not given). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { ColumnInfo, ColumnType } from '../db/catalog.js';
-import { badInput } from '../errors.js';
+import type { ColumnInfo, ColumnType } from './tables.js';
+import { badInput } from './errors.js';
 
 /**
  * Values cross the API as JSON, one encoding per column type (DESIGN.md "Column types and values"):

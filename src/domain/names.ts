@@ -1,5 +1,5 @@
-import { badInput } from '../errors.js';
-import { SYSTEM_TABLES, isSystemTable } from '../db/sql/system-tables.sql.js';
+import { badInput } from './errors.js';
+import { SYSTEM_TABLES, isSystemTable } from './tables.js';
 
 /**
  * The rules for table and column names. Names are always quoted in SQL, so keywords such as

@@ -1,6 +1,5 @@
-import type { TableInfo } from '../db/catalog.js';
-import type { Row, SortKey } from '../db/rows.js';
-import { DomainError, badInput } from '../errors.js';
+import { findColumn, type ColumnInfo, type Row, type TableInfo } from './tables.js';
+import { badInput } from './errors.js';
 import { encodeOperand } from './values.js';
 
 /**
@@ -11,6 +10,12 @@ import { encodeOperand } from './values.js';
  * made for (a cursor from another order is refused) and the last row's values in API encoding.
  */
 
+/** One column of the total order of a listing: the orderBy columns, then the primary key. */
+export interface SortKey {
+  column: Pick<ColumnInfo, 'name' | 'type' | 'nullable'>;
+  direction: 'ASC' | 'DESC';
+}
+
 export interface OrderByInput {
   column: string;
   direction?: 'ASC' | 'DESC' | null;
@@ -19,15 +24,12 @@ export interface OrderByInput {
 export function sortKeys(table: TableInfo, orderBy: readonly OrderByInput[] | null | undefined): SortKey[] {
   const keys: SortKey[] = [];
   (orderBy ?? []).forEach((item, i) => {
-    const column = table.columns.find((c) => c.name === item.column);
-    if (!column) {
-      throw new DomainError('NOT_FOUND', `orderBy[${i}]: column "${item.column}" not found in table "${table.name}"`, { table: table.name, column: item.column });
-    }
+    const column = findColumn(table, item.column, `orderBy[${i}]`);
     if (keys.some((key) => key.column.name === column.name)) throw badInput(`orderBy[${i}]: column "${column.name}" is listed twice`, { column: column.name });
     keys.push({ column, direction: item.direction ?? 'ASC' });
   });
   for (const name of table.primaryKey) {
-    const column = table.columns.find((c) => c.name === name)!;
+    const column = findColumn(table, name);
     if (!keys.some((key) => key.column.name === name)) keys.push({ column, direction: 'ASC' });
   }
   return keys;
@@ -62,7 +64,7 @@ export function decodeCursor(table: TableInfo, keys: SortKey[], cursor: string):
   }
   const values = parsed.v as unknown[];
   return keys.map((key, i) => {
-    const column = table.columns.find((c) => c.name === key.column.name)!;
+    const column = findColumn(table, key.column.name);
     // jsonb values travel parsed inside the cursor; everything else in its API encoding.
     return values[i] === null && column.nullable ? null : encodeOperand(column, values[i], `after.${column.name}`);
   });

@@ -1,5 +1,5 @@
-import type { ColumnInfo, TableInfo } from '../db/catalog.js';
-import { DomainError, badInput } from '../errors.js';
+import { findColumn, type ColumnInfo, type TableInfo } from './tables.js';
+import { badInput } from './errors.js';
 import { compareValues } from './value-order.js';
 import { encodeOperand, type SqlParam } from './values.js';
 
@@ -42,7 +42,6 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 export const isMatchAll = (node: WhereNode): boolean => node.kind === 'and' && node.nodes.every(isMatchAll);
 
 export function parseWhere(table: TableInfo, where: unknown, field = 'where'): WhereNode {
-  const columns = new Map(table.columns.map((column) => [column.name, column]));
   let conditions = 0;
 
   const objectNode = (value: unknown, path: string, depth: number): WhereNode => {
@@ -57,11 +56,7 @@ export function parseWhere(table: TableInfo, where: unknown, field = 'where'): W
       } else if (key === '_not') {
         nodes.push({ kind: 'not', node: objectNode(inner, `${path}._not`, depth + 1) });
       } else {
-        const column = columns.get(key);
-        if (!column) {
-          throw new DomainError('NOT_FOUND', `${path}: column "${key}" not found in table "${table.name}"`, { table: table.name, column: key });
-        }
-        nodes.push(...columnConditions(column, inner, `${path}.${key}`));
+        nodes.push(...columnConditions(findColumn(table, key, path), inner, `${path}.${key}`));
       }
     }
     return nodes.length === 1 ? nodes[0]! : { kind: 'and', nodes };

@@ -1,4 +1,4 @@
-import type { ColumnType } from '../db/catalog.js';
+import type { ColumnType } from './tables.js';
 
 /**
  * The order and equality Postgres applies to each column type, for the in-memory filter that live
@@ -57,8 +57,12 @@ export function compareCodePoints(a: string, b: string): number {
   }
 }
 
-/** Sorted keys, so that `{"a":1,"b":2}` equals `{"b":2,"a":1}` as jsonb does. */
-function canonicalJson(value: unknown): string {
+/**
+ * JSON with every object's keys sorted by code point: `{"a":1,"b":2}` and `{"b":2,"a":1}` give the
+ * same text, as jsonb holds them equal (and identical subscriptions share a group whatever their
+ * key order).
+ */
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value).sort(([a], [b]) => compareCodePoints(a, b));
