@@ -1,39 +1,80 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { Database } from './db/database.js';
+import { MetadataCache } from './db/metadata-cache.js';
+import { LISTENER_APP_PREFIX, readMetadataTags } from './db/metadata-notify.js';
+import { PgSubscriber } from './db/pg-subscriber.js';
 import { ProjectSqlPools } from './db/project-sql.js';
-import type { AppServices } from './resolvers/context.js';
 import { ChangeHub } from './live/change-hub.js';
-import { MetadataCache } from './resolvers/metadata-cache.js';
-import { readMetadataTags } from './db/metadata-notify.js';
+import { createAuthenticator, type Authenticator } from './resolvers/auth.js';
+import type { Auth, Context } from './resolvers/context.js';
+import { createLoaders } from './resolvers/loaders.js';
 
 /**
- * The long-lived parts that every operation's context shares. The server and dbServices'
- * in-process transport both build them here, so bot code runs the same schema over the same
- * services as a dashboard. `adminToken` absent: a random one nobody knows (dbServices never
- * authenticates a token in-process).
+ * The long-lived parts of a process. The server and dbServices' in-process transport both open
+ * them here, so bot code runs the same schema over the same services as a dashboard. Resolvers
+ * never see this object: each operation gets a Context of narrow capabilities (createContext).
  */
-export async function openAppServices(config: Config, log: Logger, adminToken?: string): Promise<AppServices> {
-  const db = await Database.open(config, log);
-  // Holds nothing until started: the server starts it (one LISTEN connection per process).
-  const changes = new ChangeHub({ url: db.url, log, retentionHours: config.changeRetentionHours });
-  // Trusted only while that connection LISTENs (dbServices in-process: after its first subscribe).
-  const metadata = new MetadataCache(await readMetadataTags(db.pool));
-  changes.listener.watchMetadata(metadata);
-  return {
-    config,
-    log,
-    db,
-    adminToken: adminToken ?? `unusable-${randomBytes(24).toString('hex')}`,
-    projectSql: new ProjectSqlPools(db.pool, db.url),
-    changes,
-    metadata,
-  };
+export interface AppServices {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  /** The platform pool, and the embedded Postgres when there is no DATABASE_URL. */
+  db: Database;
+  /** The process's one LISTEN connection, shared by the metadata cache and the change fan-out. */
+  subscriber: PgSubscriber;
+  /** Keys, projects and tables, kept while the subscriber hears every change to them. */
+  metadata: MetadataCache;
+  /** The fan-out of live changes: one change-log reader for the process. */
+  changes: ChangeHub;
+  /** Login-role pools for each project's raw SQL, opened on demand. */
+  projectSql: ProjectSqlPools;
+  /** Checks a bearer token; the admin token is known only inside it. */
+  authenticate: Authenticator;
 }
 
-/** Ends what openAppServices opened: the raw-SQL pools first, then the platform pool (and embedded Postgres). */
+/**
+ * Opens the database (migrating it) and connects the process's subscriber, so the metadata cache
+ * can be trusted from the first operation. `adminToken` absent: a random one nobody knows
+ * (dbServices in-process never authenticates a token).
+ */
+export async function openAppServices(config: Config, log: Logger, adminToken?: string): Promise<AppServices> {
+  const metrics = new Metrics();
+  const db = await Database.open(config, log);
+  try {
+    const subscriber = new PgSubscriber({ url: db.url, log, applicationPrefix: LISTENER_APP_PREFIX });
+    const metadata = new MetadataCache(await readMetadataTags(db.pool), subscriber, log, metrics);
+    await metadata.watch();
+    await subscriber.start();
+    return {
+      config,
+      log,
+      metrics,
+      db,
+      subscriber,
+      metadata,
+      changes: new ChangeHub({ url: db.url, subscriber, log, metrics, retentionHours: config.changeRetentionHours }),
+      projectSql: new ProjectSqlPools(db.pool, db.url),
+      authenticate: createAuthenticator(adminToken ?? `unusable-${randomBytes(24).toString('hex')}`, metadata, db.pool),
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+/** The context of one operation: who is asking, and what a resolver may use. */
+export function createContext(services: AppServices, auth: Auth): Context {
+  const { db, projectSql, changes, metadata, log } = services;
+  return { auth, pg: db.pool, projectSql, changes, metadata, log, loaders: createLoaders(db.pool, metadata) };
+}
+
+/** Ends what openAppServices opened: subscriptions, the raw-SQL pools, the subscriber, then the platform pool (and embedded Postgres). */
 export async function closeAppServices(services: AppServices): Promise<void> {
+  await services.changes.stop();
   await services.projectSql.closeAll();
+  await services.subscriber.stop();
   await services.db.close();
 }

@@ -18,7 +18,7 @@ async function main() {
   const startedAt = performance.now();
   const server = await createServer(config, log);
   await server.start();
-  if (!config.adminToken) console.log(`admin token: ${server.services.adminToken}`);
+  if (!config.adminToken) console.log(`admin token: ${server.adminToken}`);
   log.info(`paige-db ready at ${server.url} in ${Math.round(performance.now() - startedAt)} ms`);
 
   let stopping = false;

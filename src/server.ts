@@ -1,20 +1,23 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveAdminToken } from './db/database.js';
-import { closeAppServices, openAppServices } from './app-services.js';
+import { closeAppServices, createContext, openAppServices, type AppServices } from './app-services.js';
 import { createMaskError } from './schema/errors.js';
-import { authenticate } from './resolvers/auth.js';
-import { attachGraphqlWs, type WebSocketInitialContext, type WebSocketOptions } from './transports/websocket.js';
-import { QUERY_LIMITS, queryLimitPlugins } from './query-limits.js';
-import { useGroupedSubscriptions } from './transports/grouped-subscriptions.js';
-import type { AppServices, Context } from './resolvers/context.js';
 import { schema } from './schema/index.js';
+import type { Context } from './resolvers/context.js';
+import { GroupFanOut } from './transports/group-fan-out.js';
+import { attachGraphqlWs, type WebSocketInitialContext, type WebSocketOptions } from './transports/graphql-ws.js';
+import { createRequestHandler } from './transports/http.js';
+import { queryLimitPlugins } from './transports/query-limits.js';
+import { useSseGroups } from './transports/sse-groups.js';
 
 export interface PaigeServer {
   services: AppServices;
+  /** The admin bearer token: ADMIN_TOKEN, or the one kept in the data dir. */
+  adminToken: string;
   /** `http://host:port/graphql` once started. */
   url: string;
   start(): Promise<void>;
@@ -26,57 +29,42 @@ export async function createServer(
   config: Config,
   log: Logger = createLogger(config.logLevel),
   /** Tuning of the WebSocket transport (tests shorten the key recheck). */
-  websocketOptions: Omit<WebSocketOptions, 'maskError'> = {},
+  websocketOptions: WebSocketOptions = {},
 ): Promise<PaigeServer> {
   const { token: adminToken, source } = await resolveAdminToken(config);
   if (source === 'created') log.info('generated an admin token and kept it in the data dir');
-  const services: AppServices = await openAppServices(config, log, adminToken);
-  const { db } = services;
-
+  const services = await openAppServices(config, log, adminToken);
   const maskError = createMaskError(log);
-  const yoga: YogaServerInstance<WebSocketInitialContext, Context> = createYoga<WebSocketInitialContext, Context>({
+  const fanOut = new GroupFanOut(services.metrics);
+
+  const yoga = createYoga<WebSocketInitialContext, Context>({
     schema,
-    plugins: [...queryLimitPlugins(config), useGroupedSubscriptions()],
+    plugins: [...queryLimitPlugins(config), useSseGroups(fanOut)],
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'paige-db' },
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     logging: config.logLevel === 'silent' ? false : config.logLevel,
-    // HTTP carries the token in a header; graphql-ws in connectionParams (see transports/websocket.ts).
-    context: async ({ request, connectionParams }) => ({
-      ...services,
-      auth: await authenticate(services, request ? request.headers.get('authorization') : connectionParams?.authorization),
-    }),
+    // HTTP carries the token in a header; graphql-ws in connectionParams (see transports/graphql-ws.ts).
+    context: async ({ request, connectionParams }) =>
+      createContext(services, await services.authenticate(request ? request.headers.get('authorization') : connectionParams?.authorization)),
   });
 
-  const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/readyz') {
-      void db.ready().then((ready) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }));
-      return;
-    }
-    if (Number(req.headers['content-length'] ?? 0) > QUERY_LIMITS.maxBodyBytes) return sendTooLarge(res);
-    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
-      // A chunked body has no length to check up front: read it here within the bound and hand
-      // yoga the bytes (@whatwg-node/server takes a Node request's `body` in place of its stream).
-      void readBody(req, QUERY_LIMITS.maxBodyBytes).then((body) => {
-        if (body === undefined) return sendTooLarge(res, { connection: 'close' });
-        void yoga.handle(Object.assign(req, { body }), res);
-      }, () => res.destroy());
-      return;
-    }
-    void yoga.handle(req, res);
-  });
-
-  const websocket = attachGraphqlWs(http, yoga, services, { ...websocketOptions, maskError });
+  const http = createHttpServer(
+    createRequestHandler({ yoga, ready: () => services.db.ready(), metrics: services.metrics, authenticate: services.authenticate }),
+  );
+  const websocket = attachGraphqlWs(
+    http,
+    { yoga, authenticate: services.authenticate, pg: services.db.pool, log, fanOut, maskError },
+    websocketOptions,
+  );
 
   const server: PaigeServer = {
     services,
+    adminToken,
     url: '',
     async start() {
-      // Listening (and positioned at the log's head) before the first socket can subscribe.
-      await services.changes.start();
+      services.changes.start();
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.port, config.host, () => resolve());
@@ -85,39 +73,14 @@ export async function createServer(
       server.url = `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql`;
     },
     async stop() {
-      // Stop accepting, end every socket, then the pools and the embedded Postgres.
+      // Stop accepting, end every socket, then the services (subscriptions, pools, embedded Postgres).
       await websocket.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
       });
-      await services.changes.stop();
       await closeAppServices(services);
     },
   };
   return server;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
-}
-
-function sendTooLarge(res: ServerResponse, headers?: Record<string, string>) {
-  sendJson(res, 413, { errors: [{ message: `request body over ${QUERY_LIMITS.maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }, headers);
-}
-
-/** The whole body, or undefined as soon as it passes `limit` bytes (the rest is left unread). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      req.off('data', onData).off('end', onEnd).pause();
-      resolve(undefined);
-    };
-    const onEnd = () => resolve(Buffer.concat(chunks));
-    req.on('data', onData).on('end', onEnd).once('error', reject);
-  });
 }

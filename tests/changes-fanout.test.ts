@@ -7,7 +7,8 @@ import { rowApi } from './support/rows.js';
 import { ChangeHub } from '../src/live/change-hub.js';
 import { createLogger } from '../src/logger.js';
 import { DomainError } from '../src/domain/errors.js';
-import { sharedResultStats } from '../src/transports/shared-results.js';
+import { Metrics } from '../src/metrics.js';
+import { PgSubscriber } from '../src/db/pg-subscriber.js';
 import { collect, ROW_CHANGES, TABLE_CHANGES, waitForSubscriberCount, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
 
 let t: TestServer;
@@ -53,13 +54,14 @@ describe('fan-out', () => {
     ];
     const hub = t.server.services.changes;
     const baseline = hub.subscriberCount - subs.length;
-    const before = { ...hub.stats };
+    const before = await t.metrics();
     await api.insert('notes', [{ body: 'hello', kind: 'memo' }]);
     await Promise.all(subs.map((sub) => sub.waitFor(1)));
     const rows = subs.map((sub) => sub.payloads[0]!.data.rowChanges);
     expect(new Set(rows.map((row) => JSON.stringify(row))).size).toBe(1);
-    expect(hub.stats.entriesRead - before.entriesRead).toBe(1);
-    expect(hub.stats.eventsBuilt - before.eventsBuilt).toBe(1);
+    const after = await t.metrics();
+    expect(after.paige_change_log_entries_read_total! - before.paige_change_log_entries_read_total!).toBe(1);
+    expect(after.paige_change_events_built_total! - before.paige_change_events_built_total!).toBe(1);
     for (const sub of subs) sub.unsubscribe();
     // Unsubscribing leaves the hub: nothing keeps a dead subscriber's queue.
     await waitForSubscriberCount(t, baseline);
@@ -67,8 +69,12 @@ describe('fan-out', () => {
 
   it('ends a subscriber that falls too far behind with an error telling it to resume, without holding the others', async () => {
     // A hub of its own with a tiny cap, reading one entry at a time; nobody reads the first queue.
-    const hub = new ChangeHub({ url: inject('databaseUrl'), log: createLogger('silent'), retentionHours: 24, maxQueued: 3, batchSize: 1 });
-    await hub.start();
+    const log = createLogger('silent');
+    const metrics = new Metrics();
+    const subscriber = new PgSubscriber({ url: inject('databaseUrl'), log, applicationPrefix: 'paige-db-test-' });
+    await subscriber.start();
+    const hub = new ChangeHub({ url: inject('databaseUrl'), subscriber, log, metrics, retentionHours: 24, maxQueued: 3, batchSize: 1 });
+    const entriesRead = metrics.counter('paige_change_log_entries_read_total', '');
     try {
       const stalled = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });
       const reading = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });
@@ -77,7 +83,7 @@ describe('fan-out', () => {
         while (readBodies.length < 5) readBodies.push(((await reading.next()).value as { row: { body: string } }).row.body);
       })();
       await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) SELECT 'n' || g, 'flood' FROM generate_series(1, 5) g`);
-      while (hub.stats.entriesRead < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (entriesRead.value < 5) await new Promise((resolve) => setTimeout(resolve, 5));
       const items: unknown[] = [];
       for (;;) {
         const next = await stalled.next();
@@ -95,6 +101,7 @@ describe('fan-out', () => {
       expect(hub.subscriberCount).toBe(0);
     } finally {
       await hub.stop();
+      await subscriber.stop();
     }
   });
 
@@ -142,14 +149,14 @@ describe('SSE groups', () => {
     const before = t.server.services.changes.subscriberCount;
     const streams = await Promise.all(Array.from({ length: 4 }, () => sseSubscription({ p: project.id, t: 'notes', where: { kind: { _eq: 'sse-group' } } })));
     await waitForSubscribers(t, before + 4);
-    const executions = sharedResultStats.executions;
+    const executions = (await t.metrics()).paige_subscription_executions_total!;
     for (const body of ['g1', 'g2', 'g3']) await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) VALUES ($1, 'sse-group')`, [body]);
     const bodies = (text: string) => sseChanges(text).map((change) => change.row.body as string);
     const deadline = Date.now() + 10_000;
     while (streams.some((s) => bodies(s.text).length < 3) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(streams.map((s) => bodies(s.text))).toEqual(streams.map(() => ['g1', 'g2', 'g3']));
     // One execution per change for the four of them, not four.
-    expect(sharedResultStats.executions - executions).toBe(3);
+    expect((await t.metrics()).paige_subscription_executions_total! - executions).toBe(3);
     for (const s of streams) s.close();
     await waitForSubscriberCount(t, before);
   });

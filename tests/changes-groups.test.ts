@@ -4,7 +4,6 @@ import type { Client } from 'graphql-ws';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
 import { collect, ROW_CHANGES, waitForSubscriberCount, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
-import { sharedResultStats } from '../src/transports/shared-results.js';
 
 let t: TestServer;
 let project: TestProjectHandle;
@@ -57,17 +56,19 @@ describe('groups of identical subscriptions', () => {
     const admin = collect(client(t.adminToken), ROW_CHANGES, { p: project.id, t: 'feed' });
     await waitForSubscribers(t, baseline + 52);
 
-    const before = { ...sharedResultStats };
+    const before = await t.metrics();
     const sent = Array.from({ length: 20 }, (_, i) => `b${i}`);
     for (const [i, body] of sent.entries()) await api.insert('feed', [{ body, n: i }]);
     await Promise.all([...same, narrow, admin].map((sub) => sub.waitFor(20)));
 
     // Three groups, twenty changes: sixty executions and sixty JSON payloads, not 52 × 20.
-    expect(sharedResultStats.executions - before.executions).toBe(60);
-    expect(sharedResultStats.serialisations - before.serialisations).toBe(60);
+    const after = await t.metrics();
+    const grew = (name: string) => after[name]! - before[name]!;
+    expect(grew('paige_subscription_executions_total')).toBe(60);
+    expect(grew('paige_subscription_serialisations_total')).toBe(60);
     // Every subscriber was waiting when its change came: each frame was written straight from the
     // hub's dispatch, none through a chain of promises.
-    expect(sharedResultStats.directWrites - before.directWrites).toBe(52 * 20);
+    expect(grew('paige_subscription_direct_writes_total')).toBe(52 * 20);
     for (const sub of [...same, admin]) expect(bodies(sub)).toEqual(sent);
     expect(bodies(narrow)).toEqual(sent);
     // What each socket got is exactly what the group's one execution produced.
@@ -132,7 +133,7 @@ describe('groups of identical subscriptions', () => {
     // 800 changes of 20 KB: 16 MB, more than the kernel's socket buffers hold for a socket that
     // reads nothing, so the server's buffer passes its high-water mark and changes wait in the queue.
     ws.pause();
-    const before = { ...sharedResultStats };
+    const before = await t.metrics();
     await t.server.services.db.pool.query(
       `INSERT INTO "${project.schema}".feed (body, n) SELECT repeat('x', 20000), g FROM generate_series(1, 800) g`,
     );
@@ -140,7 +141,7 @@ describe('groups of identical subscriptions', () => {
     const ns = (list: { row: { n: number } }[]) => list.map((change) => change.row.n);
     const all = Array.from({ length: 800 }, (_, i) => i + 1);
     expect(ns(steady.payloads.map((p) => p.data.rowChanges))).toEqual(all);
-    const direct = sharedResultStats.directWrites - before.directWrites;
+    const direct = (await t.metrics()).paige_subscription_direct_writes_total! - before.paige_subscription_direct_writes_total!;
     // The first frames went straight out; once a socket's buffer was full (the paused one's for
     // good) the rest waited in its queue: fewer than one direct write per change and subscriber.
     expect(direct).toBeGreaterThan(0);

@@ -65,7 +65,7 @@ const range = (count: number) => Array.from({ length: count }, (_, i) => i + 1);
 describe('resilience', () => {
   it("delivers every insert while the listener's backend is killed with pg_terminate_backend", async () => {
     const sub = await subscribe({ where: { phase: { _eq: 'killed' } } });
-    const { applicationName } = t.server.services.changes.listener;
+    const { applicationName } = t.server.services.subscriber;
     const writes = (async () => {
       for (let n = 1; n <= 200; n += 1) {
         await insert('killed', n);

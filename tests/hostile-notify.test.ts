@@ -38,14 +38,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('NOTIFY on the platform channel from project SQL', () => {
   it('causes at most a re-read of the change log: no event, no error, and real changes still arrive', async () => {
     const asA = sqlAs(t, a);
-    const hub = t.server.services.changes;
-    const listenerPid = async () => (await su.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [hub.listener.applicationName])).rows[0]?.pid;
+    const listenerPid = async () => (await su.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [t.server.services.subscriber.applicationName])).rows[0]?.pid;
     const pid = await listenerPid();
     const client = wsClient(t, b.token);
     try {
       const changes = collect(client, ROW_CHANGES, { p: b.id, t: 'notes' });
       await waitForSubscribers(t, 1);
-      const reads = hub.stats.reads;
+      const reads = (await t.metrics()).paige_change_log_reads_total!;
       const forged = JSON.stringify({ schema: b.schema, table: 'notes', op: 'INSERT', row: { v: 'forged' } });
       await asA.ok(`notify ${CHANNEL}`);
       await asA.ok(`select pg_notify($1, $2)`, [CHANNEL, forged]);
@@ -54,7 +53,7 @@ describe('NOTIFY on the platform channel from project SQL', () => {
       await sleep(500);
       expect(changes.payloads).toEqual([]);
       expect(changes.error).toBeUndefined();
-      const rereads = hub.stats.reads - reads;
+      const rereads = (await t.metrics()).paige_change_log_reads_total! - reads;
       expect(rereads, 'the listener did not wake at all: the test proves nothing').toBeGreaterThan(0);
       // Wake-ups that arrive during a read share the next one.
       expect(rereads).toBeLessThan(100);

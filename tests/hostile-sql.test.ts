@@ -250,7 +250,7 @@ describe('files, programs and the server', () => {
   });
 
   it("cannot terminate or cancel the service's backends: the listener stays up and subscriptions still deliver", async () => {
-    const listenerName = t.server.services.changes.listener.applicationName;
+    const listenerName = t.server.services.subscriber.applicationName;
     const listener = async () => (await su.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [listenerName])).rows.map((r) => r.pid as number);
     const [pid] = await listener();
     expect(pid).toBeTypeOf('number');

@@ -83,10 +83,10 @@ describe('two servers on one database', () => {
   it('a column added through A can be written through B at once', async () => {
     await onA.createTable({ name: 'grows', columns: [{ name: 'a', type: 'TEXT' }] });
     expect((await onB.insert('grows', [{ a: 'warm' }])).errors).toBeUndefined();
-    const dropped = metadataOf(b).stats.dropped;
+    const dropped = (await b.metrics()).paige_metadata_cache_drops_total!;
     await a.ok(ADD_COLUMN, { p: project.id, t: 'grows', c: { name: 'b', type: 'INTEGER' } }, project.token);
     // A answered only after B acknowledged dropping the schema's tables.
-    expect(metadataOf(b).stats.dropped).toBeGreaterThan(dropped);
+    expect((await b.metrics()).paige_metadata_cache_drops_total!).toBeGreaterThan(dropped);
     const inserted = await onB.insert('grows', [{ a: 'x', b: 7 }]);
     expect(inserted.errors).toBeUndefined();
     expect(inserted.data!.insertRows).toEqual([{ id: '2', a: 'x', b: 7 }]);
@@ -132,10 +132,10 @@ describe('two servers on one database', () => {
       const { createApiKey } = await a.ok(CREATE_KEY, { p: project.id });
       expect((await b.ok(PROJECT, { p: project.id }, createApiKey.token)).project.id).toBe(project.id);
       await b.ok(PROJECT, { p: project.id }, createApiKey.token);
-      const dropped = metadataOf(b).stats.dropped;
+      const dropped = (await b.metrics()).paige_metadata_cache_drops_total!;
       expect(await a.ok(REVOKE_KEY, { id: createApiKey.apiKey.id })).toEqual({ revokeApiKey: true });
       // A answered only after B acknowledged dropping the key.
-      expect(metadataOf(b).stats.dropped).toBeGreaterThan(dropped);
+      expect((await b.metrics()).paige_metadata_cache_drops_total!).toBeGreaterThan(dropped);
       const refused = await b.gql(PROJECT, { p: project.id }, createApiKey.token);
       expect(refused.status).toBe(401);
       expectError(refused, 'UNAUTHENTICATED', 'invalid or revoked token');
@@ -157,12 +157,14 @@ describe('two servers on one database', () => {
     await onA.createTable({ name: 'forged', columns: [{ name: 'a', type: 'TEXT' }] });
     await onA.page('forged');
     expect(await recordStatements(a, () => onA.page('forged'))).toHaveLength(1);
-    const dropped = metadataOf(a).stats.dropped;
+    const dropped = (await a.metrics()).paige_metadata_cache_drops_total!;
     // As the project's own login role, through raw SQL: a tenant can NOTIFY any channel. Garbage is
     // ignored; a payload it saw go by (replayed here) names the schema's tables, which are dropped.
     const replayed = metadataOf(a).tags.payloadOf({ kind: 'tables', schema: project.schema });
     await a.ok(SQL, { p: project.id, text: `SELECT pg_notify('paige_metadata', 'nonsense'), pg_notify('paige_metadata', $1)`, params: [replayed] }, project.token);
-    await waitFor('the forged notification', () => metadataOf(a).stats.dropped > dropped);
+    const deadline = Date.now() + 10_000;
+    while ((await a.metrics()).paige_metadata_cache_drops_total! <= dropped && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await a.metrics()).paige_metadata_cache_drops_total!).toBeGreaterThan(dropped);
     const after = await recordStatements(a, async () => expect((await onA.page('forged')).nodes).toEqual([]));
     expect(after).toHaveLength(2);
     expect(catalogReads(after)).toBe(1);
@@ -198,7 +200,7 @@ describe("with B's listener down", () => {
     await b.ok(PROJECT, { p: project.id }, createApiKey.token);
 
     // Keep B's listener from reconnecting while the test needs it down.
-    const { applicationName } = b.server.services.changes.listener;
+    const { applicationName } = b.server.services.subscriber;
     const connect = pg.Client.prototype.connect;
     const refuse = function (this: pg.Client, ...args: unknown[]) {
       if ((this as unknown as { connectionParameters: { application_name?: string } }).connectionParameters.application_name === applicationName) {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type pg from 'pg';
+import type { Queryable } from './pool.js';
 import { listenersColumn, METADATA_CHANNEL, type MetadataAnnouncement } from './metadata-notify.js';
 
 export interface ApiKey {
@@ -14,7 +14,7 @@ const columns = /* SQL */ `id, project_id AS "projectId", name, created_at AS "c
 /** Only this hash is stored; the token itself is shown once. */
 export const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
-export async function createApiKey(db: pg.Pool, projectId: string, name: string): Promise<{ apiKey: ApiKey; token: string }> {
+export async function createApiKey(db: Queryable, projectId: string, name: string): Promise<{ apiKey: ApiKey; token: string }> {
   const id = randomBytes(8).toString('hex');
   const token = `pdb_${id}_${randomBytes(24).toString('base64url')}`;
   const { rows } = await db.query<ApiKey>(
@@ -25,12 +25,12 @@ export async function createApiKey(db: pg.Pool, projectId: string, name: string)
 }
 
 /** The key a token belongs to, or null. Read on every request, so a revoked key fails at once. */
-export async function findApiKeyByToken(db: pg.Pool, token: string): Promise<ApiKey | null> {
+export async function findApiKeyByToken(db: Queryable, token: string): Promise<ApiKey | null> {
   const { rows } = await db.query<ApiKey>(`SELECT ${columns} FROM paige.api_keys WHERE token_hash = $1`, [hashToken(token)]);
   return rows[0] ?? null;
 }
 
-export async function findApiKey(db: pg.Pool, id: string): Promise<ApiKey | null> {
+export async function findApiKey(db: Queryable, id: string): Promise<ApiKey | null> {
   const { rows } = await db.query<ApiKey>(`SELECT ${columns} FROM paige.api_keys WHERE id = $1`, [id]);
   return rows[0] ?? null;
 }
@@ -39,7 +39,7 @@ export async function findApiKey(db: pg.Pool, id: string): Promise<ApiKey | null
  * Deletes the key and, in the same statement (so at its commit), tells every process's metadata
  * cache to forget it; notes in `announcement` which listeners will hear it.
  */
-export async function deleteApiKey(db: pg.Pool, id: string, announcement: MetadataAnnouncement): Promise<boolean> {
+export async function deleteApiKey(db: Queryable, id: string, announcement: MetadataAnnouncement): Promise<boolean> {
   const { rows } = await db.query<{ listeners: string[] }>(
     /* SQL */ `WITH gone AS (DELETE FROM paige.api_keys WHERE id = $1 RETURNING id)
                SELECT pg_notify('${METADATA_CHANNEL}', $2), ${listenersColumn} FROM gone`,
@@ -50,7 +50,7 @@ export async function deleteApiKey(db: pg.Pool, id: string, announcement: Metada
 }
 
 /** Which of these key ids still exist (revoked keys, and keys of deleted projects, do not). */
-export async function existingApiKeyIds(db: pg.Pool, ids: readonly string[]): Promise<Set<string>> {
+export async function existingApiKeyIds(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
   const { rows } = await db.query<{ id: string }>(`SELECT id FROM paige.api_keys WHERE id = ANY($1::text[])`, [ids]);
   return new Set(rows.map((row) => row.id));
 }

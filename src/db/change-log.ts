@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Pool, Queryable } from './pool.js';
 import * as sql from './sql/change-log.sql.js';
 
 export { CHANGES_CHANNEL } from './sql/change-log.sql.js';
@@ -66,13 +67,13 @@ export interface ChangeBatch {
  * the head in the same snapshot. When fewer than `limit` come back the reader may move to
  * `afterTransaction(head)`; otherwise to the last entry, and read again.
  */
-export async function readChanges(db: pg.Pool, after: ChangePosition, schemas: readonly string[], limit: number): Promise<ChangeBatch> {
+export async function readChanges(db: Queryable, after: ChangePosition, schemas: readonly string[], limit: number): Promise<ChangeBatch> {
   const { rows } = await db.query<ChangeEntry & { head: string }>(sql.readChangesSql, [...params(after), schemas, limit]);
   const head = BigInt(rows[0]?.head ?? '0');
   return { head, entries: rows.filter((row) => row.seq !== null).map(({ head: _head, ...entry }) => entry) };
 }
 
-export async function readHead(db: pg.Pool): Promise<bigint> {
+export async function readHead(db: Queryable): Promise<bigint> {
   const { rows } = await db.query<{ head: string }>(sql.headSql);
   return BigInt(rows[0]!.head);
 }
@@ -96,7 +97,7 @@ export interface ReplayRange {
  * snapshot (REPEATABLE READ): a prune that commits meanwhile can neither cut the range short nor
  * slip between the expiry check and the read.
  */
-export async function replayChanges(pool: pg.Pool, range: ReplayRange, onPage: (entries: ChangeEntry[]) => void): Promise<void> {
+export async function replayChanges(pool: Pool, range: ReplayRange, onPage: (entries: ChangeEntry[]) => void): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -127,7 +128,7 @@ export async function replayChanges(pool: pg.Pool, range: ReplayRange, onPage: (
  * Deletes every transaction committed before `cutoff` with its entries, and moves the watermark
  * that makes older cursors CURSOR_EXPIRED. Safe to run from several processes at once.
  */
-export async function pruneChangeLog(db: pg.Pool, cutoff: Date): Promise<{ through: bigint | null; deleted: number }> {
+export async function pruneChangeLog(db: Queryable, cutoff: Date): Promise<{ through: bigint | null; deleted: number }> {
   const { rows } = await db.query<{ through: string | null }>(sql.pruneThroughSql, [cutoff]);
   const through = rows[0]?.through;
   if (!through) return { through: null, deleted: 0 };

@@ -4,7 +4,7 @@ import { readTable } from './catalog.js';
 import { findColumn, type ColumnInfo, type TableInfo } from '../domain/tables.js';
 import { attachChangeCapture, recordTableChange } from './change-capture.js';
 import type { MetadataAnnouncement } from './metadata-notify.js';
-import { inTransaction } from './pool.js';
+import { inTransaction, type Pool } from './pool.js';
 import type { Project } from './projects.js';
 import { projectNames } from './sql/projects.sql.js';
 import * as sql from './sql/ddl.sql.js';
@@ -24,7 +24,7 @@ type ProjectRef = Pick<Project, 'id' | 'schemaName'>;
  * Runs `work` as the owner role inside a transaction, after the project's DDL lock and with a lock
  * timeout; `work` may RESET ROLE for platform steps.
  */
-function asOwner<T>(pool: pg.Pool, project: ProjectRef, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+function asOwner<T>(pool: Pool, project: ProjectRef, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return inTransaction(pool, async (client) => {
     await client.query(sql.lockTimeoutSql);
     await client.query(sql.apiDdlSql);
@@ -41,7 +41,7 @@ async function reread(client: pg.PoolClient, schema: string, name: string): Prom
 }
 
 /** Creates the table with its constraints, then (as the platform) its change-capture triggers. */
-export function createTable(pool: pg.Pool, project: ProjectRef, spec: sql.TableSpec, announcement?: MetadataAnnouncement): Promise<TableInfo> {
+export function createTable(pool: Pool, project: ProjectRef, spec: sql.TableSpec, announcement?: MetadataAnnouncement): Promise<TableInfo> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.createTableSql(project.schemaName, spec));
     // The triggers call a platform-owned SECURITY DEFINER function: attach them as the platform.
@@ -52,7 +52,7 @@ export function createTable(pool: pg.Pool, project: ProjectRef, spec: sql.TableS
   });
 }
 
-export function renameTable(pool: pg.Pool, project: ProjectRef, name: string, newName: string, announcement?: MetadataAnnouncement): Promise<TableInfo> {
+export function renameTable(pool: Pool, project: ProjectRef, name: string, newName: string, announcement?: MetadataAnnouncement): Promise<TableInfo> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.renameTableSql(project.schemaName, name, newName));
     await recordTableChange(client, project.schemaName, name, 'RENAMED', newName, announcement);
@@ -61,7 +61,7 @@ export function renameTable(pool: pg.Pool, project: ProjectRef, name: string, ne
 }
 
 /** Drops the table; its triggers, indexes and owned sequences go with it. */
-export function dropTable(pool: pg.Pool, project: ProjectRef, name: string, announcement?: MetadataAnnouncement): Promise<void> {
+export function dropTable(pool: Pool, project: ProjectRef, name: string, announcement?: MetadataAnnouncement): Promise<void> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.dropTableSql(project.schemaName, name));
     await recordTableChange(client, project.schemaName, name, 'DROPPED', undefined, announcement);
@@ -69,7 +69,7 @@ export function dropTable(pool: pg.Pool, project: ProjectRef, name: string, anno
 }
 
 /** Removes every row with TRUNCATE (one CLEAR change) and returns how many there were. */
-export function clearTable(pool: pg.Pool, project: ProjectRef, name: string): Promise<number> {
+export function clearTable(pool: Pool, project: ProjectRef, name: string): Promise<number> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.lockTableSql(project.schemaName, name));
     const { rows } = await client.query<{ count: string }>(sql.countRowsSql(project.schemaName, name));
@@ -82,7 +82,7 @@ export function clearTable(pool: pg.Pool, project: ProjectRef, name: string): Pr
  * Adds a column. Its ALTERED entry makes `paige.record_table_change` rewrite the table's capture
  * function in this transaction (migration 003), so the next event carries the new column.
  */
-export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, column: sql.ColumnSpec, announcement?: MetadataAnnouncement): Promise<ColumnInfo> {
+export function addColumn(pool: Pool, project: ProjectRef, table: string, column: sql.ColumnSpec, announcement?: MetadataAnnouncement): Promise<ColumnInfo> {
   return asOwner(pool, project, async (client) => {
     // Postgres would fail with "contains null values"; say what to do instead. Serial fills every row.
     if (!column.nullable && !column.default && column.type !== 'serial') {
@@ -101,7 +101,7 @@ export function addColumn(pool: pg.Pool, project: ProjectRef, table: string, col
   });
 }
 
-export function renameColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string, newName: string, announcement?: MetadataAnnouncement): Promise<ColumnInfo> {
+export function renameColumn(pool: Pool, project: ProjectRef, table: string, name: string, newName: string, announcement?: MetadataAnnouncement): Promise<ColumnInfo> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.renameColumnSql(project.schemaName, table, name, newName));
     await recordTableChange(client, project.schemaName, table, 'ALTERED', undefined, announcement);
@@ -109,7 +109,7 @@ export function renameColumn(pool: pg.Pool, project: ProjectRef, table: string, 
   });
 }
 
-export function dropColumn(pool: pg.Pool, project: ProjectRef, table: string, name: string, announcement?: MetadataAnnouncement): Promise<void> {
+export function dropColumn(pool: Pool, project: ProjectRef, table: string, name: string, announcement?: MetadataAnnouncement): Promise<void> {
   return asOwner(pool, project, async (client) => {
     await client.query(sql.dropColumnSql(project.schemaName, table, name));
     await recordTableChange(client, project.schemaName, table, 'ALTERED', undefined, announcement);

@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import { inTransaction } from './pool.js';
+import { inTransaction, type Pool, type Queryable } from './pool.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 import type { Logger } from '../logger.js';
 
@@ -11,7 +10,7 @@ const MIGRATION_LOCK = 7_142_851_903;
  * processes starting at once against one database are safe: the second waits, then finds nothing
  * left to do. Returns the versions it applied.
  */
-export async function migrate(pool: pg.Pool, log: Logger, migrations: Migration[] = allMigrations): Promise<number[]> {
+export async function migrate(pool: Pool, log: Logger, migrations: Migration[] = allMigrations): Promise<number[]> {
   return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query(/* SQL */ `
@@ -36,7 +35,7 @@ export async function migrate(pool: pg.Pool, log: Logger, migrations: Migration[
 }
 
 /** True when every known migration is recorded (for /readyz). */
-export async function migrationsApplied(pool: pg.Pool, migrations: Migration[] = allMigrations): Promise<boolean> {
+export async function migrationsApplied(pool: Queryable, migrations: Migration[] = allMigrations): Promise<boolean> {
   const { rows } = await pool.query<{ count: number }>(
     /* SQL */ `SELECT count(*)::int AS count FROM paige.schema_migrations WHERE version = ANY($1::int[])`,
     [migrations.map((m) => m.version)],

@@ -39,7 +39,10 @@ export const exactTypes: pg.CustomTypesConfig = {
 };
 
 /** Anything that runs one statement: the pool (any free session) or one session (inside a transaction). */
-export type Queryable = pg.Pool | pg.ClientBase;
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.ClientBase, 'query'>;
+
+/** A pool as its users see it: statements, and sessions for transactions; not its settings, not its end. */
+export type Pool = Pick<pg.Pool, 'query' | 'connect'>;
 
 export interface PoolOptions {
   /** @default 10 */
@@ -79,7 +82,6 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   return pool;
 }
 
-/** Runs `work` in a transaction on one client, rolling back on any error. */
 /**
  * A checked-out client whose session ends (Postgres stopped, or a session terminated, which raw
  * SQL may do to its own) emits 'error' as well as failing its query; pg-pool listens only while
@@ -90,7 +92,8 @@ export function keepClientErrorsHeard(pool: pg.Pool): void {
   pool.on('connect', (client) => void client.on('error', () => {}));
 }
 
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/** Runs `work` in a transaction on one client, rolling back on any error. */
+export async function inTransaction<T>(pool: Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type pg from 'pg';
-import { inTransaction } from './pool.js';
+import { inTransaction, type Pool, type Queryable } from './pool.js';
 import { loginRolePassword, readPlatformSecret } from './platform-secret.js';
 import { quoteIdent } from './identifiers.js';
 import { createProjectRolesSql, dropProjectSql, projectNames, terminateLoginSessionsSql, type ProjectNames } from './sql/projects.sql.js';
@@ -24,14 +23,14 @@ const newProjectId = () => randomBytes(6).toString('hex');
 
 export { projectNames, type ProjectNames };
 
-export async function listProjects(db: pg.Pool, onlyId?: string): Promise<Project[]> {
+export async function listProjects(db: Queryable, onlyId?: string): Promise<Project[]> {
   const { rows } = onlyId
     ? await db.query<Project>(`${selectProject} WHERE id = $1`, [onlyId])
     : await db.query<Project>(`${selectProject} ORDER BY created_at, id`);
   return rows;
 }
 
-export async function projectsByIds(db: pg.Pool, ids: readonly string[]): Promise<Project[]> {
+export async function projectsByIds(db: Queryable, ids: readonly string[]): Promise<Project[]> {
   const { rows } = await db.query<Project>(`${selectProject} WHERE id = ANY($1::text[])`, [ids]);
   return rows;
 }
@@ -40,7 +39,7 @@ export async function projectsByIds(db: pg.Pool, ids: readonly string[]): Promis
  * Provisions a project in one transaction: owner and login roles, the schema, the system tables
  * (created as the owner), then the platform row.
  */
-export async function createProject(pool: pg.Pool, name: string): Promise<Project> {
+export async function createProject(pool: Pool, name: string): Promise<Project> {
   const id = newProjectId();
   const names = projectNames(id);
   return inTransaction(pool, async (client) => {
@@ -60,7 +59,7 @@ export async function createProject(pool: pg.Pool, name: string): Promise<Projec
 }
 
 /** Deletes a project and everything Postgres holds for it: schema, tables, both roles, keys. */
-export async function deleteProject(pool: pg.Pool, id: string, announcement?: MetadataAnnouncement): Promise<boolean> {
+export async function deleteProject(pool: Pool, id: string, announcement?: MetadataAnnouncement): Promise<boolean> {
   const names = projectNames(id);
   return inTransaction(pool, async (client) => {
     const { rowCount } = await client.query('DELETE FROM paige.projects WHERE id = $1', [id]);

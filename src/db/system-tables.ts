@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import { inTransaction, type Queryable } from './pool.js';
+import { inTransaction, type Queryable, type Pool } from './pool.js';
 import * as sql from './sql/system-rows.sql.js';
 
 /**
@@ -102,7 +101,7 @@ export function listConversations(db: Queryable, schema: string, page: Conversat
  * The phone's open conversation, opening one (and creating the contact) when there is none.
  * A concurrent opener of the same contact makes our insert a no-op; we then read theirs.
  */
-export async function currentConversation(pool: pg.Pool, schema: string, phone: string): Promise<ConversationRow> {
+export async function currentConversation(pool: Pool, schema: string, phone: string): Promise<ConversationRow> {
   return inTransaction(pool, async (client) => {
     const contactId = await contactIdFor(client, schema, phone, false);
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -148,7 +147,7 @@ class KeyTaken extends Error {}
  * nothing: the common retry is answered by a read; a concurrent one loses the insert, rolls
  * back its contact and conversation writes, and reads the winner's message.
  */
-export async function recordMessage(pool: pg.Pool, schema: string, input: MessageFields): Promise<{ message: MessageRow; created: boolean }> {
+export async function recordMessage(pool: Pool, schema: string, input: MessageFields): Promise<{ message: MessageRow; created: boolean }> {
   const key = input.idempotencyKey ?? null;
   if (key !== null) {
     const [seen] = await rows<MessageRow>(pool, schema, sql.messageByKeySql(schema), [key]);

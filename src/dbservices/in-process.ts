@@ -1,10 +1,10 @@
-import { execute, GraphQLError, subscribe, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import { execute, subscribe, validate, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ConfigError, logLevels, parseConfig, type LogLevel } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
-import { closeAppServices, openAppServices } from '../app-services.js';
+import { closeAppServices, createContext, openAppServices, type AppServices } from '../app-services.js';
 import { createMaskError, type MaskError } from '../schema/errors.js';
-import type { AppServices, Context } from '../resolvers/context.js';
+import type { Context } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import { DbServicesError, fromGraphQLErrors, type GraphQLErrorLike } from './errors.js';
 import type { SubscriptionSink, Transport } from './transport.js';
@@ -17,7 +17,6 @@ import type { SubscriptionSink, Transport } from './transport.js';
 export class InProcessTransport implements Transport {
   readonly kind = 'in-process';
   private services: Promise<AppServices> | undefined;
-  private hubStarted: Promise<void> | undefined;
   private readonly validated = new WeakSet<DocumentNode>();
   private readonly log: Logger;
   private readonly maskError: MaskError;
@@ -53,16 +52,12 @@ export class InProcessTransport implements Transport {
   }
 
   /**
-   * A fresh context per operation: the dataloaders live on it. keyId names the caller in logs.
-   * The change hub's listener starts with the first operation, not only the first subscription:
-   * the metadata cache (keys, projects, table metadata) is trusted only while that listener
-   * hears other processes' DDL, and without it every call would read the catalog again. The
-   * cost is one LISTEN connection per bot process until `close()`.
+   * A fresh context per operation (its loaders live on it), scoped to the project exactly as a
+   * project API key would be; keyId names the caller in logs. Opening the services connects the
+   * process's one LISTEN connection, so the metadata cache is trusted from the first call.
    */
   private async context(): Promise<Context> {
-    const services = await this.open();
-    await this.startHub(services);
-    return { ...services, auth: { kind: 'project', projectId: this.settings.projectId, keyId: 'in-process' } };
+    return createContext(await this.open(), { kind: 'project', projectId: this.settings.projectId, keyId: 'in-process' });
   }
 
   /** The committed documents are checked against the running schema once each, like a server would. */
@@ -114,15 +109,6 @@ export class InProcessTransport implements Transport {
     return end;
   }
 
-  /** One LISTEN connection (and the change-log reader) for this bot process, started once. */
-  private startHub(services: AppServices): Promise<void> {
-    if (!this.hubStarted) {
-      this.hubStarted = services.changes.start();
-      this.hubStarted.catch(() => (this.hubStarted = undefined));
-    }
-    return this.hubStarted;
-  }
-
   /** The server's one error policy (src/schema/errors.ts), as the shape dbServices' errors are made from. */
   private mask(error: unknown): GraphQLErrorLike {
     if (error instanceof DbServicesError) return { message: error.message, extensions: { code: error.code, ...error.details } };
@@ -134,10 +120,7 @@ export class InProcessTransport implements Transport {
     for (const end of [...this.subscriptions]) end();
     const services = await this.services?.catch(() => undefined);
     this.services = undefined;
-    if (!services) return;
-    if (this.hubStarted) await this.hubStarted.then(() => services.changes.stop(), () => {});
-    this.hubStarted = undefined;
-    await closeAppServices(services);
+    if (services) await closeAppServices(services);
   }
 }
 

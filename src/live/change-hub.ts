@@ -1,18 +1,22 @@
 import type pg from 'pg';
 import { createPool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
+import type { Counter, Metrics } from '../metrics.js';
 import { DomainError } from '../domain/errors.js';
 import type { WhereNode } from '../domain/where.js';
 import * as changeLog from '../db/change-log.js';
 import type { ChangeEntry, ChangePosition } from '../db/change-log.js';
-import { ChangeListener } from '../db/listener.js';
+import type { PgSubscriber } from '../db/pg-subscriber.js';
 import { Member, type RowGroup } from './member.js';
 import { changeMatches, isRowChange, toRowChange, toTableChange, type RowChangeEvent, type TableChangeEvent } from './change-events.js';
 
 export interface ChangeHubOptions {
-  /** The database to LISTEN on (one connection for the whole process) and read the log from. */
+  /** The database whose change log is read. */
   url: string;
+  /** The process's one LISTEN connection: its wake-ups say the log has something new. */
+  subscriber: PgSubscriber;
   log: Logger;
+  metrics: Metrics;
   /** How long the log keeps entries for resuming subscribers; older ones are pruned. */
   retentionHours: number;
   /** Entries per read of the log. @default 1000 */
@@ -33,11 +37,13 @@ export interface RowSubscription {
 const tableKey = (schema: string, table: string) => `${schema}\u0000${table}`;
 
 /**
- * The subscription fan-out of one server process. On every wake-up of the listener it reads the
- * change log ONCE after its position, for all subscribers, and hands each entry to the groups of
- * identical subscriptions: each group tests its filter once, and the event object is built once
- * and shared by every subscriber. Reads and registrations run one at a time on a promise chain,
- * so a new subscriber's starting point is exactly where the reader stands.
+ * The subscription fan-out of one process. While it has subscribers it LISTENs on the change
+ * log's channel; on every wake-up (a data-less NOTIFY, or the subscriber's connection coming back
+ * after notifications may have been missed) it reads the change log ONCE after its position, for
+ * all subscribers, and hands each entry to the groups of identical subscriptions: each group tests
+ * its filter once, and the event object is built once and shared by every subscriber. Reads and
+ * registrations run one at a time on a promise chain, so a new subscriber's starting point is
+ * exactly where the reader stands.
  */
 export class ChangeHub {
   private position: ChangePosition = changeLog.afterTransaction(0n);
@@ -49,25 +55,31 @@ export class ChangeHub {
   private pruneTimer: NodeJS.Timeout | undefined;
   private readonly rowGroups = new Map<string, Map<string, RowGroup>>();
   private readonly tableMembers = new Map<string, Set<Member<TableChangeEvent>>>();
-  readonly listener: ChangeListener;
+  /** Ends the LISTEN on the change log's channel; set while there are subscribers. */
+  private unlisten: (() => Promise<void>) | undefined;
   /**
    * The hub's own few connections, apart from the request pool: a burst of requests cannot
    * delay deliveries, and the reads never show up among a request's statements.
    */
   private readonly pool: pg.Pool;
-  /** Counters for tests and the benchmark. */
-  readonly stats = { reads: 0, entriesRead: 0, eventsBuilt: 0 };
+  private readonly counters: { reads: Counter; entriesRead: Counter; eventsBuilt: Counter };
 
   constructor(private readonly options: ChangeHubOptions) {
     // Same exact-type sessions as the platform pool (UTC, ISO dates), so an event's `at` is ISO 8601.
     // A bot that never calls close() must still be able to exit.
     this.pool = createPool(options.url, { max: 4, applicationName: 'paige-db-changes', allowExitOnIdle: true });
-    this.listener = new ChangeListener({ url: options.url, log: options.log, onWake: () => this.wake() });
+    const { metrics } = options;
+    this.counters = {
+      reads: metrics.counter('paige_change_log_reads_total', 'Reads of the change log by the fan-out'),
+      entriesRead: metrics.counter('paige_change_log_entries_read_total', 'Change log entries read by the fan-out'),
+      eventsBuilt: metrics.counter('paige_change_events_built_total', 'Change events built (one per change, shared by its subscribers)'),
+    };
+    // Back after a loss: whatever was committed meanwhile sent its NOTIFY to nobody.
+    options.subscriber.onListening((listening) => listening && this.wake());
   }
 
-  async start(): Promise<void> {
-    this.position = changeLog.afterTransaction(await changeLog.readHead(this.pool));
-    await this.listener.start();
+  /** Prunes the change log now and then (a server does this; a bot's in-process hub does not). */
+  start(): void {
     const retentionMs = this.options.retentionHours * 3_600_000;
     const prune = () => void this.prune().catch((e: unknown) => this.options.log.warn(`pruning the change log failed: ${String(e)}`));
     // Now (a server that was down for a while has a backlog), then often enough that entries
@@ -77,14 +89,14 @@ export class ChangeHub {
     this.pruneTimer.unref();
   }
 
-  /** Ends every subscription, the listener and the hub's connections. Safe to call twice. */
+  /** Ends every subscription, the LISTEN and the hub's connections. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.pruneTimer);
     clearTimeout(this.retryTimer);
-    await this.listener.stop();
     await this.chain;
+    await this.unlisten?.();
     for (const groups of this.rowGroups.values()) for (const group of groups.values()) for (const m of group.members) m.queue.end();
     for (const members of this.tableMembers.values()) for (const m of members) m.queue.end();
     await this.pool.end();
@@ -123,7 +135,7 @@ export class ChangeHub {
     const member: Member<RowChangeEvent> = new Member(maxQueued, spec.since, () => this.leaveRowGroup(member));
     if (spec.since) member.held = [];
     const boundary = await this.exclusive(async () => {
-      if (this.subscriberCount === 0) this.position = changeLog.afterTransaction(await changeLog.readHead(this.pool));
+      if (this.subscriberCount === 0) await this.listen();
       const key = tableKey(spec.schema, spec.table);
       const groups = this.rowGroups.get(key) ?? new Map<string, RowGroup>();
       this.rowGroups.set(key, groups);
@@ -160,9 +172,10 @@ export class ChangeHub {
       const members = this.tableMembers.get(schema);
       members?.delete(member);
       if (members?.size === 0) this.tableMembers.delete(schema);
+      this.unlistenWhenIdle();
     });
     await this.exclusive(async () => {
-      if (this.subscriberCount === 0) this.position = changeLog.afterTransaction(await changeLog.readHead(this.pool));
+      if (this.subscriberCount === 0) await this.listen();
       const members = this.tableMembers.get(schema) ?? new Set();
       this.tableMembers.set(schema, members.add(member));
     });
@@ -176,9 +189,28 @@ export class ChangeHub {
         if (!group.members.delete(member)) continue;
         if (group.members.size === 0) groups.delete(whereKey);
         if (groups.size === 0) this.rowGroups.delete(key);
-        return;
+        return this.unlistenWhenIdle();
       }
     }
+  }
+
+  /**
+   * The first subscriber: LISTEN (so every later commit wakes the hub), then stand at the log's
+   * head. Commits in between are read at the first wake-up; none is skipped.
+   */
+  private async listen(): Promise<void> {
+    this.unlisten ??= await this.options.subscriber.subscribe(changeLog.CHANGES_CHANNEL, () => this.wake());
+    this.position = changeLog.afterTransaction(await changeLog.readHead(this.pool));
+  }
+
+  /** The last subscriber left: stop being woken by every commit of the database. */
+  private unlistenWhenIdle(): void {
+    void this.exclusive(async () => {
+      if (this.subscriberCount > 0 || !this.unlisten || this.stopped) return;
+      const unlisten = this.unlisten;
+      this.unlisten = undefined;
+      await unlisten();
+    });
   }
 
   private exclusive<T>(work: () => T | Promise<T>): Promise<T> {
@@ -200,9 +232,9 @@ export class ChangeHub {
     if (this.subscriberCount === 0) return;
     try {
       for (;;) {
-        this.stats.reads++;
+        this.counters.reads.inc();
         const batch = await changeLog.readChanges(this.pool, this.position, this.subscribedSchemas(), batchSize);
-        this.stats.entriesRead += batch.entries.length;
+        this.counters.entriesRead.inc(batch.entries.length);
         for (const entry of batch.entries) {
           this.dispatch(entry);
           this.position = changeLog.positionOf(entry);
@@ -232,7 +264,7 @@ export class ChangeHub {
         if (!changeMatches(group.where, entry)) continue;
         if (!event) {
           event = toRowChange(entry);
-          this.stats.eventsBuilt++;
+          this.counters.eventsBuilt.inc();
         }
         for (const member of group.members) member.offer(event, position);
       }

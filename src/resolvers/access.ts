@@ -1,5 +1,5 @@
 import { DomainError, notFound } from '../domain/errors.js';
-import { projectsByIds, type Project } from '../db/projects.js';
+import type { Project } from '../db/projects.js';
 import type { Context } from './context.js';
 
 export function requireAdmin(ctx: Context): void {
@@ -19,18 +19,8 @@ export async function requireProject(ctx: Context, projectId: string): Promise<P
   return project;
 }
 
-/** Projects looked up during one operation, so nested fields do not ask again. */
-const lookups = new WeakMap<Context, Map<string, Promise<Project | undefined>>>();
-
-/** The project if it exists and the caller may see it, else undefined. */
-export function findVisibleProject(ctx: Context, projectId: string): Promise<Project | undefined> {
-  if (!canSeeProject(ctx, projectId)) return Promise.resolve(undefined);
-  let cache = lookups.get(ctx);
-  if (!cache) lookups.set(ctx, (cache = new Map()));
-  let found = cache.get(projectId);
-  if (!found) {
-    found = ctx.metadata.project(projectId, () => projectsByIds(ctx.db.pool, [projectId]).then((rows) => rows[0]));
-    cache.set(projectId, found);
-  }
-  return found;
+/** The project if it exists and the caller may see it, else undefined. Looked up once per operation. */
+export async function findVisibleProject(ctx: Context, projectId: string): Promise<Project | undefined> {
+  if (!canSeeProject(ctx, projectId)) return undefined;
+  return ctx.loaders.projects.load(projectId);
 }

@@ -1,7 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import { findApiKeyByToken } from '../db/api-keys.js';
-import type { AppServices, Auth } from './context.js';
+import type { MetadataCache } from '../db/metadata-cache.js';
+import type { Queryable } from '../db/pool.js';
+import type { Auth } from './context.js';
 
 const unauthenticated = (why: string) => new DomainError('UNAUTHENTICATED', why);
 
@@ -18,16 +20,23 @@ export function bearerToken(value: unknown): string | undefined {
   return match?.[1];
 }
 
-/** Resolves a bearer token to an Auth, or throws UNAUTHENTICATED (HTTP 401). */
-export async function authenticate(services: AppServices, authorization: unknown): Promise<Auth> {
-  if (authorization === undefined || authorization === null || authorization === '') {
-    throw unauthenticated('missing Authorization: Bearer <token>');
-  }
-  const token = bearerToken(authorization);
-  if (!token) throw unauthenticated('the Authorization header must be "Bearer <token>"');
-  if (sameSecret(token, services.adminToken)) return { kind: 'admin' };
-  // Cached per process; a revoke anywhere drops it (see MetadataCache), so it still fails at once.
-  const key = await services.metadata.apiKey(token, () => findApiKeyByToken(services.db.pool, token));
-  if (!key) throw unauthenticated('invalid or revoked token');
-  return { kind: 'project', projectId: key.projectId, keyId: key.id };
+export interface Authenticator {
+  /** Resolves `Bearer <token>` (a header, or graphql-ws connectionParams) to an Auth, or throws UNAUTHENTICATED (HTTP 401). */
+  (authorization: unknown): Promise<Auth>;
+}
+
+/** The one check of a token, for every transport; the admin token stays inside it. */
+export function createAuthenticator(adminToken: string, metadata: Pick<MetadataCache, 'apiKey'>, pg: Queryable): Authenticator {
+  return async (authorization) => {
+    if (authorization === undefined || authorization === null || authorization === '') {
+      throw unauthenticated('missing Authorization: Bearer <token>');
+    }
+    const token = bearerToken(authorization);
+    if (!token) throw unauthenticated('the Authorization header must be "Bearer <token>"');
+    if (sameSecret(token, adminToken)) return { kind: 'admin' };
+    // Cached per process; a revoke anywhere drops it (see MetadataCache), so it still fails at once.
+    const key = await metadata.apiKey(token, () => findApiKeyByToken(pg, token));
+    if (!key) throw unauthenticated('invalid or revoked token');
+    return { kind: 'project', projectId: key.projectId, keyId: key.id };
+  };
 }

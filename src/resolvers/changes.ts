@@ -16,7 +16,9 @@ export interface RowChangesArgs {
 /**
  * `rowChanges`: checks access (another project's table is NOT_FOUND, as everywhere), validates
  * the filter against the table with the row-query parser and the cursor, then joins the
- * process's fan-out. With `since`, replays what the cursor missed before going live.
+ * process's fan-out. With `since`, replays what the cursor missed before going live. Returns the
+ * subscriber's own queue of events: graphql-js executes each, or a transport that executes them
+ * once per group of identical subscriptions takes it with createSourceEventStream.
  */
 export async function subscribeRowChanges(ctx: Context, args: RowChangesArgs) {
   // The filter is checked against fresh metadata before it is refused (see withTable).
@@ -30,19 +32,17 @@ export async function subscribeRowChanges(ctx: Context, args: RowChangesArgs) {
     since = decodeCursor(args.since);
     if (!since) throw badInput(`since: ${JSON.stringify(args.since)} is not a cursor of a row change`, { field: 'since' });
   }
-  const stream = await ctx.changes.subscribeRows({
+  return ctx.changes.subscribeRows({
     schema: table.schema,
     table: table.name,
     where,
     whereKey: where ? canonicalJson(args.where) : '',
     since,
   });
-  return ctx.onChangeStream ? ctx.onChangeStream(stream) : stream;
 }
 
 /** `tableChanges`: structural changes of one project's tables, live. */
 export async function subscribeTableChanges(ctx: Context, projectId: string) {
   const project = await requireProject(ctx, projectId);
-  const stream = await ctx.changes.subscribeTables(project.schemaName);
-  return ctx.onChangeStream ? ctx.onChangeStream(stream) : stream;
+  return ctx.changes.subscribeTables(project.schemaName);
 }

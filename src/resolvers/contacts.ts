@@ -21,28 +21,9 @@ const contactInput = z.object({
   profile: z.unknown().optional(),
 });
 
-/** Keys of the per-request contact loader: the project schema and the contact id. */
-export const contactKey = (schema: string, id: string) => `${schema}:${id}`;
-
-/** Splits loader keys by schema, loads each schema's rows in one statement. */
-export async function loadBySchema<T>(keys: readonly string[], load: (schema: string, ids: string[]) => Promise<T[]>): Promise<T[]> {
-  const bySchema = new Map<string, string[]>();
-  for (const key of keys) {
-    const [schema, id] = key.split(':') as [string, string];
-    bySchema.set(schema, [...(bySchema.get(schema) ?? []), id]);
-  }
-  const loaded = await Promise.all([...bySchema].map(([schema, ids]) => load(schema, ids)));
-  return loaded.flat();
-}
-
-/** Batch function of the Contact loader (keys from contactKey). */
-export function loadContacts(ctx: Context, keys: readonly string[]): Promise<ContactRow[]> {
-  return loadBySchema(keys, (schema, ids) => systemTables.contactsByIds(ctx.db.pool, schema, ids));
-}
-
 export async function getContact(ctx: Context, projectId: string, phone: string): Promise<ContactRow | null> {
   const project = await requireProject(ctx, projectId);
-  return (await systemTables.contactByPhone(ctx.db.pool, project.schemaName, parsePhone(phone))) ?? null;
+  return (await systemTables.contactByPhone(ctx.pg, project.schemaName, parsePhone(phone))) ?? null;
 }
 
 export interface ContactInput {
@@ -55,7 +36,7 @@ export interface ContactInput {
 export async function upsertContact(ctx: Context, projectId: string, input: ContactInput): Promise<ContactRow> {
   const project = await requireProject(ctx, projectId);
   const fields = parseInput(contactInput, input, 'input');
-  return systemTables.upsertContact(ctx.db.pool, project.schemaName, {
+  return systemTables.upsertContact(ctx.pg, project.schemaName, {
     phone: parsePhone(input.phone, 'input.phone'),
     ...('name' in input ? { name: fields.name ?? null } : {}),
     ...('profile' in input ? { profile: input.profile ?? null } : {}),

@@ -1,37 +1,30 @@
-import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Database } from '../db/database.js';
+import type { MetadataCache } from '../db/metadata-cache.js';
+import type { Pool } from '../db/pool.js';
 import type { ProjectSqlPools } from '../db/project-sql.js';
 import type { ChangeHub } from '../live/change-hub.js';
-import type { MetadataCache } from './metadata-cache.js';
+import type { Loaders } from './loaders.js';
 
 /** Who is asking: the admin token, or a key of one project. */
 export type Auth = { kind: 'admin' } | { kind: 'project'; projectId: string; keyId: string };
 
-/** Long-lived parts shared by every request of a server process. */
-export interface AppServices {
-  config: Config;
-  log: Logger;
-  db: Database;
-  adminToken: string;
-  /** Login-role pools for each project's raw SQL, opened on demand. */
-  projectSql: ProjectSqlPools;
-  /** The live-change fan-out: one change-log reader and LISTEN connection for the process. */
-  changes: ChangeHub;
-  /** Keys, projects and tables, kept while the change listener hears every change to them. */
-  metadata: MetadataCache;
-}
-
 /**
- * The context of one GraphQL operation, over HTTP, WebSocket or dbServices alike. Created anew
- * per operation: the Pothos dataloader plugin keeps its per-request loaders on this object.
+ * The context of one GraphQL operation, over HTTP, WebSocket or dbServices alike, created per
+ * operation (src/app-services.ts, createContext). It holds who is asking and narrow capabilities,
+ * never the configuration, the admin token or the pools' owner: resolvers can run statements, not
+ * end a pool or read a secret.
  */
-export interface Context extends AppServices {
-  auth: Auth;
-  /**
-   * Set by the graphql-ws transport: receives the change queue a subscription resolver opened,
-   * so identical subscriptions can share one execution per event (src/transports/shared-results.ts),
-   * and returns what the resolver hands graphql-js in its place.
-   */
-  onChangeStream?: <T>(stream: AsyncIterableIterator<T>) => AsyncIterableIterator<T>;
+export interface Context {
+  readonly auth: Auth;
+  /** The platform pool: statements and transactions as the service's own role. */
+  readonly pg: Pool;
+  /** Raw SQL as a project's own login role. */
+  readonly projectSql: Pick<ProjectSqlPools, 'run' | 'close'>;
+  /** The process's fan-out of live changes, to join. */
+  readonly changes: Pick<ChangeHub, 'subscribeRows' | 'subscribeTables'>;
+  /** Keys, projects and tables cached for the process; changes to them are announced through it. */
+  readonly metadata: Pick<MetadataCache, 'apiKey' | 'forgetTables' | 'announce'>;
+  readonly log: Logger;
+  /** This operation's batching and memo. */
+  readonly loaders: Loaders;
 }

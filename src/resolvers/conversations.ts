@@ -2,7 +2,7 @@ import * as systemTables from '../db/system-tables.js';
 import type { ConversationRow, ConversationStatus } from '../db/system-tables.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { requireProject } from './access.js';
-import { loadBySchema, parsePhone } from './contacts.js';
+import { parsePhone } from './contacts.js';
 import type { Context } from './context.js';
 
 /** The most a page of conversations or messages may hold. */
@@ -21,11 +21,6 @@ export function parseFirst(first: number | null | undefined, fallback: number): 
   return value;
 }
 
-/** Batch function of the Conversation loader (keys `schema:id`). */
-export function loadConversations(ctx: Context, keys: readonly string[]): Promise<ConversationRow[]> {
-  return loadBySchema(keys, (schema, ids) => systemTables.conversationsByIds(ctx.db.pool, schema, ids));
-}
-
 export interface ConversationsArgs {
   status?: ConversationStatus | null;
   first?: number | null;
@@ -35,7 +30,7 @@ export interface ConversationsArgs {
 
 export async function listConversations(ctx: Context, projectId: string, args: ConversationsArgs): Promise<ConversationRow[]> {
   const project = await requireProject(ctx, projectId);
-  return systemTables.listConversations(ctx.db.pool, project.schemaName, {
+  return systemTables.listConversations(ctx.pg, project.schemaName, {
     status: args.status ?? undefined,
     first: parseFirst(args.first, 50),
     after: args.after ? parseRowId(args.after, 'after') : undefined,
@@ -45,13 +40,13 @@ export async function listConversations(ctx: Context, projectId: string, args: C
 /** The phone's open conversation, opened (with the contact) when there is none. */
 export async function currentConversation(ctx: Context, projectId: string, phone: string): Promise<ConversationRow> {
   const project = await requireProject(ctx, projectId);
-  return systemTables.currentConversation(ctx.db.pool, project.schemaName, parsePhone(phone));
+  return systemTables.currentConversation(ctx.pg, project.schemaName, parsePhone(phone));
 }
 
 export async function setConversationState(ctx: Context, projectId: string, conversationId: string, state: unknown): Promise<ConversationRow> {
   const project = await requireProject(ctx, projectId);
   const id = parseRowId(conversationId, 'conversationId');
-  const updated = await systemTables.setConversationState(ctx.db.pool, project.schemaName, id, state);
+  const updated = await systemTables.setConversationState(ctx.pg, project.schemaName, id, state);
   if (!updated) throw notFound(`conversation "${conversationId}"`);
   return updated;
 }
@@ -60,7 +55,7 @@ export async function setConversationState(ctx: Context, projectId: string, conv
 export async function closeConversation(ctx: Context, projectId: string, conversationId: string): Promise<ConversationRow> {
   const project = await requireProject(ctx, projectId);
   const id = parseRowId(conversationId, 'conversationId');
-  const closed = await systemTables.closeConversation(ctx.db.pool, project.schemaName, id);
+  const closed = await systemTables.closeConversation(ctx.pg, project.schemaName, id);
   if (!closed) throw notFound(`conversation "${conversationId}"`);
   return closed;
 }

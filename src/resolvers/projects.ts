@@ -3,7 +3,6 @@ import { badInput, notFound } from '../domain/errors.js';
 import * as projects from '../db/projects.js';
 import { canSeeProject, findVisibleProject, requireAdmin } from './access.js';
 import type { Context } from './context.js';
-import { announced } from './metadata-cache.js';
 import { parseInput } from './validation.js';
 
 const projectName = z
@@ -15,7 +14,7 @@ const projectName = z
 
 export async function createProject(ctx: Context, name: string): Promise<projects.Project> {
   requireAdmin(ctx);
-  const project = await projects.createProject(ctx.db.pool, parseInput(projectName, name, 'name'));
+  const project = await projects.createProject(ctx.pg, parseInput(projectName, name, 'name'));
   ctx.log.info(`created project ${project.id} (${project.schemaName})`);
   return project;
 }
@@ -30,7 +29,7 @@ export async function deleteProject(ctx: Context, id: string, confirmName: strin
   // This process's raw-SQL pool for the project goes first; deleteProject ends any other sessions.
   await ctx.projectSql.close(id);
   // Answers only once every process has dropped the project (its tables, its keys) from its cache.
-  const deleted = await announced(ctx, { kind: 'project', projectId: id }, (announcement) => projects.deleteProject(ctx.db.pool, id, announcement));
+  const deleted = await ctx.metadata.announce({ kind: 'project', projectId: id }, (announcement) => projects.deleteProject(ctx.pg, id, announcement));
   if (!deleted) throw notFound(`project "${id}"`);
   ctx.log.info(`deleted project ${id}`);
   return true;
@@ -38,7 +37,7 @@ export async function deleteProject(ctx: Context, id: string, confirmName: strin
 
 /** The admin sees every project; a project key sees only its own. */
 export function listProjects(ctx: Context): Promise<projects.Project[]> {
-  return projects.listProjects(ctx.db.pool, ctx.auth.kind === 'project' ? ctx.auth.projectId : undefined);
+  return projects.listProjects(ctx.pg, ctx.auth.kind === 'project' ? ctx.auth.projectId : undefined);
 }
 
 export async function getProject(ctx: Context, id: string): Promise<projects.Project | null> {

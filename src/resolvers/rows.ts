@@ -43,14 +43,14 @@ async function listRowsOf(ctx: Context, table: TableInfo, args: ListRowsArgs): P
   const keys = sortKeys(table, args.orderBy);
   const after = args.after != null ? decodeCursor(table, keys, args.after) : undefined;
 
-  const { rows, hasMore } = await db.selectRows(ctx.db.pool, table, { where, keys, after, limit: first, offset });
+  const { rows, hasMore } = await db.selectRows(ctx.pg, table, { where, keys, after, limit: first, offset });
   const last = rows.at(-1);
   let count: Promise<number> | undefined;
   return {
     nodes: rows,
     hasNextPage: hasMore,
     endCursor: last && keysAreUnique(table, keys) ? encodeCursor(keys, last) : null,
-    totalCount: () => (count ??= db.countRows(ctx.db.pool, table, where)),
+    totalCount: () => (count ??= db.countRows(ctx.pg, table, where)),
   };
 }
 
@@ -105,7 +105,7 @@ function encodeRows(table: TableInfo, rows: readonly unknown[]): EncodedRows {
 export function insertRows(ctx: Context, projectId: string, tableName: string, rows: readonly unknown[]): Promise<Row[]> {
   return withTable(ctx, projectId, tableName, (table) => {
     const { columns, values } = encodeRows(table, rows);
-    return db.insertRows(ctx.db.pool, table, columns, values);
+    return db.insertRows(ctx.pg, table, columns, values);
   });
 }
 
@@ -133,7 +133,7 @@ async function upsertInto(ctx: Context, table: TableInfo, rows: readonly unknown
       });
     }
   });
-  return db.upsertRows(ctx.db.pool, table, columns, values, conflict);
+  return db.upsertRows(ctx.pg, table, columns, values, conflict);
 }
 
 export function updateRows(ctx: Context, projectId: string, tableName: string, where: unknown, set: Record<string, unknown>): Promise<Row[]> {
@@ -145,7 +145,7 @@ export function updateRows(ctx: Context, projectId: string, tableName: string, w
       const column = findColumn(table, name, 'set');
       return [column, encodeValue(column, value, `set.${name}`, { table: table.name })];
     });
-    return db.updateRows(ctx.db.pool, table, assignments, filter);
+    return db.updateRows(ctx.pg, table, assignments, filter);
   });
 }
 
@@ -153,6 +153,6 @@ export function deleteRows(ctx: Context, projectId: string, tableName: string, w
   return withTable(ctx, projectId, tableName, async (table) => {
     const filter = parseWhere(table, where);
     if (isMatchAll(filter)) throw badInput('where: an empty filter would delete every row; use clearTable to remove them all');
-    return db.deleteRows(ctx.db.pool, table, filter);
+    return db.deleteRows(ctx.pg, table, filter);
   });
 }

@@ -1,49 +1,10 @@
-import DataLoader from 'dataloader';
-import { readTables } from '../db/catalog.js';
-import { type TableInfo } from '../domain/tables.js';
 import { DomainError, notFound } from '../domain/errors.js';
+import type { TableInfo } from '../domain/tables.js';
 import { requireProject } from './access.js';
 import type { Context } from './context.js';
 
-/**
- * Per-operation loader: tables (with columns and keys) by schema name. Schemas the process's
- * metadata cache holds cost nothing; all the others asked for in one tick are read in one catalog
- * statement, so `projects { tables { columns } }` costs at most one statement for the tables
- * whatever their number.
- */
-const loaders = new WeakMap<Context, DataLoader<string, TableInfo[]>>();
-
-/** Schemas this operation has read from the catalog itself: a retry on them would learn nothing new. */
-const readFresh = new WeakMap<Context, Set<string>>();
-
-function freshSet(ctx: Context): Set<string> {
-  let fresh = readFresh.get(ctx);
-  if (!fresh) readFresh.set(ctx, (fresh = new Set()));
-  return fresh;
-}
-
-export function tablesBySchema(ctx: Context): DataLoader<string, TableInfo[]> {
-  let loader = loaders.get(ctx);
-  if (!loader) {
-    loader = new DataLoader(async (schemas) => {
-      const { found, missing } = ctx.metadata.cachedTables(schemas);
-      if (missing.length > 0) {
-        const read = await ctx.metadata.readTables(async () => {
-          const tables = await readTables(ctx.db.pool, missing);
-          return new Map(missing.map((schema) => [schema, tables.filter((table) => table.schema === schema)]));
-        });
-        for (const [schema, tables] of read) found.set(schema, tables);
-        for (const schema of missing) freshSet(ctx).add(schema);
-      }
-      return schemas.map((schema) => found.get(schema) ?? []);
-    });
-    loaders.set(ctx, loader);
-  }
-  return loader;
-}
-
 export async function listTables(ctx: Context, schema: string, includeSystem: boolean): Promise<TableInfo[]> {
-  const tables = await tablesBySchema(ctx).load(schema);
+  const tables = await ctx.loaders.tables.load(schema);
   return includeSystem ? tables : tables.filter((table) => !table.system);
 }
 
@@ -52,9 +13,9 @@ export async function listTables(ctx: Context, schema: string, includeSystem: bo
  * another process may have created it an instant ago, before its notification reached us.
  */
 export async function findTable(ctx: Context, schema: string, name: string): Promise<TableInfo | undefined> {
-  const table = (await tablesBySchema(ctx).load(schema)).find((t) => t.name === name);
+  const table = (await ctx.loaders.tables.load(schema)).find((t) => t.name === name);
   if (table || !refreshTables(ctx, schema)) return table;
-  return (await tablesBySchema(ctx).load(schema)).find((t) => t.name === name);
+  return (await ctx.loaders.tables.load(schema)).find((t) => t.name === name);
 }
 
 /** The project's table, or NOT_FOUND naming it. Checks access to the project first. */
@@ -67,7 +28,7 @@ export async function requireTable(ctx: Context, projectId: string, name: string
 
 /** Drops cached catalog reads after DDL in this operation (and in the process), so a re-read sees the change. */
 export function forgetTables(ctx: Context, schema: string): void {
-  loaders.get(ctx)?.clear(schema);
+  ctx.loaders.tables.clear(schema);
   ctx.metadata.forgetTables(schema);
 }
 
@@ -76,7 +37,7 @@ export function forgetTables(ctx: Context, schema: string): void {
  * already read it there (nothing newer to learn).
  */
 export function refreshTables(ctx: Context, schema: string): boolean {
-  if (readFresh.get(ctx)?.has(schema)) return false;
+  if (ctx.loaders.freshSchemas.has(schema)) return false;
   forgetTables(ctx, schema);
   return true;
 }
@@ -113,7 +74,7 @@ export async function withResolvedTable<T>(ctx: Context, table: TableInfo, work:
     return await work(table);
   } catch (error) {
     if (!couldBeStale(error) || !refreshTables(ctx, table.schema)) throw error;
-    const fresh = (await tablesBySchema(ctx).load(table.schema)).find((t) => t.name === table.name);
+    const fresh = (await ctx.loaders.tables.load(table.schema)).find((t) => t.name === table.name);
     if (!fresh) throw notFound(`table "${table.name}"`);
     return work(fresh);
   }

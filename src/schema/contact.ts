@@ -2,11 +2,8 @@ import type { ContactRow } from '../db/system-tables.js';
 import * as contacts from '../resolvers/contacts.js';
 import { builder } from './builder.js';
 
-/** Loaded by `schema:id` keys, batched per request: a page of conversations costs one contact read per project. */
-export const ContactRef = builder.loadableObject('Contact', {
+export const ContactRef = builder.objectRef<ContactRow>('Contact').implement({
   description: 'A person the bot talks to, one per phone number (the system table `contacts`).',
-  load: (keys: string[], ctx) => contacts.loadContacts(ctx, keys),
-  sort: (contact: ContactRow) => contacts.contactKey(contact.schema, contact.id),
   fields: (t) => ({
     id: t.exposeID('id'),
     phone: t.exposeString('phone', { description: 'E.164, e.g. +14155550123.' }),

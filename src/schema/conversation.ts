@@ -2,22 +2,18 @@ import type { ConversationRow } from '../db/system-tables.js';
 import * as conversations from '../resolvers/conversations.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact.js';
+import { rowKey } from '../resolvers/loaders.js';
 
 export const ConversationStatusEnum = builder.enumType('ConversationStatus', {
   values: { OPEN: { value: 'open' }, CLOSED: { value: 'closed' } } as const,
 });
 
-/** Loader key of a system-table row: its project schema and id. */
-export const key = (schema: string, id: string) => `${schema}:${id}`;
-
-/** Loaded by `schema:id` keys, batched per request (Message.conversation). */
-export const ConversationRef = builder.loadableObject('Conversation', {
+export const ConversationRef = builder.objectRef<ConversationRow>('Conversation').implement({
   description: 'A thread of messages with one contact; a contact has at most one OPEN conversation.',
-  load: (keys: string[], ctx) => conversations.loadConversations(ctx, keys),
-  sort: (conversation: ConversationRow) => key(conversation.schema, conversation.id),
   fields: (t) => ({
     id: t.exposeID('id'),
-    contact: t.field({ type: ContactRef, resolve: (conversation) => key(conversation.schema, conversation.contactId) }),
+    // Batched per operation: a page of conversations reads its contacts in one statement.
+    contact: t.field({ type: ContactRef, resolve: (conversation, _args, ctx) => ctx.loaders.contacts.load(rowKey(conversation.schema, conversation.contactId)) }),
     status: t.field({ type: ConversationStatusEnum, resolve: (conversation) => conversation.status }),
     state: t.field({ type: 'JSON', nullable: true, description: "The bot's current state for this conversation.", resolve: (c) => c.state }),
     startedAt: t.field({ type: 'DateTime', resolve: (conversation) => conversation.startedAt }),

@@ -1,7 +1,8 @@
 import type { MessageRow } from '../db/system-tables.js';
 import * as messages from '../resolvers/messages.js';
 import { builder } from './builder.js';
-import { ConversationRef, key } from './conversation.js';
+import { ConversationRef } from './conversation.js';
+import { rowKey } from '../resolvers/loaders.js';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   values: { INBOUND: { value: 'inbound' }, OUTBOUND: { value: 'outbound' } } as const,
@@ -11,7 +12,7 @@ export const MessageRef = builder.objectRef<MessageRow>('Message').implement({
   description: 'One message of a conversation (the system table `messages`).',
   fields: (t) => ({
     id: t.exposeID('id'),
-    conversation: t.field({ type: ConversationRef, resolve: (message) => key(message.schema, message.conversationId) }),
+    conversation: t.field({ type: ConversationRef, resolve: (message, _args, ctx) => ctx.loaders.conversations.load(rowKey(message.schema, message.conversationId)) }),
     direction: t.field({ type: MessageDirectionEnum, resolve: (message) => message.direction }),
     body: t.exposeString('body', { nullable: true }),
     payload: t.field({ type: 'JSON', nullable: true, resolve: (message) => message.payload }),
@@ -21,14 +22,12 @@ export const MessageRef = builder.objectRef<MessageRow>('Message').implement({
 
 // Conversation.messages lives here: the Message type must exist before a field can return it.
 builder.objectField(ConversationRef, 'messages', (t) =>
-  t.loadableList({
-    type: MessageRef,
+  t.field({
+    type: [MessageRef],
     description: 'Oldest first. `after`: the id of the last message of the previous page.',
-    // byPath: every conversation at one place in the query shares `first`/`after`, so one loader serves them all.
-    byPath: true,
     args: { first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
-    load: (keys: string[], ctx, args): Promise<MessageRow[][]> => messages.loadMessagesOfConversations(ctx, keys, args),
-    resolve: (conversation) => key(conversation.schema, conversation.id),
+    // Every conversation of the query with the same `first`/`after` shares one loader: one statement.
+    resolve: (conversation, args, ctx) => messages.messagesOf(ctx, conversation, args),
   }),
 );
 

@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createServer, type PaigeServer } from '../../src/server.js';
-import type { WebSocketOptions } from '../../src/transports/websocket.js';
+import type { WebSocketOptions } from '../../src/transports/graphql-ws.js';
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -23,11 +23,13 @@ export interface TestServer {
   gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
   /** Like gql, but throws on any error and returns `data`. */
   ok<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<T>;
+  /** The server's counters, as GET /metrics shows them to an operator. */
+  metrics(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
 /** Starts the real server on 127.0.0.1 and a port the OS picks, against this run's database. */
-export async function startTestServer(env: Record<string, string> = {}, websocketOptions: Omit<WebSocketOptions, 'maskError'> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, websocketOptions: WebSocketOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'paige-server-'));
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
   const config: Config = parseConfig({
@@ -55,12 +57,19 @@ export async function startTestServer(env: Record<string, string> = {}, websocke
     if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
     return result.data;
   };
+  const metrics = async () => {
+    const response = await fetch(server.url.replace(/\/graphql$/, '/metrics'), { headers: { authorization: `Bearer ${adminToken}` } });
+    if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`);
+    const lines = (await response.text()).split('\n').filter((line) => line && !line.startsWith('#'));
+    return Object.fromEntries(lines.map((line) => [line.split(' ')[0]!, Number(line.split(' ')[1])]));
+  };
   return {
     server,
     url: server.url,
     adminToken,
     gql,
     ok,
+    metrics,
     async stop() {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import type { Plugin } from 'graphql-yoga';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 
 /** Bounds every operation, over HTTP and WebSocket alike (both run through yoga's envelop). */
 export const QUERY_LIMITS = {

@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { ApiKey } from '../db/api-keys.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { TableInfo } from '../domain/tables.js';
-import { tagOfPayload, type MetadataAnnouncement, type MetadataChange, type MetadataTags } from '../db/metadata-notify.js';
-import { projectNames, type Project } from '../db/projects.js';
-import type { AppServices } from './context.js';
+import type { ApiKey } from './api-keys.js';
+import {
+  DeliveryAcks,
+  METADATA_ACK_CHANNEL,
+  METADATA_CHANNEL,
+  tagOfPayload,
+  type MetadataAnnouncement,
+  type MetadataChange,
+  type MetadataTags,
+} from './metadata-notify.js';
+import type { PgSubscriber } from './pg-subscriber.js';
+import { projectNames, type Project } from './projects.js';
 
 /** Entries per map before it is emptied (a crude bound: a process serving more projects re-reads). */
 const MAX_ENTRIES = 20_000;
@@ -13,12 +23,11 @@ const MAX_ENTRIES = 20_000;
  * of a token, the project, the tables of its schema. Without it a flat `rows` read is four
  * statements one after the other; with it, one.
  *
- * It is trusted only while this process's listener is connected and LISTENing on the metadata
- * channel: every transaction that changes a key, a project or a table notifies that channel
- * (src/db/metadata-notify.ts), from whichever process, and the notification drops the entry
- * here. While the listener is down (or never started, as in dbServices before its first
- * subscription) every lookup goes to Postgres; on (re)connection everything is dropped, since
- * notifications sent meanwhile reached nobody.
+ * It is trusted only while the process's subscriber (src/db/pg-subscriber.ts) is connected and
+ * LISTENing on the metadata channel: every transaction that changes a key, a project or a table
+ * notifies that channel (src/db/metadata-notify.ts), from whichever process, and the notification
+ * drops the entry here. While the connection is down every lookup goes to Postgres; on
+ * (re)connection everything is dropped, since notifications sent meanwhile reached nobody.
  *
  * A read that was in flight when something was dropped is not stored (the generation moved):
  * it may have seen the catalog before the change. Missing things are never cached, so a new
@@ -33,10 +42,37 @@ export class MetadataCache {
   private readonly byTag = new Map<string, MetadataChange>();
   private generation = 0;
   private listening = false;
-  /** For tests and the benchmark. */
-  readonly stats = { hits: 0, misses: 0, dropped: 0 };
+  /** Acknowledgements of metadata changes from every process's subscriber (this one's too). */
+  private readonly acks = new DeliveryAcks();
+  private readonly counters;
 
-  constructor(readonly tags: MetadataTags) {}
+  constructor(
+    readonly tags: MetadataTags,
+    private readonly subscriber: PgSubscriber,
+    private readonly log: Logger,
+    metrics: Metrics,
+  ) {
+    this.counters = {
+      hits: metrics.counter('paige_metadata_cache_hits_total', 'Lookups of keys, projects and tables answered by the process cache'),
+      misses: metrics.counter('paige_metadata_cache_misses_total', 'Lookups of keys, projects and tables that read Postgres'),
+      dropped: metrics.counter('paige_metadata_cache_drops_total', 'Cache entries dropped because a change to them was announced'),
+    };
+  }
+
+  /**
+   * Subscribes to the metadata channels. Every notification drops what it names and is answered
+   * on the ack channel ("<this subscriber> <payload>"), so the process that made the change knows
+   * this one has let go of the old state.
+   */
+  async watch(): Promise<void> {
+    this.subscriber.onListening((listening) => this.setListening(listening));
+    await this.subscriber.subscribe(METADATA_CHANNEL, (payload) => {
+      this.notified(payload);
+      if (tagOfPayload(payload)) void this.subscriber.notify(METADATA_ACK_CHANNEL, `${this.subscriber.applicationName} ${payload}`).catch(() => {});
+    });
+    await this.subscriber.subscribe(METADATA_ACK_CHANNEL, (ack) => this.acks.received(ack));
+    this.setListening(this.subscriber.listening);
+  }
 
   /** A change about to be made, with the payload its notification will carry. */
   announcementOf(change: MetadataChange): MetadataAnnouncement {
@@ -48,8 +84,8 @@ export class MetadataCache {
     return this.listening;
   }
 
-  /** Called by the listener: connected (LISTEN active again) or lost. Either way, forget everything. */
-  setListening(listening: boolean): void {
+  /** The subscriber connected (LISTEN active again) or lost its connection. Either way, forget everything. */
+  private setListening(listening: boolean): void {
     this.clear();
     this.listening = listening;
   }
@@ -80,7 +116,7 @@ export class MetadataCache {
 
   forgetTables(schema: string): void {
     this.generation++;
-    if (this.tables.delete(schema)) this.stats.dropped++;
+    if (this.tables.delete(schema)) this.counters.dropped.inc();
   }
 
   /** The project, its tables and every key of it (deleting a project deletes its keys). */
@@ -90,13 +126,13 @@ export class MetadataCache {
     this.projects.delete(projectId);
     this.tables.delete(project?.schemaName ?? projectNames(projectId).schema);
     for (const [hash, key] of this.keys) if (key.projectId === projectId) this.keys.delete(hash);
-    this.stats.dropped++;
+    this.counters.dropped.inc();
   }
 
   forgetKey(keyId: string): void {
     this.generation++;
     for (const [hash, key] of this.keys) if (key.id === keyId) this.keys.delete(hash);
-    this.stats.dropped++;
+    this.counters.dropped.inc();
   }
 
   /** The key of a token: from the cache when trusted, else `read()` (and kept if found). */
@@ -117,10 +153,10 @@ export class MetadataCache {
     for (const schema of schemas) {
       const hit = this.listening ? this.tables.get(schema) : undefined;
       if (hit) {
-        this.stats.hits++;
+        this.counters.hits.inc();
         found.set(schema, hit);
       } else {
-        this.stats.misses++;
+        this.counters.misses.inc();
         missing.push(schema);
       }
     }
@@ -144,11 +180,11 @@ export class MetadataCache {
     if (this.listening) {
       const hit = map.get(key);
       if (hit !== undefined) {
-        this.stats.hits++;
+        this.counters.hits.inc();
         return hit;
       }
     }
-    this.stats.misses++;
+    this.counters.misses.inc();
     const generation = this.generation;
     const value = await read();
     if (value !== undefined && this.listening && generation === this.generation) this.store(map, key, value, changeOf(value));
@@ -162,33 +198,32 @@ export class MetadataCache {
     map.set(key, value);
     this.byTag.set(this.tags.tagOf(change), change);
   }
+
+  /**
+   * Makes a change to keys, projects or tables with `work` (which notifies inside its transaction
+   * through the announcement), drops it here, then waits until every process that was listening
+   * has acknowledged dropping it, before the caller answers. So a key revoked through one process
+   * fails through every other as soon as the revoke has answered, and DDL is seen everywhere once
+   * it has answered. A process that does not answer within ACK_TIMEOUT_MS (stuck, or its
+   * connection half-open) is logged and not waited for longer. While this process's own
+   * subscriber is down it cannot hear acks: then it does not wait (each process still drops the
+   * entry when the notification reaches it).
+   */
+  async announce<T>(change: MetadataChange, work: (announcement: MetadataAnnouncement) => Promise<T>): Promise<T> {
+    const announcement = this.announcementOf(change);
+    const pending = this.listening ? this.acks.expect(announcement.payload) : undefined;
+    try {
+      const result = await work(announcement);
+      this.forget(change);
+      if (pending && announcement.listeners.length > 0 && !(await pending.wait(announcement.listeners, ACK_TIMEOUT_MS))) {
+        this.log.warn(`metadata change ${announcement.payload}: not every process acknowledged it within ${ACK_TIMEOUT_MS} ms`);
+      }
+      return result;
+    } finally {
+      pending?.cancel();
+    }
+  }
 }
 
 /** How long a change waits for every other process to say it has dropped the entry. */
 const ACK_TIMEOUT_MS = 1_000;
-
-/**
- * Makes a change to keys, projects or tables with `work` (which notifies inside its transaction
- * through the announcement), drops it here, then waits until every process that was listening
- * has acknowledged dropping it, before the caller answers. So a key revoked through one process
- * fails through every other as soon as the revoke has answered, and DDL is seen everywhere once
- * it has answered. A process that does not answer within ACK_TIMEOUT_MS (stuck, or its
- * connection half-open) is logged and not waited for longer. When this process's own listener is
- * down it cannot hear acks: then it does not wait (each process still drops the entry when the
- * notification reaches it).
- */
-export async function announced<T>(services: AppServices, change: MetadataChange, work: (announcement: MetadataAnnouncement) => Promise<T>): Promise<T> {
-  const announcement = services.metadata.announcementOf(change);
-  const { listener } = services.changes;
-  const pending = listener.isListening ? listener.acks.expect(announcement.payload) : undefined;
-  try {
-    const result = await work(announcement);
-    services.metadata.forget(change);
-    if (pending && announcement.listeners.length > 0 && !(await pending.wait(announcement.listeners, ACK_TIMEOUT_MS))) {
-      services.log.warn(`metadata change ${announcement.payload}: not every process acknowledged it within ${ACK_TIMEOUT_MS} ms`);
-    }
-    return result;
-  } finally {
-    pending?.cancel();
-  }
-}

@@ -1,0 +1,173 @@
+import type { IncomingMessage, Server } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Context as WsContext } from 'graphql-ws';
+import { createSourceEventStream, execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from '../logger.js';
+import type { Queryable } from '../db/pool.js';
+import { DomainError } from '../domain/errors.js';
+import { canonicalJson } from '../domain/value-order.js';
+import type { Authenticator } from '../resolvers/auth.js';
+import type { Auth, Context } from '../resolvers/context.js';
+import { toGraphQLError, type MaskError } from '../schema/errors.js';
+import { QUERY_LIMITS } from './query-limits.js';
+import { accessScope, type GroupFanOut } from './group-fan-out.js';
+import { KeyWatch } from './ws-key-watch.js';
+import { wsFrameSink } from './ws-frame-sink.js';
+
+/** What yoga's context factory receives for a WebSocket operation. */
+export interface WebSocketInitialContext {
+  connectionParams?: Record<string, unknown>;
+  req?: IncomingMessage;
+}
+
+export interface WebSocketOptions {
+  /** How long a socket may stay open without `connection_init`. @default 3000 */
+  connectionInitWaitTimeout?: number;
+  /**
+   * How often the API keys of open sockets are checked again, in ms. A socket whose key was
+   * revoked (or whose project was deleted), in this process or another, is closed with 4403,
+   * which ends its subscriptions. @default 2000
+   */
+  keyRecheckInterval?: number;
+  /** Operations one socket may have running at once; more are refused with BAD_USER_INPUT. @default 100 */
+  maxOperationsPerSocket?: number;
+}
+
+export interface GraphqlWsDeps {
+  yoga: YogaServerInstance<WebSocketInitialContext, Context>;
+  authenticate: Authenticator;
+  /** For the periodic recheck of the sockets' API keys. */
+  pg: Queryable;
+  log: Logger;
+  fanOut: GroupFanOut;
+  maskError: MaskError;
+}
+
+type Enveloped = ReturnType<GraphqlWsDeps['yoga']['getEnveloped']>;
+type Extra = { auth?: Auth; socket: WebSocket; request: IncomingMessage };
+
+/**
+ * What one operation's execution needs beyond its arguments, carried as its rootValue from
+ * onSubscribe to execute/subscribe, as in yoga's graphql-ws recipe.
+ */
+interface OperationRoot {
+  execute: Enveloped['execute'];
+  /**
+   * Identical subscriptions (same document, operation and variables, seen with the same access)
+   * get identical results for the same event: they share one execution per event.
+   */
+  groupKey: string;
+  socket: WebSocket;
+  id: string;
+}
+
+/**
+ * graphql-ws on `/graphql`, running every operation through yoga's envelop (the same parsing,
+ * validation, query limits and context as HTTP) and the server's one error policy. The token is
+ * checked on connect and again, through the context factory, on every subscribe; sockets with a
+ * project key are rechecked periodically (KeyWatch).
+ */
+export function attachGraphqlWs(http: Server, deps: GraphqlWsDeps, options: WebSocketOptions = {}) {
+  // maxPayload: the same bound as an HTTP body; ws would otherwise buffer messages of up to 100 MiB.
+  const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes });
+  const keys = new KeyWatch(deps.pg, deps.log, options.keyRecheckInterval ?? 2_000);
+  const graphqlWs = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3_000,
+      onConnect: (ctx) => authenticateSocket(ctx, deps.authenticate, keys),
+      onSubscribe: (ctx, id, params) => prepareOperation(ctx, id, params, deps, options.maxOperationsPerSocket ?? 100),
+      execute: (args) => (args.rootValue as OperationRoot).execute(args),
+      subscribe: (args) => subscribeInGroup(args, deps),
+    },
+    wsServer,
+  );
+  return {
+    wsServer,
+    async close() {
+      keys.stop();
+      await graphqlWs.dispose();
+      for (const socket of wsServer.clients) socket.terminate();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+  };
+}
+
+/** onConnect: a bad or missing token makes graphql-ws close the socket with 4403 Forbidden. */
+async function authenticateSocket(ctx: WsContext<Record<string, unknown> | undefined, Extra>, authenticate: Authenticator, keys: KeyWatch): Promise<boolean> {
+  try {
+    const auth = await authenticate(ctx.connectionParams?.authorization);
+    ctx.extra.auth = auth;
+    if (auth.kind === 'project') keys.watch(ctx.extra.socket, auth.keyId);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** onSubscribe: the operation limit, then yoga's parse, validate and context; errors go back to the client. */
+async function prepareOperation(
+  ctx: WsContext<Record<string, unknown> | undefined, Extra>,
+  id: string,
+  params: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  { yoga, maskError }: GraphqlWsDeps,
+  limit: number,
+): Promise<ExecutionArgs | readonly GraphQLError[]> {
+  // graphql-ws has already registered this operation's id: it counts itself.
+  if (Object.keys(ctx.subscriptions).length > limit) {
+    return [toGraphQLError(new DomainError('BAD_USER_INPUT', `at most ${limit} operations can run at once on one socket; complete some first`))];
+  }
+  const enveloped = yoga.getEnveloped({ connectionParams: ctx.connectionParams ?? {}, req: ctx.extra.request });
+  let document;
+  try {
+    document = enveloped.parse(params.query);
+    const errors = enveloped.validate(enveloped.schema, document);
+    if (errors.length > 0) return errors;
+  } catch (error) {
+    // Syntax errors, and graphql-armor's limits, which throw from parse and validate.
+    if (error instanceof GraphQLError) return [error];
+    throw error;
+  }
+  let contextValue: Context;
+  try {
+    // Authenticates the token again: a key revoked since connect is refused here.
+    contextValue = await enveloped.contextFactory();
+  } catch (error) {
+    return [maskError(error)];
+  }
+  const rootValue: OperationRoot = {
+    execute: enveloped.execute,
+    groupKey: JSON.stringify([params.query, params.operationName ?? null, canonicalJson(params.variables ?? {}), accessScope(contextValue.auth)]),
+    socket: ctx.extra.socket,
+    id,
+  };
+  return { schema: enveloped.schema, document, operationName: params.operationName, variableValues: params.variables, contextValue, rootValue };
+}
+
+/** What the server's masking does to a result: every error through maskError. */
+function maskResult(result: ExecutionResult, maskError: MaskError): ExecutionResult {
+  return result.errors ? { ...result, errors: result.errors.map((error) => maskError(error)) } : result;
+}
+
+/**
+ * subscribe: graphql-js's createSourceEventStream runs the resolver (access, filter, cursor,
+ * joining the hub) for this subscriber and hands back its queue of events; each event is executed
+ * once per group (the spec's ExecuteSubscriptionEvent, masked like every result) and written
+ * straight to the socket.
+ */
+async function subscribeInGroup(args: ExecutionArgs, deps: GraphqlWsDeps): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const root = args.rootValue as OperationRoot;
+  const source = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in source)) return maskResult(source, deps.maskError);
+  return deps.fanOut.writeOncePerGroup(
+    source[Symbol.asyncIterator](),
+    root.groupKey,
+    (event) => {
+      // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
+      const result = execute({ ...args, rootValue: event });
+      return 'then' in result ? result.then((settled) => maskResult(settled, deps.maskError)) : maskResult(result, deps.maskError);
+    },
+    wsFrameSink(root.socket, root.id),
+  );
+}

@@ -1,0 +1,187 @@
+import type { ExecutionResult } from 'graphql';
+import type { Counter, Metrics } from '../metrics.js';
+import type { Auth } from '../resolvers/context.js';
+
+export type ExecuteEvent = (event: unknown) => ExecutionResult | Promise<ExecutionResult>;
+
+/** The execution: its result at once when it ran synchronously, else the promise and, once settled, the result. */
+interface SharedResult {
+  pending?: Promise<ExecutionResult>;
+  value?: ExecutionResult;
+}
+
+/** Where a subscription's `next` frames can be written directly, bypassing the transport's per-frame work. */
+export interface FrameSink {
+  /** False once the socket is closing: results then go back through the transport, which drops them. */
+  readonly open: boolean;
+  /**
+   * Writes one `next` frame of this subscription with the group's JSON payload; returns a promise
+   * only when the socket's buffer is over its high-water mark, to wait for before the next frame.
+   */
+  next(payloadJson: string): Promise<void> | undefined;
+  /** Writes the frame only if the socket's buffer has room; false, with nothing written, if not. */
+  tryNext(payloadJson: string): boolean;
+}
+
+/** A source that can hand a value straight to a consumer while its reader waits (src/live/event-queue.ts). */
+interface DirectSource {
+  takeDirectly(consumer: (value: unknown) => boolean): void;
+}
+const isDirectSource = (source: object): source is DirectSource => typeof (source as Partial<DirectSource>).takeDirectly === 'function';
+
+/** The access a result may depend on: the admin sees what a key of the same project sees, but keep them apart. */
+export const accessScope = (auth: Auth) => (auth.kind === 'admin' ? 'admin' : `project:${auth.projectId}`);
+
+/**
+ * Runs a change once per group of identical subscriptions (same document, operation, variables
+ * and access), however many subscribers the group has. The hub builds ONE event object per change
+ * and hands that same object to every subscriber whose filter it matches (src/live/change-hub.ts),
+ * so the object itself identifies the change: per event, per group, the execution result and its
+ * JSON are kept, weakly, so both are forgotten once the last subscriber's queue lets go of the
+ * event. Items made for one subscriber alone (a replayed change, the error that ends a stream) are
+ * never found again, and so are simply executed for that subscriber.
+ */
+export class GroupFanOut {
+  private readonly resultsByEvent = new WeakMap<object, Map<string, SharedResult>>();
+  private readonly payloadJson = new WeakMap<ExecutionResult, string>();
+  private readonly counters: { executions: Counter; serialisations: Counter; directWrites: Counter };
+
+  constructor(metrics: Metrics) {
+    this.counters = {
+      executions: metrics.counter('paige_subscription_executions_total', 'Change events executed against a selection set (once per group of identical subscriptions)'),
+      serialisations: metrics.counter('paige_subscription_serialisations_total', 'Results of change events turned into JSON (once per group)'),
+      directWrites: metrics.counter('paige_subscription_direct_writes_total', "Frames written straight from the hub's dispatch, without a promise per subscriber"),
+    };
+  }
+
+  /**
+   * A subscription's results, executed once per event per group: `source` is the subscriber's own
+   * queue of events (so its filter, `since` replay, order and lag limit stay its own), and every
+   * subscriber of the group pulling the same event gets the same ExecutionResult object.
+   */
+  executeOncePerGroup(source: AsyncIterator<unknown>, groupKey: string, execute: ExecuteEvent): AsyncIterableIterator<ExecutionResult> {
+    let finished: Promise<unknown> | undefined;
+    const finish = () => (finished ??= Promise.resolve(source.return?.()).catch(() => {}));
+    return {
+      next: async (): Promise<IteratorResult<ExecutionResult>> => {
+        const item = await source.next();
+        if (item.done) {
+          await finish();
+          return { value: undefined, done: true };
+        }
+        const result = this.resultFor(item.value, groupKey, execute);
+        return { value: 'then' in result ? await result : result, done: false };
+      },
+      async return(): Promise<IteratorResult<ExecutionResult>> {
+        await finish();
+        return { value: undefined, done: true };
+      },
+      async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+        await finish();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /**
+   * Like executeOncePerGroup, but a result without errors is written by the subscription itself
+   * into `sink` (same bytes, same order) instead of being handed back to the transport, whose
+   * per-frame chain of promises, hooks, message validation and stringify costs more than the
+   * write. The transport still starts, completes and ends the subscription: its loop waits in
+   * `next()` until the stream ends or a result with errors (CURSOR_EXPIRED) comes, which it sends
+   * itself.
+   */
+  writeOncePerGroup(source: AsyncIterator<unknown>, groupKey: string, execute: ExecuteEvent, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
+    let stopped = false;
+    const shared = this.executeOncePerGroup(source, groupKey, execute);
+    if (isDirectSource(source)) {
+      // While the loop below waits for an event, the queue hands the next one here instead: the
+      // group's result (executed once, synchronously) is written at once, with no promise per
+      // subscriber. Anything else (no room in the socket, an error, an async execution) goes the
+      // loop's way, and the queue keeps the order.
+      source.takeDirectly((event) => {
+        if (stopped || !sink.open) return false;
+        try {
+          const result = this.resultFor(event, groupKey, execute);
+          if ('then' in result || result.errors) return false;
+          const written = sink.tryNext(this.serialisedPayload(result));
+          if (written) this.counters.directWrites.inc();
+          return written;
+        } catch {
+          return false;
+        }
+      });
+    }
+    return {
+      next: async (): Promise<IteratorResult<ExecutionResult>> => {
+        for (;;) {
+          const item = await shared.next();
+          // Ended while an execution was pending: nothing more for this id, not even that result.
+          if (stopped) return { value: undefined, done: true };
+          if (item.done) return item;
+          if (item.value.errors || !sink.open) return item;
+          const full = sink.next(this.serialisedPayload(item.value));
+          if (full) await full;
+        }
+      },
+      return(): Promise<IteratorResult<ExecutionResult>> {
+        // The transport forgets the id first (client `complete`, socket closed): write nothing more for it.
+        stopped = true;
+        return shared.return!();
+      },
+      throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+        stopped = true;
+        return shared.throw!(error);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** The `next` payload of a result as JSON (graphql-ws's own serialisation), made once however many sockets send it. */
+  serialisedPayload(result: ExecutionResult): string {
+    let json = this.payloadJson.get(result);
+    if (json === undefined) {
+      this.counters.serialisations.inc();
+      const { errors, ...rest } = result;
+      json = JSON.stringify(errors ? { ...rest, errors: errors.map((error) => error.toJSON()) } : rest);
+      this.payloadJson.set(result, json);
+    }
+    return json;
+  }
+
+  private resultFor(event: unknown, groupKey: string, execute: ExecuteEvent): ExecutionResult | Promise<ExecutionResult> {
+    if (typeof event !== 'object' || event === null) {
+      const own = run(execute, event);
+      return own.value ?? own.pending!;
+    }
+    let byGroup = this.resultsByEvent.get(event);
+    if (!byGroup) this.resultsByEvent.set(event, (byGroup = new Map()));
+    let shared = byGroup.get(groupKey);
+    if (!shared) {
+      this.counters.executions.inc();
+      byGroup.set(groupKey, (shared = run(execute, event)));
+    }
+    return shared.value ?? shared.pending!;
+  }
+}
+
+/** Runs one execution. A result that came synchronously stays a plain value, so it can be written at once. */
+function run(execute: ExecuteEvent, event: unknown): SharedResult {
+  let result: ExecutionResult | Promise<ExecutionResult>;
+  try {
+    result = execute(event);
+  } catch (error) {
+    const pending = Promise.reject(error);
+    pending.catch(() => {}); // rejected for whoever awaits it, not unhandled
+    return { pending };
+  }
+  if (!('then' in result)) return { value: result };
+  const entry: SharedResult = { pending: result };
+  result.then((value) => (entry.value = value), () => {});
+  return entry;
+}
