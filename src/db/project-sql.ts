@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { badInput } from '../domain/errors.js';
+import { DomainError, badInput } from '../domain/errors.js';
 import { isPostgresError } from './pg-errors.js';
+import { runCappedQuery, SessionCutOff, type Caps, type CappedResult } from './pg-capped-query.js';
 import { EXACT_SESSION_OPTIONS, exactTypes, keepClientErrorsHeard } from './pool.js';
 import { LOGIN_ROLE_LIMITS, projectNames, resetLoginPasswordSql } from './sql/projects.sql.js';
 import { loginRolePassword, readPlatformSecret } from './platform-secret.js';
@@ -39,87 +40,10 @@ function uniqueNames(names: string[]): string[] {
   });
 }
 
-interface RawResult {
-  command: string | null;
-  rowCount: number | null;
-  fields: { name: string }[];
-  rows: unknown[][];
-}
-
-/** Thrown when a row passed SQL_BYTE_CAP: the session was cut off, there is nothing to roll back on it. */
-class RowTooLarge extends Error {}
-
 const rowTooLargeError = () =>
   badInput(
     `the result sent more than ${SQL_BYTE_CAP / 1024 / 1024} MB without completing a row (one huge row, or data that is not rows such as COPY TO STDOUT): select less of it (a substring, a length, fewer columns)`,
   );
-
-/**
- * One statement over the extended protocol, which refuses several statements in one text
- * (42601, "cannot insert multiple commands into a prepared statement"). Rows past the caps are
- * read off the socket and dropped, so a large result costs time (bounded by the statement
- * timeout) but not memory; more than SQL_BYTE_CAP without a complete row ends the session.
- */
-function runCapped(client: pg.PoolClient, text: string, params: unknown[], cap: number): Promise<{ result: RawResult; seen: number }> {
-  return new Promise((resolve, reject) => {
-    let seen = 0;
-    let kept = 0;
-    let keptBytes = 0;
-    let copyIn = false;
-    // Bytes received since the last complete row: a row still arriving past the limit is cut off
-    // before node-postgres has buffered all of it.
-    const socket = (client as unknown as { connection: { stream: NodeJS.EventEmitter & { destroy(): void } } }).connection.stream;
-    let pendingBytes = 0;
-    let tooLarge = false;
-    const onData = (chunk: Buffer) => {
-      pendingBytes += chunk.length;
-      if (pendingBytes > SQL_BYTE_CAP && !tooLarge) {
-        tooLarge = true;
-        socket.destroy();
-      }
-    };
-    socket.on('data', onData);
-    const query = new pg.Query({
-      text,
-      values: params,
-      rowMode: 'array',
-      queryMode: 'extended',
-      callback: (error: Error | null, result: RawResult) => {
-        socket.off('data', onData);
-        if (tooLarge) reject(new RowTooLarge());
-        else if (error && copyIn) reject(badInput('COPY ... FROM STDIN cannot be used through sql: send the rows with INSERT or insertRows'));
-        else if (error) reject(error);
-        else resolve({ result, seen });
-      },
-    } as pg.QueryConfig & { queryMode: 'extended'; callback: unknown });
-    // Query's row handler is internal to node-postgres; wrapping it is the one place that counts rows.
-    const internals = query as unknown as {
-      handleDataRow(message: unknown): void;
-      handleCopyInResponse(connection: { sendCopyFail(message: string): void; sync(): void }): void;
-    };
-    // COPY ... FROM STDIN: node-postgres answers CopyFail, but over the extended protocol the backend
-    // then waits for a Sync, and the one node-postgres pipelined was ignored during copy-in: without
-    // a second Sync the session (and the request) hang for ever.
-    internals.handleCopyInResponse = (connection) => {
-      copyIn = true;
-      connection.sendCopyFail('COPY FROM STDIN is not supported');
-      connection.sync();
-    };
-    const keepRow = internals.handleDataRow.bind(query);
-    internals.handleDataRow = (message) => {
-      seen += 1;
-      pendingBytes = 0;
-      // Only a prefix is kept: once a row does not fit, no later row is kept either.
-      if (kept !== seen - 1 || kept >= cap) return;
-      const bytes = (message as { length: number }).length;
-      if (keptBytes + bytes > SQL_BYTE_CAP) return;
-      keptBytes += bytes;
-      kept += 1;
-      keepRow(message);
-    };
-    client.query(query);
-  });
-}
 
 /**
  * Small pools, opened on demand, that log in as each project's own login role: it has USAGE on
@@ -187,39 +111,19 @@ export class ProjectSqlPools {
   /** Runs one statement as the project's login role, in a transaction of its own. */
   async run(projectId: string, text: string, params: readonly unknown[] = [], cap = SQL_ROW_CAP): Promise<SqlResult> {
     const client = await this.connect(projectId);
-    let broken = false;
+    let reusable = false;
     try {
-      await client.query('BEGIN');
-      let outcome: { result: RawResult; seen: number };
-      let cutOff = false;
-      try {
-        outcome = await runCapped(client, text, [...params], cap).catch((error: unknown) => {
-          cutOff = error instanceof RowTooLarge;
-          throw cutOff ? rowTooLargeError() : error;
-        });
-        // A cursor WITH HOLD runs its whole query during COMMIT, where Postgres has already turned
-        // the statement timeout off (DECLARE ... WITH HOLD FOR SELECT pg_sleep(600) ran for 10
-        // minutes): close every cursor first, so COMMIT has nothing of the user's left to run.
-        await client.query('CLOSE ALL');
-        // A COMMIT or ROLLBACK in the text already ended the transaction: this only warns.
-        await client.query('COMMIT');
-      } catch (error) {
-        if (!cutOff) await client.query('ROLLBACK');
-        throw error;
-      } finally {
-        if (cutOff) broken = true;
-        else await client.query('DISCARD ALL');
-      }
-      const { result, seen } = outcome;
-      const columns = uniqueNames(result.fields.map((field) => field.name));
-      const rows = result.rows.map((values) => Object.fromEntries(columns.map((name, i) => [name, values[i]])));
-      return { columns, rows, rowCount: result.rowCount ?? seen, truncated: seen > rows.length };
+      const result = await statementInTransaction(client, text, [...params], { rows: cap, bytes: SQL_BYTE_CAP });
+      reusable = await resetSession(client);
+      return sqlResult(result);
     } catch (error) {
-      // A failure of our own statements leaves the session in an unknown state: do not reuse it.
-      broken ||= !isPostgresError(error);
+      if (error instanceof SessionCutOff) throw rowTooLargeError();
+      // An error Postgres answered leaves the session usable once reset; any other (a socket
+      // that failed, a bug of ours) leaves it in a state nobody knows: it is not reused.
+      if (isPostgresError(error) || error instanceof DomainError) reusable = await resetSession(client);
       throw error;
     } finally {
-      client.release(broken);
+      client.release(!reusable);
     }
   }
 
@@ -234,4 +138,45 @@ export class ProjectSqlPools {
     const ids = [...this.pools.keys()];
     await Promise.all(ids.map((id) => this.close(id)));
   }
+}
+
+/**
+ * BEGIN, the statement, COMMIT; ROLLBACK when it fails (unless the session was cut off). A COMMIT
+ * or ROLLBACK in the user's text already ended the transaction: ours then only warns.
+ */
+async function statementInTransaction(client: pg.PoolClient, text: string, params: unknown[], caps: Caps): Promise<CappedResult> {
+  await client.query('BEGIN');
+  let result: CappedResult;
+  try {
+    result = await runCappedQuery(client, text, params, caps);
+    // A cursor WITH HOLD runs its whole query during COMMIT, where Postgres has already turned
+    // the statement timeout off (DECLARE ... WITH HOLD FOR SELECT pg_sleep(600) ran for 10
+    // minutes): close every cursor first, so COMMIT has nothing of the user's left to run.
+    await client.query('CLOSE ALL');
+    await client.query('COMMIT');
+  } catch (error) {
+    if (!(error instanceof SessionCutOff)) await client.query('ROLLBACK');
+    throw error;
+  }
+  return result;
+}
+
+/** DISCARD ALL, so that no SET, prepared statement or temporary state outlives the call. False when the session could not be reset. */
+async function resetSession(client: pg.PoolClient): Promise<boolean> {
+  try {
+    await client.query('DISCARD ALL');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sqlResult({ fields, rows, rowCount, seen }: CappedResult): SqlResult {
+  const columns = uniqueNames(fields.map((field) => field.name));
+  return {
+    columns,
+    rows: rows.map((values) => Object.fromEntries(columns.map((name, i) => [name, values[i]]))),
+    rowCount: rowCount ?? seen,
+    truncated: seen > rows.length,
+  };
 }
