@@ -109,7 +109,7 @@ export function mapPgError(error: unknown): DomainError | undefined {
       // 42xxx syntax and name errors only reach here from raw SQL, where the user wrote them.
       if (error.code.startsWith('42')) return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
       // 54xxx program limits (array dimensions, stack depth, too many columns): raw SQL or its
-      // parameters went past a Postgres limit (found by tests/fuzz.test.ts: a 150-deep array param).
+      // parameters went past a Postgres limit (tests/fuzz.test.ts sends a 150-deep array param).
       if (error.code.startsWith('54')) return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
       return undefined;
   }

@@ -98,8 +98,8 @@ export const apiDdlSql = /* SQL */ `SET LOCAL paige.api_ddl = 'on'`;
  * Serialises DDL within one project, so two racing createTable calls of one name end in one table
  * and a clean "already exists" rather than a unique violation in the system catalogs. $1: schema.
  * A lock on the project's platform row, not an advisory lock: any role may take any advisory key,
- * so another project's raw SQL could hold this project's key and make its DDL fail (found by
- * tests/hostile-sql.test.ts). NO KEY UPDATE still lets API keys be created (their foreign key
+ * so another project's raw SQL could hold this project's key and make its DDL fail
+ * (tests/hostile-sql.test.ts tries). NO KEY UPDATE still lets API keys be created (their foreign key
  * takes KEY SHARE); deleteProject waits for a running DDL.
  */
 export const lockProjectDdlSql = /* SQL */ `SELECT 1 FROM paige.projects WHERE schema_name = $1 FOR NO KEY UPDATE`;
