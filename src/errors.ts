@@ -30,3 +30,11 @@ export const badInput = (message: string, details?: Record<string, unknown>) => 
 export const forbidden = (message: string) => new DomainError('FORBIDDEN', message);
 export const systemTable = (table: string, action: string) =>
   new DomainError('SYSTEM_TABLE', `table "${table}" is a system table: its structure cannot be ${action}`, { table });
+
+/**
+ * The service cannot start (its embedded Postgres, its data dir): the message is one line naming
+ * the cause and what to do, which `main.ts` prints before exiting with code 1.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
