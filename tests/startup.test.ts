@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,12 @@ async function createProject(url: string, token: string, name: string): Promise<
   const { data } = (await graphql(url, token, `mutation { createProject(name: "${name}") { id } }`)) as { data: { createProject: { id: string } } };
   return data.createProject.id;
 }
+
+/**
+ * The cluster of a data dir: `<dataDir>/postgres`, or, as root where the postgres user cannot
+ * reach the data dir (a TMPDIR only root may enter), the folder in /var/lib/paige-db it links to.
+ */
+const clusterOf = (dataDir: string) => realpath(join(dataDir, 'postgres'));
 
 /** Every process whose working directory is `dir` (a postmaster and its children work in their cluster). */
 async function processesWorkingIn(dir: string): Promise<number[]> {
@@ -64,8 +70,10 @@ describe('npm start with the embedded Postgres', () => {
     const firstUrl = await start();
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     // The banner says where the cluster and the binaries are, and who runs them.
-    const [, port, cluster, binaries, runAs] = /embedded Postgres on 127\.0\.0\.1:(\d+): cluster (\S+), binaries (\S+?)(, run as the OS user postgres)?\n/.exec(service!.stderr()) ?? [];
-    expect(cluster).toBe(join(dataDir, 'postgres'));
+    const [, port, cluster, linkedFrom, binaries, runAs] =
+      /embedded Postgres on 127\.0\.0\.1:(\d+): cluster (\S+)(?: \(linked from (\S+)\))?, binaries (\S+?)(, run as the OS user postgres)?\n/.exec(service!.stderr()) ?? [];
+    expect(cluster).toBe(await clusterOf(dataDir));
+    expect(linkedFrom).toBe(cluster === join(dataDir, 'postgres') ? undefined : join(dataDir, 'postgres'));
     expect(Number(port)).toBe((await postmasterOf(cluster!)).port);
     expect(binaries === packagedBinaries || (isRoot && copiedBinaries.test(binaries!))).toBe(true);
     expect(Boolean(runAs)).toBe(isRoot);
@@ -104,7 +112,7 @@ describe('stopping npm start', () => {
     if (service && service.child.exitCode === null) process.kill(-service.child.pid!, 'SIGKILL');
   });
   afterAll(async () => {
-    for (const pid of await processesWorkingIn(join(dataDir, 'postgres'))) process.kill(pid, 'SIGQUIT');
+    for (const pid of await processesWorkingIn(await clusterOf(dataDir).catch(() => dataDir))) process.kill(pid, 'SIGQUIT');
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -117,7 +125,7 @@ describe('stopping npm start', () => {
   ] as const)('%s to %s stops the service and its Postgres within 10 s, leaving no process and no port behind', { timeout: 60_000 }, async (signal, target) => {
     service = startNpmStart({ PORT: '0', PAIGE_DATA_DIR: dataDir, LOG_LEVEL: 'info' }, { ownGroup: true });
     const [, url] = await service.waitFor(/paige-db ready at (\S+) in \d+ ms/, 60_000);
-    const clusterDir = join(dataDir, 'postgres');
+    const clusterDir = await clusterOf(dataDir);
     const postmaster = await postmasterOf(clusterDir);
     const nodes = await childrenOf(service.child.pid!);
     expect(nodes).toHaveLength(1);
@@ -150,7 +158,7 @@ describe('recovering the embedded Postgres', () => {
   afterAll(async () => {
     for (const service of services) if (service.child.exitCode === null) service.child.kill('SIGKILL');
     // A postmaster a failed test left behind is this file's own: found by its cluster, stopped by its pid.
-    for (const pid of await processesWorkingIn(join(dataDir, 'postgres'))) process.kill(pid, 'SIGQUIT');
+    for (const pid of await processesWorkingIn(await clusterOf(dataDir).catch(() => dataDir))) process.kill(pid, 'SIGQUIT');
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -158,7 +166,7 @@ describe('recovering the embedded Postgres', () => {
     const first = await start();
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     const id = await createProject(first.url, token, 'survives a SIGKILL');
-    const clusterDir = join(dataDir, 'postgres');
+    const clusterDir = await clusterOf(dataDir);
     const orphan = await postmasterOf(clusterDir);
 
     first.service.child.kill('SIGKILL');
@@ -187,7 +195,7 @@ describe('recovering the embedded Postgres', () => {
   });
 
   it('a cluster that cannot start is one line naming the cause, exit code 1', { timeout: 60_000 }, async () => {
-    const clusterDir = join(dataDir, 'postgres');
+    const clusterDir = await clusterOf(dataDir);
     await appendFile(join(clusterDir, 'postgresql.auto.conf'), "shared_buffers = 'lots'\n");
     try {
       const service = startServiceProcess({ PORT: '0', PAIGE_DATA_DIR: dataDir, LOG_LEVEL: 'error' });
