@@ -79,9 +79,13 @@ graphql() {
   curl -fsS "$url" -H "authorization: Bearer $(cat "$clone/.paige-data/admin-token")" -H 'content-type: application/json' -d "{\"query\":$1}"
 }
 
-# Waits up to 10 s after a stop for npm, every process of the clone and both ports to be gone.
-expect_all_gone() {
-  local since="$1" http_port="$2" pg_port="$3" left
+# SIGTERM to the npm pid; within 10 s npm, every process of the clone and both ports must be gone.
+sigterm_npm() {
+  local http_port pg_port since left
+  http_port="${url##*:}"; http_port="${http_port%%/*}"
+  pg_port="$(sed -n 4p "$cluster/postmaster.pid")"
+  since="$(date +%s%N)"
+  kill -TERM "$npm_pid"
   while :; do
     left="$(clone_processes)"
     if ! kill -0 "$npm_pid" 2>/dev/null && [ -z "$left" ] && ! port_open "$http_port" && ! port_open "$pg_port"; then break; fi
@@ -104,11 +108,7 @@ project="$(graphql '"mutation { createProject(name: \"fresh clone\") { id } }"' 
 echo "created $project"
 
 echo "== SIGTERM to the npm pid"
-http_port="${url##*:}"; http_port="${http_port%%/*}"
-pg_port="$(sed -n 4p "$cluster/postmaster.pid")"
-sent="$(date +%s%N)"
-kill -TERM "$npm_pid"
-expect_all_gone "$sent" "$http_port" "$pg_port"
+sigterm_npm
 
 echo "== second start: the project is there"
 start
@@ -123,16 +123,14 @@ orphan="$(head -n 1 "$cluster/postmaster.pid")"
   for _ in $(seq 1 200); do kill -0 "$npm_pid" 2>/dev/null || break; sleep 0.05; done
 } 2>/dev/null
 kill -0 "$npm_pid" 2>/dev/null && fail "npm did not end within 10 s of its service's SIGKILL"
-kill -0 "$orphan" 2>/dev/null && echo "its postmaster $orphan outlived it, as expected"
+kill -0 "$orphan" 2>/dev/null || fail "its postmaster $orphan did not outlive it: nothing left for the next start to recover"
+echo "its postmaster $orphan outlived it"
 
 echo "== third start: the left-over postmaster is stopped, the data is found"
 start
 grep -q "stopping the embedded Postgres (pid $orphan)" "$work/start-$runs.err" || fail "the third start did not say it stopped postmaster $orphan"
 graphql '"{ projects { id name } }"' | grep -q "$project" || fail "the project did not survive the SIGKILL"
 
-http_port="${url##*:}"; http_port="${http_port%%/*}"
-pg_port="$(sed -n 4p "$cluster/postmaster.pid")"
-sent="$(date +%s%N)"
-kill -TERM "$npm_pid"
-expect_all_gone "$sent" "$http_port" "$pg_port"
+echo "== SIGTERM to the npm pid"
+sigterm_npm
 echo "ok: a fresh clone in a 0700 folder starts, stops on SIGTERM, and recovers from a SIGKILL with its data"
