@@ -148,8 +148,8 @@ export class Postmaster {
 }
 
 /**
- * A paige-db that was SIGKILLed (or lost its machine's power to nothing but itself) leaves its
- * postmaster running, and that postmaster's lock on the cluster stops every later start. The
+ * A paige-db that ends without stopping its postmaster (SIGKILL, the OOM killer) leaves it
+ * running, and that postmaster's lock on the cluster stops every later start. The
  * postmaster named in `<clusterDir>/postmaster.pid` is stopped here when it is that cluster's
  * (a `postgres` whose working directory is the cluster), was started by a paige-db (it carries
  * OWNER_VARIABLE) and that paige-db is gone (it is no longer the postmaster's parent). Any other
@@ -186,36 +186,34 @@ interface ProcessFacts {
 /** What /proc says of a live process; undefined when it is gone, a zombie, or not ours to read. */
 async function inspectProcess(pid: number): Promise<ProcessFacts | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ppid …": comm may itself hold spaces and parentheses.
-    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (state === 'Z') return undefined;
+    const stat = await procStat(pid);
+    if (!stat || stat.state === 'Z') return undefined;
     const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
     const owner = environ.find((entry) => entry.startsWith(`${OWNER_VARIABLE}=`))?.slice(OWNER_VARIABLE.length + 1);
-    return {
-      name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-      parent: Number(parent),
-      cwd: await readlink(`/proc/${pid}/cwd`),
-      owner: owner ? Number(owner) : undefined,
-    };
+    return { name: stat.name, parent: stat.parent, cwd: await readlink(`/proc/${pid}/cwd`), owner: owner ? Number(owner) : undefined };
   } catch {
     return undefined;
   }
 }
 
+/** Name, state and parent from /proc/<pid>/stat; undefined once the process is gone. */
+async function procStat(pid: number): Promise<{ name: string; state: string; parent: number } | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  // "pid (name) state ppid …": the name may itself hold spaces and parentheses.
+  const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state: state!, parent: Number(parent) };
+}
+
 /** Polls (a process that is not our child gives no exit event) until `pid` is gone or a zombie. */
 async function endsWithin(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (!(await isRunning(pid))) return true;
+  for (;;) {
+    const stat = await procStat(pid);
+    if (!stat || stat.state === 'Z') return true;
+    if (Date.now() >= deadline) return false;
     await sleep(50);
   }
-  return !(await isRunning(pid));
-}
-
-async function isRunning(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  return stat !== undefined && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
 /**
