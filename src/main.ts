@@ -2,43 +2,49 @@ import { ConfigError, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createServer } from './server.js';
 
-/** `npm start`: parse the environment, start, and shut down cleanly on SIGINT/SIGTERM. */
+/**
+ * `npm start`: parse the environment, start, and shut down cleanly on SIGINT/SIGTERM. The
+ * signals are heard from the first moment: one that arrives while the service (and its embedded
+ * Postgres) is still starting lets the start finish, then stops what it made.
+ */
 async function main() {
-  let config;
-  try {
-    config = parseConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = parseConfig();
   const log = createLogger(config.logLevel);
+  let signalled: NodeJS.Signals | undefined;
+  let wake = () => {};
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = signal;
+    log.info(`${signal}: shutting down`);
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   const startedAt = performance.now();
   const server = await createServer(config, log);
-  await server.start();
-  if (!config.adminToken) console.log(`admin token: ${server.adminToken}`);
-  log.info(`paige-db ready at ${server.url} in ${Math.round(performance.now() - startedAt)} ms`);
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: shutting down`);
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error('shutdown failed', error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (!signalled) {
+    await server.start();
+    if (!config.adminToken) console.log(`admin token: ${server.adminToken}`);
+    log.info(`paige-db ready at ${server.url} in ${Math.round(performance.now() - startedAt)} ms`);
+  }
+  if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
+  try {
+    await server.stop();
+  } catch (error) {
+    log.error('shutdown failed', error);
+    process.exit(1);
+  }
+  process.exit(0);
 }
 
+// One line, never a stack trace: a bad environment exits 2, any other failure to start 1.
 main().catch((error: unknown) => {
-  console.error('paige-db failed to start:', error instanceof Error ? error.message : error);
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`paige-db failed to start: ${message.replace(/\s*\n\s*/g, ' ')}`);
   process.exit(1);
 });

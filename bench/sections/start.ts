@@ -10,8 +10,9 @@ import { fmt, sleep } from '../lib/stats.js';
 
 /**
  * One `npm start` with the embedded Postgres in `dataDir`: seconds until /readyz answers 200,
- * then SIGTERM to the process group this bench created (npm, tsx, node, postgres) and wait for
- * the cluster's lock file to go, so the next start finds an existing, cleanly stopped data dir.
+ * then SIGTERM to the process group this bench created (npm and the service; postgres runs in a
+ * session of its own and the service stops it) and wait for the cluster's lock file to go, so the
+ * next start finds an existing, cleanly stopped data dir.
  */
 async function timedStart(dataDir: string): Promise<{ seconds: number; createServerMs: number }> {
   const port = await freePort();

@@ -1,12 +1,11 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createPool } from './pool.js';
 import { migrate, migrationsApplied } from './migrate.js';
-import { readOrCreateSecret, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
+import { makeDataDir, readOrCreateSecret, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
 
 /**
  * The service's hold on Postgres: the platform pool (a superuser or a role with CREATEROLE),
@@ -51,8 +50,7 @@ export class Database {
 /** The admin token: ADMIN_TOKEN, or one generated on first start and kept in the data dir. */
 export async function resolveAdminToken(config: Pick<Config, 'adminToken' | 'dataDir'>): Promise<{ token: string; source: 'env' | 'created' | 'file' }> {
   if (config.adminToken) return { token: config.adminToken, source: 'env' };
-  const dir = resolve(config.dataDir);
-  await mkdir(dir, { recursive: true });
+  const dir = await makeDataDir(config.dataDir);
   const { value, created } = await readOrCreateSecret(join(dir, 'admin-token'), () => `pdb_admin_${randomBytes(24).toString('base64url')}`);
   return { token: value, source: created ? 'created' : 'file' };
 }

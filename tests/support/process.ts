@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,11 +18,22 @@ export interface ServiceProcess {
 
 /** Runs the service the way `npm start` does (node + tsx on src/main.ts), with only the env given. */
 export function startServiceProcess(env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return watch(spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/**
+ * Runs `npm start` itself, as a supervisor or a terminal would. `ownGroup`: in a process group of
+ * its own (as a shell's job is), so the test can signal the whole group.
+ */
+export function startNpmStart(env: Record<string, string>, { ownGroup = false } = {}): ServiceProcess {
+  return watch(spawn('npm', ['start'], { cwd: root, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup }));
+}
+
+function baseEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
+}
+
+function watch(child: ChildProcess): ServiceProcess {
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];
@@ -32,7 +45,8 @@ export function startServiceProcess(env: Record<string, string>): ServiceProcess
     err += chunk;
     waiters.forEach((w) => w());
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close': the output is all read by then.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     child,
     stdout: () => out,
@@ -57,4 +71,34 @@ export function startServiceProcess(env: Record<string, string>): ServiceProcess
       });
     },
   };
+}
+
+/** Whether `pid` is a live process (a zombie, which only waits to be reaped, is not). */
+export async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat !== undefined && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
+
+/** The pids of `pid`'s child processes. */
+export async function childrenOf(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  return text.split(' ').filter(Boolean).map(Number);
+}
+
+/** The postmaster's pid and port, from the cluster's postmaster.pid. */
+export async function postmasterOf(clusterDir: string): Promise<{ pid: number; port: number }> {
+  const lines = (await readFile(`${clusterDir}/postmaster.pid`, 'utf8')).split('\n');
+  return { pid: Number(lines[0]), port: Number(lines[3]) };
+}
+
+/** Whether nothing listens on 127.0.0.1:`port`. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
 }
