@@ -1,12 +1,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, maskError as yogaMaskError, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError as yogaMaskError, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveAdminToken } from './db/database.js';
 import { closeAppServices, openAppServices } from './app-services.js';
 import { mapPgError } from './db/pg-errors.js';
+import type { DomainError } from './errors.js';
 import { authenticate } from './resolvers/auth.js';
 import { attachGraphqlWs, type WebSocketInitialContext, type WebSocketOptions } from './transports/websocket.js';
 import { QUERY_LIMITS, queryLimitPlugins } from './query-limits.js';
@@ -22,20 +23,46 @@ export interface PaigeServer {
   stop(): Promise<void>;
 }
 
-/** Builds yoga's error masking: Postgres errors a user caused become domain errors; the rest are logged and masked. */
-function maskErrors(log: Logger) {
+/**
+ * yoga's error masking: Postgres errors a user caused become domain errors (a duplicate value is
+ * CONFLICT), the rest is masked. `translated` remembers which errors were the caller's.
+ */
+function maskErrors(translated: WeakMap<object, DomainError>) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
     const original = error instanceof GraphQLError ? error.originalError : error;
     const mapped = mapPgError(original);
-    if (mapped) {
-      // Not the user's fault and not a bug, but an operator wants to know the database went away.
-      if (mapped.code === 'UNAVAILABLE') log.warn(`database unreachable: ${String(original)}`);
-      const located = error instanceof GraphQLError ? error : undefined;
-      return new GraphQLError(mapped.message, { nodes: located?.nodes, path: located?.path, extensions: mapped.extensions });
-    }
-    const masked = yogaMaskError(error, message, isDev);
-    if (masked !== error) log.error('unexpected error', original ?? error);
-    return masked;
+    if (!mapped) return yogaMaskError(error, message, isDev);
+    if (typeof error === 'object' && error) translated.set(error, mapped);
+    const located = error instanceof GraphQLError ? error : undefined;
+    return new GraphQLError(mapped.message, { nodes: located?.nodes, path: located?.path, extensions: mapped.extensions });
+  };
+}
+
+/**
+ * The logger yoga writes to. yoga logs at error level every error its masking changed (over HTTP,
+ * SSE and graphql-ws alike): the unexpected ones it hides, but also the Postgres errors maskErrors
+ * translated, which the caller caused. Those go to debug (UNAVAILABLE, no one's fault but worth an
+ * operator's eye, to warn), without a stack; only the rest is an error. yoga may log one error
+ * twice (its masking, then its handler of errors outside execution): the second is dropped.
+ */
+function yogaLogger(log: Logger, translated: WeakMap<object, DomainError>): YogaLogger {
+  const logged = new WeakSet<object>();
+  return {
+    debug: (message: unknown, ...details: unknown[]) => log.debug(String(message), ...details),
+    info: (message: unknown, ...details: unknown[]) => log.info(String(message), ...details),
+    warn: (message: unknown, ...details: unknown[]) => log.warn(String(message), ...details),
+    error: (...args: unknown[]) => {
+      const [first] = args;
+      if (typeof first === 'object' && first) {
+        if (logged.has(first)) return;
+        logged.add(first);
+      }
+      const domain = typeof first === 'object' && first ? translated.get(first) : undefined;
+      const path = first instanceof GraphQLError && first.path ? ` (${first.path.join('.')})` : '';
+      if (domain?.code === 'UNAVAILABLE') log.warn(`database unreachable${path}: ${String((first as GraphQLError).originalError ?? first)}`);
+      else if (domain) log.debug(`${domain.code}${path}: ${domain.message}`);
+      else log.error(`unexpected error${path}`, ...args.map((arg) => (arg instanceof GraphQLError && arg.originalError ? arg.originalError : arg)));
+    },
   };
 }
 
@@ -51,7 +78,8 @@ export async function createServer(
   const services: AppServices = await openAppServices(config, log, adminToken);
   const { db } = services;
 
-  const maskError = maskErrors(log);
+  const translated = new WeakMap<object, DomainError>();
+  const maskError = maskErrors(translated);
   const yoga: YogaServerInstance<WebSocketInitialContext, Context> = createYoga<WebSocketInitialContext, Context>({
     schema,
     plugins: [...queryLimitPlugins(config), useGroupedSubscriptions()],
@@ -59,7 +87,7 @@ export async function createServer(
     landingPage: false,
     graphiql: { title: 'paige-db' },
     maskedErrors: { maskError },
-    logging: config.logLevel === 'silent' ? false : config.logLevel,
+    logging: yogaLogger(log, translated),
     // HTTP carries the token in a header; graphql-ws in connectionParams (see transports/websocket.ts).
     context: async ({ request, connectionParams }) => ({
       ...services,

@@ -1,4 +1,4 @@
-import type { ExecutionResult } from 'graphql';
+import type { ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Auth, Context } from '../resolvers/context.js';
 
 /**
@@ -167,13 +167,26 @@ export function writeOncePerGroup(source: AsyncIterator<unknown>, groupKey: stri
   };
 }
 
-/** What graphql-ws itself would send as the payload of `next` (its default, without a replacer). */
+/**
+ * An error as yoga writes it over HTTP (result-processor/stringify.js): without the `http` (status)
+ * and `unexpected` (masked) extensions, which are yoga's own bookkeeping, so a client reads the
+ * same error over every transport.
+ */
+function publicError(error: GraphQLError): GraphQLFormattedError {
+  const formatted = error.toJSON();
+  if (!formatted.extensions) return formatted;
+  const { http: _http, unexpected: _unexpected, ...extensions } = formatted.extensions;
+  const { extensions: _all, ...rest } = formatted;
+  return Object.keys(extensions).length ? { ...rest, extensions } : rest;
+}
+
+/** What graphql-ws itself would send as the payload of `next` (its default, without a replacer), errors as over HTTP. */
 export function serialisedPayload(result: ExecutionResult): string {
   let json = payloadJson.get(result);
   if (json === undefined) {
     sharedResultStats.serialisations++;
     const { errors, ...rest } = result;
-    json = JSON.stringify(errors ? { ...rest, errors: errors.map((error) => error.toJSON()) } : rest);
+    json = JSON.stringify(errors ? { ...rest, errors: errors.map(publicError) } : rest);
     payloadJson.set(result, json);
   }
   return json;

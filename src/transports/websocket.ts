@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import type { YogaServerInstance } from 'graphql-yoga';
+import type { YogaLogger, YogaServerInstance } from 'graphql-yoga';
 import type { AppServices, Auth, Context } from '../resolvers/context.js';
 import { authenticate } from '../resolvers/auth.js';
 import { existingApiKeyIds } from '../db/api-keys.js';
@@ -36,10 +36,18 @@ export interface WebSocketOptions {
 
 type MaskError = (error: unknown, message: string, isDev?: boolean) => Error;
 
-/** What yoga's masking does to a subscription's results: every error through maskError. */
-function maskResult(result: ExecutionResult, maskError: MaskError): ExecutionResult {
+/**
+ * What yoga's masking does to a subscription's results: every error through maskError, and one
+ * that masking changed to yoga's logger, which decides how loud it is (see server.ts).
+ */
+function maskResult(result: ExecutionResult, maskError: MaskError, logger: YogaLogger): ExecutionResult {
   if (!result.errors) return result;
-  return { ...result, errors: result.errors.map((error) => maskError(error, 'Unexpected error.') as GraphQLError) };
+  const errors = result.errors.map((error) => {
+    const masked = maskError(error, 'Unexpected error.') as GraphQLError;
+    if (masked !== error) logger.error(error);
+    return masked;
+  });
+  return { ...result, errors };
 }
 
 /** Close code and reason for a socket whose key no longer exists (as for a bad token on connect). */
@@ -110,7 +118,7 @@ export function attachGraphqlWs(
           (event) => {
             // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
             const result = execute({ ...args, rootValue: event });
-            return 'then' in result ? result.then((settled) => maskResult(settled, maskError)) : maskResult(result, maskError);
+            return 'then' in result ? result.then((settled) => maskResult(settled, maskError, yoga.logger)) : maskResult(result, maskError, yoga.logger);
           },
           {
             get open() {
