@@ -83,7 +83,7 @@ describe('dbServices with PAIGE_DATA_DIR and the embedded Postgres', () => {
     const target = `127.0.0.1:${new URL(url).port}/paige`;
     const stale = createDbServices({ projectId, dataDir, env: {} });
     services.push(stale);
-    const error = await stale.contacts.get('+14155550199').catch((e: unknown) => e as Error);
+    const error = await stale.contacts.get('+14155550199').then(() => new Error('no error'), (e: unknown) => e as Error);
     expect(error).toMatchObject({
       name: 'DbServicesError',
       code: 'UNAVAILABLE',
