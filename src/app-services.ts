@@ -7,6 +7,7 @@ import type { AppServices } from './resolvers/context.js';
 import { ChangeHub } from './live/change-hub.js';
 import { MetadataCache } from './resolvers/metadata-cache.js';
 import { readMetadataTags } from './db/metadata-notify.js';
+import { ApiKeyUsage } from './resolvers/api-key-usage.js';
 
 /**
  * The long-lived parts that every operation's context shares. The server and dbServices'
@@ -29,11 +30,13 @@ export async function openAppServices(config: Config, log: Logger, adminToken?: 
     projectSql: new ProjectSqlPools(db.pool, db.url),
     changes,
     metadata,
+    apiKeyUsage: new ApiKeyUsage(db.pool, log),
   };
 }
 
-/** Ends what openAppServices opened: the raw-SQL pools first, then the platform pool (and embedded Postgres). */
+/** Ends what openAppServices opened: key-use writes in flight, the raw-SQL pools, then the platform pool (and embedded Postgres). */
 export async function closeAppServices(services: AppServices): Promise<void> {
+  await services.apiKeyUsage.settled();
   await services.projectSql.closeAll();
   await services.db.close();
 }

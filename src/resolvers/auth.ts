@@ -29,5 +29,6 @@ export async function authenticate(services: AppServices, authorization: unknown
   // Cached per process; a revoke anywhere drops it (see MetadataCache), so it still fails at once.
   const key = await services.metadata.apiKey(token, () => findApiKeyByToken(services.db.pool, token));
   if (!key) throw unauthenticated('invalid or revoked token');
+  services.apiKeyUsage.used(key.id);
   return { kind: 'project', projectId: key.projectId, keyId: key.id };
 }

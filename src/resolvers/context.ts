@@ -4,6 +4,7 @@ import type { Database } from '../db/database.js';
 import type { ProjectSqlPools } from '../db/project-sql.js';
 import type { ChangeHub } from '../live/change-hub.js';
 import type { MetadataCache } from './metadata-cache.js';
+import type { ApiKeyUsage } from './api-key-usage.js';
 
 /** Who is asking: the admin token, or a key of one project. */
 export type Auth = { kind: 'admin' } | { kind: 'project'; projectId: string; keyId: string };
@@ -20,6 +21,8 @@ export interface AppServices {
   changes: ChangeHub;
   /** Keys, projects and tables, kept while the change listener hears every change to them. */
   metadata: MetadataCache;
+  /** Records API keys' last use, at most once a minute per key, off the request's path. */
+  apiKeyUsage: ApiKeyUsage;
 }
 
 /**
