@@ -14,6 +14,7 @@ import { QUERY_LIMITS, queryLimitPlugins } from './query-limits.js';
 import { useGroupedSubscriptions } from './transports/grouped-subscriptions.js';
 import type { AppServices, Context } from './resolvers/context.js';
 import { schema } from './schema/index.js';
+import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 
 export interface PaigeServer {
   services: AppServices;
@@ -85,7 +86,8 @@ export async function createServer(
     plugins: [...queryLimitPlugins(config), useGroupedSubscriptions()],
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'paige-db' },
+    graphiql: graphiqlOptions(config),
+    renderGraphiQL,
     maskedErrors: { maskError },
     logging: yogaLogger(log, translated),
     // HTTP carries the token in a header; graphql-ws in connectionParams (see transports/websocket.ts).

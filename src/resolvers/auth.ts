@@ -5,6 +5,9 @@ import type { AppServices, Auth } from './context.js';
 
 const unauthenticated = (why: string) => new DomainError('UNAUTHENTICATED', why);
 
+/** What GraphiQL's headers editor holds until a token is pasted (src/graphiql.ts). */
+export const TOKEN_PLACEHOLDER = '<paste the admin token or a project API key>';
+
 function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
@@ -22,6 +25,9 @@ export function bearerToken(value: unknown): string | undefined {
 export async function authenticate(services: AppServices, authorization: unknown): Promise<Auth> {
   if (authorization === undefined || authorization === null || authorization === '') {
     throw unauthenticated('missing Authorization: Bearer <token>');
+  }
+  if (typeof authorization === 'string' && authorization.includes(TOKEN_PLACEHOLDER)) {
+    throw unauthenticated(`no token yet: in the headers, replace ${TOKEN_PLACEHOLDER} with the admin token (npm start prints it) or a project API key`);
   }
   const token = bearerToken(authorization);
   if (!token) throw unauthenticated('the Authorization header must be "Bearer <token>"');
