@@ -295,7 +295,7 @@ describe('dbServices in-process when Postgres does not answer or says no', () =>
     await expect(db.contacts.get('+14155550100')).rejects.toMatchObject({
       name: 'DbServicesError',
       code: 'CONFIGURATION',
-      message: `dbServices: the database at ${url.hostname}:${url.port || '5432'}/paige_no_such_database refused the connection: database "paige_no_such_database" does not exist`,
+      message: `dbServices: connecting to the database at ${url.hostname}:${url.port || '5432'}/paige_no_such_database failed: database "paige_no_such_database" does not exist`,
       details: { setting: 'DATABASE_URL' },
     });
   });

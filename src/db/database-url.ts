@@ -40,7 +40,7 @@ export function databaseTarget(url: string): string {
   try {
     const parsed = new URL(url);
     const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || '(default database)';
-    return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}/${database}`;
+    return `${decodeURIComponent(parsed.hostname) || 'localhost'}:${parsed.port || '5432'}/${database}`;
   } catch {
     return 'an unparsable DATABASE_URL';
   }

@@ -97,7 +97,7 @@ export class InProcessTransport implements Transport {
     }
     const code = (error as { code?: unknown }).code;
     if (code === '28P01' || code === '28000' || code === '3D000' || code === 'EINVAL') {
-      return new DbServicesError('CONFIGURATION', `dbServices: the database at ${target} refused the connection: ${reason}`, { setting, database: target });
+      return new DbServicesError('CONFIGURATION', `dbServices: connecting to the database at ${target} failed: ${reason}`, { setting, database: target });
     }
     return new DbServicesError('INTERNAL_SERVER_ERROR', `dbServices: opening the database at ${target} failed: ${reason}`, { database: target });
   }
