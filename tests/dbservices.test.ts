@@ -226,6 +226,13 @@ describe('dbServices settings', () => {
       code: 'UNAVAILABLE',
       message: expect.stringMatching(/^could not reach the paige-db server at http:\/\/127\.0\.0\.1:9\/graphql: /),
     });
+    const wrongPath = createDbServices({ url: t.url.replace(/\/graphql$/, '/nope'), apiKey: p.token, env: {} });
+    services.push(wrongPath);
+    await expect(wrongPath.contacts.get('+14155550100')).rejects.toMatchObject({
+      code: 'CONFIGURATION',
+      message: `dbServices: ${t.url.replace(/\/graphql$/, '/nope')} answered HTTP 404 without a GraphQL result: set PAIGE_URL to the /graphql endpoint of a paige-db server`,
+      details: { setting: 'PAIGE_URL' },
+    });
     const ended = await new Promise<DbServicesError>((resolve) => nowhere.subscribe('contacts', { onError: resolve }, () => {}));
     expect(ended).toMatchObject({ name: 'DbServicesError', code: 'UNAVAILABLE', message: 'could not reach the paige-db server at http://127.0.0.1:9/graphql: connect ECONNREFUSED 127.0.0.1:9' });
     const wrongProject = createDbServices({ projectId: 'ffffffffffff', databaseUrl: inject('databaseUrl'), env: {} });
