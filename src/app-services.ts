@@ -11,6 +11,7 @@ import { ChangeHub } from './live/change-hub.js';
 import { createAuthenticator, type Authenticator } from './resolvers/auth.js';
 import type { Auth, Context } from './resolvers/context.js';
 import { createLoaders } from './resolvers/loaders.js';
+import { ApiKeyUsage } from './resolvers/api-key-usage.js';
 
 /**
  * The long-lived parts of a process. The server and dbServices' in-process transport both open
@@ -33,6 +34,8 @@ export interface AppServices {
   projectSql: ProjectSqlPools;
   /** Checks a bearer token; the admin token is known only inside it. */
   authenticate: Authenticator;
+  /** Records API keys' last use, at most once a minute per key, off the request's path. */
+  apiKeyUsage: ApiKeyUsage;
 }
 
 /**
@@ -48,6 +51,7 @@ export async function openAppServices(config: Config, log: Logger, adminToken?: 
     const metadata = new MetadataCache(await readMetadataTags(db.pool), subscriber, log, metrics);
     await metadata.watch();
     await subscriber.start();
+    const apiKeyUsage = new ApiKeyUsage(db.pool, log);
     return {
       config,
       log,
@@ -57,7 +61,8 @@ export async function openAppServices(config: Config, log: Logger, adminToken?: 
       metadata,
       changes: new ChangeHub({ url: db.url, subscriber, log, metrics, retentionHours: config.changeRetentionHours }),
       projectSql: new ProjectSqlPools(db.pool, db.url),
-      authenticate: createAuthenticator(adminToken ?? `unusable-${randomBytes(24).toString('hex')}`, metadata, db.pool),
+      authenticate: createAuthenticator(adminToken ?? `unusable-${randomBytes(24).toString('hex')}`, metadata, db.pool, apiKeyUsage),
+      apiKeyUsage,
     };
   } catch (error) {
     await db.close();
@@ -71,9 +76,10 @@ export function createContext(services: AppServices, auth: Auth): Context {
   return { auth, pg: db.pool, projectSql, changes, metadata, log, loaders: createLoaders(db.pool, metadata) };
 }
 
-/** Ends what openAppServices opened: subscriptions, the raw-SQL pools, the subscriber, then the platform pool (and embedded Postgres). */
+/** Ends what openAppServices opened: subscriptions, key-use writes in flight, the raw-SQL pools, the subscriber, then the platform pool (and embedded Postgres). */
 export async function closeAppServices(services: AppServices): Promise<void> {
   await services.changes.stop();
+  await services.apiKeyUsage.settled();
   await services.projectSql.closeAll();
   await services.subscriber.stop();
   await services.db.close();

@@ -13,6 +13,8 @@ import { attachGraphqlWs, type WebSocketInitialContext, type WebSocketOptions } 
 import { createRequestHandler } from './transports/http.js';
 import { queryLimitPlugins } from './transports/query-limits.js';
 import { useSseGroups } from './transports/sse-groups.js';
+import { graphiqlOptions, renderGraphiQL } from './transports/graphiql.js';
+import { yogaLogger } from './transports/yoga-logger.js';
 
 export interface PaigeServer {
   services: AppServices;
@@ -42,9 +44,10 @@ export async function createServer(
     plugins: [...queryLimitPlugins(config), useSseGroups(fanOut)],
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'paige-db' },
+    graphiql: graphiqlOptions(config),
+    renderGraphiQL,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
-    logging: config.logLevel === 'silent' ? false : config.logLevel,
+    logging: yogaLogger(log, maskError),
     // HTTP carries the token in a header; graphql-ws in connectionParams (see transports/graphql-ws.ts).
     context: async ({ request, connectionParams }) =>
       createContext(services, await services.authenticate(request ? request.headers.get('authorization') : connectionParams?.authorization)),

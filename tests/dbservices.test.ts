@@ -2,10 +2,12 @@ import { spawn, execFile } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { createServer as createNetServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { collect, ROW_CHANGES, waitForSubscribers, wsClient } from './support/subscriptions.js';
 import { createDbServices, DbServicesError, type DbServices, type RowChange } from '../src/dbservices/index.js';
+import { resolveSettings } from '../src/dbservices/settings.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -166,9 +168,20 @@ describe('dbServices settings', () => {
     expect(attempt({ env: {} })).toEqual({
       code: 'CONFIGURATION',
       setting: 'PAIGE_PROJECT_ID',
-      message: 'dbServices: PAIGE_PROJECT_ID is not set: set PAIGE_PROJECT_ID and DATABASE_URL to run in-process, or PAIGE_URL and PAIGE_API_KEY to call a paige-db server',
+      message: 'dbServices: PAIGE_PROJECT_ID is not set: set PAIGE_PROJECT_ID and DATABASE_URL (or PAIGE_DATA_DIR) to run in-process, or PAIGE_URL and PAIGE_API_KEY to call a paige-db server',
     });
-    expect(attempt({ env: { PAIGE_PROJECT_ID: 'abc' } })).toMatchObject({ setting: 'DATABASE_URL', message: expect.stringMatching(/^dbServices: DATABASE_URL is not set/) });
+    expect(attempt({ env: { PAIGE_PROJECT_ID: 'abc' } })).toEqual({
+      code: 'CONFIGURATION',
+      setting: 'DATABASE_URL',
+      message:
+        'dbServices: DATABASE_URL is not set: project abc runs in-process on the Postgres of paige-db; set DATABASE_URL to it, or PAIGE_DATA_DIR to the data dir of a paige-db running the embedded Postgres (./.paige-data by default), or PAIGE_URL and PAIGE_API_KEY to go through a server',
+    });
+    // In-process with a data dir (option or PAIGE_DATA_DIR); a database URL wins over it.
+    expect(resolveSettings({ env: { PAIGE_PROJECT_ID: 'abc', PAIGE_DATA_DIR: '.paige-data' } })).toMatchObject({ transport: 'in-process', database: { dataDir: '.paige-data' } });
+    expect(resolveSettings({ projectId: 'abc', dataDir: '/srv/paige', env: { PAIGE_URL: 'http://127.0.0.1:1/graphql', DATABASE_URL: 'postgres://x@h/db' } }))
+      .toMatchObject({ transport: 'in-process', database: { dataDir: '/srv/paige' } });
+    expect(resolveSettings({ env: { PAIGE_PROJECT_ID: 'abc', PAIGE_DATA_DIR: '.paige-data', DATABASE_URL: 'postgres://x@h/db' } }))
+      .toMatchObject({ transport: 'in-process', database: { databaseUrl: 'postgres://x@h/db' } });
     expect(attempt({ env: { PAIGE_URL: 'http://127.0.0.1:1/graphql' } })).toMatchObject({ setting: 'PAIGE_API_KEY', message: expect.stringMatching(/^dbServices: PAIGE_API_KEY is not set/) });
     expect(attempt({ env: { PAIGE_URL: 'localhost:4000', PAIGE_API_KEY: 'k' } })).toMatchObject({ setting: 'PAIGE_URL' });
     // Explicit options override the environment, either way.
@@ -208,11 +221,90 @@ describe('dbServices settings', () => {
     await expect(badKey.contacts.get('+14155550100')).rejects.toMatchObject({ name: 'DbServicesError', code: 'UNAUTHENTICATED', message: 'invalid or revoked token' });
     const nowhere = createDbServices({ url: 'http://127.0.0.1:9/graphql', apiKey: 'k', projectId: p.id, env: {} });
     services.push(nowhere);
-    await expect(nowhere.contacts.get('+14155550100')).rejects.toMatchObject({ name: 'DbServicesError', code: 'NETWORK' });
+    await expect(nowhere.contacts.get('+14155550100')).rejects.toMatchObject({
+      name: 'DbServicesError',
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/^could not reach the paige-db server at http:\/\/127\.0\.0\.1:9\/graphql: /),
+    });
+    const wrongPath = createDbServices({ url: t.url.replace(/\/graphql$/, '/nope'), apiKey: p.token, env: {} });
+    services.push(wrongPath);
+    await expect(wrongPath.contacts.get('+14155550100')).rejects.toMatchObject({
+      code: 'CONFIGURATION',
+      message: `dbServices: ${t.url.replace(/\/graphql$/, '/nope')} answered HTTP 404 without a GraphQL result: set PAIGE_URL to the /graphql endpoint of a paige-db server`,
+      details: { setting: 'PAIGE_URL' },
+    });
+    const ended = await new Promise<DbServicesError>((resolve) => nowhere.subscribe('contacts', { onError: resolve }, () => {}));
+    expect(ended).toMatchObject({ name: 'DbServicesError', code: 'UNAVAILABLE', message: 'could not reach the paige-db server at http://127.0.0.1:9/graphql: connect ECONNREFUSED 127.0.0.1:9' });
     const wrongProject = createDbServices({ projectId: 'ffffffffffff', databaseUrl: inject('databaseUrl'), env: {} });
     services.push(wrongProject);
     await expect(wrongProject.rows.find('contacts')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'project "ffffffffffff" not found' });
     await expect(wrongProject.contacts.get('+14155550100')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'project "ffffffffffff" not found' });
+  });
+});
+
+describe('dbServices in-process when Postgres does not answer or says no', () => {
+  // Nothing listens on port 9 (discard) here; the password must never appear in what the bot sees.
+  const unreachable = 'postgres://paige:s3cret-pw@127.0.0.1:9/paige';
+
+  it('every call is UNAVAILABLE, naming host:port/database and not the password; the next call tries again', async () => {
+    const db = createDbServices({ projectId: 'ffffffffffff', databaseUrl: unreachable, env: {} });
+    services.push(db);
+    const expected = {
+      name: 'DbServicesError',
+      code: 'UNAVAILABLE',
+      message: 'dbServices: the database at 127.0.0.1:9/paige cannot be reached (connect ECONNREFUSED 127.0.0.1:9)',
+      details: { database: '127.0.0.1:9/paige' },
+    };
+    for (let i = 0; i < 2; i++) await expect(db.contacts.get('+14155550100')).rejects.toMatchObject(expected);
+    await expect(db.query('select 1')).rejects.toMatchObject(expected);
+    const ended = await new Promise<DbServicesError>((resolve) => db.subscribe('contacts', { onError: resolve }, () => {}));
+    expect(ended).toMatchObject(expected);
+    expect(JSON.stringify([ended.message, ended.details])).not.toContain('s3cret-pw');
+  });
+
+  it('a database that goes away after the first calls: UNAVAILABLE, naming it', async () => {
+    const p = await project();
+    // The bot reaches Postgres through a TCP relay this test owns, then the relay goes away.
+    const target = new URL(inject('databaseUrl'));
+    const open = new Set<Socket>();
+    const relay = createNetServer((inbound) => {
+      const outbound = connectTcp(Number(target.port || 5432), target.hostname);
+      for (const socket of [inbound, outbound]) {
+        open.add(socket);
+        socket.on('error', () => {}).on('close', () => open.delete(socket));
+      }
+      inbound.pipe(outbound).pipe(inbound);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const via = new URL(target);
+    via.hostname = '127.0.0.1';
+    via.port = String((relay.address() as AddressInfo).port);
+    const db = createDbServices({ projectId: p.id, databaseUrl: via.toString(), env: { LOG_LEVEL: 'silent' } });
+    services.push(db);
+    expect(await db.contacts.upsert({ phone: '+14155550177', name: 'Before' })).toMatchObject({ name: 'Before' });
+
+    await new Promise<void>((resolve) => {
+      relay.close(() => resolve());
+      for (const socket of open) socket.destroy();
+    });
+    await expect(db.contacts.get('+14155550177')).rejects.toMatchObject({
+      name: 'DbServicesError',
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(new RegExp(`^dbServices: the database at 127\\.0\\.0\\.1:${via.port}/${target.pathname.slice(1)} cannot be reached \\(`)),
+    });
+  });
+
+  it('a database that does not exist is CONFIGURATION, naming it and DATABASE_URL', async () => {
+    const url = new URL(inject('databaseUrl'));
+    url.pathname = '/paige_no_such_database';
+    const db = createDbServices({ projectId: 'ffffffffffff', databaseUrl: url.toString(), env: {} });
+    services.push(db);
+    await expect(db.contacts.get('+14155550100')).rejects.toMatchObject({
+      name: 'DbServicesError',
+      code: 'CONFIGURATION',
+      message: `dbServices: connecting to the database at ${url.hostname}:${url.port || '5432'}/paige_no_such_database failed: database "paige_no_such_database" does not exist`,
+      details: { setting: 'DATABASE_URL' },
+    });
   });
 });
 
@@ -380,6 +472,6 @@ describe('the example booking bot (plain JavaScript, paige-db/dbservices from di
       bot.once('exit', (code) => done({ code, stderr }));
     });
     expect(code).toBe(2);
-    expect(stderr.trim()).toBe('dbServices: PAIGE_PROJECT_ID is not set: set PAIGE_PROJECT_ID and DATABASE_URL to run in-process, or PAIGE_URL and PAIGE_API_KEY to call a paige-db server');
+    expect(stderr.trim()).toBe('dbServices: PAIGE_PROJECT_ID is not set: set PAIGE_PROJECT_ID and DATABASE_URL (or PAIGE_DATA_DIR) to run in-process, or PAIGE_URL and PAIGE_API_KEY to call a paige-db server');
   });
 });

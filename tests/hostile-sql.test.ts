@@ -255,6 +255,9 @@ describe('files, programs and the server', () => {
     const [pid] = await listener();
     expect(pid).toBeTypeOf('number');
     const client = wsClient(t, a.token);
+    // A session of B's that is open for certain (B's raw-SQL pool ends sessions idle for 10 s):
+    // the last case needs a backend of B to aim at, or it finds no row and nothing is refused.
+    const bSession = await loginRoleClient(b.id);
     try {
       const changes = collect(client, ROW_CHANGES, { p: a.id, t: 'notes' });
       await waitForSubscribers(t, 1);
@@ -268,10 +271,12 @@ describe('files, programs and the server', () => {
         await asA.refused(refusal);
       }
       expect(await listener()).toEqual([pid]);
+      expect((await bSession.query('select 1 as alive')).rows).toEqual([{ alive: 1 }]);
       await asA.ok(`insert into notes (v) values ('after the attempt')`);
       const [event] = await changes.waitFor(1);
       expect(event!.data.rowChanges).toMatchObject({ op: 'INSERT', row: { v: 'after the attempt' } });
     } finally {
+      await bSession.end();
       await client.dispose();
     }
   });

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import { createPool } from './pool.js';
 import { migrate, migrationsApplied } from './migrate.js';
 import { makeDataDir, readOrCreateSecret, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
+import { removeDatabaseUrlFile, writeDatabaseUrlFile } from './database-url.js';
 
 /**
  * The service's hold on Postgres: the platform pool (a superuser or a role with CREATEROLE),
@@ -16,21 +17,27 @@ export class Database {
     readonly pool: pg.Pool,
     readonly url: string,
     readonly embedded: EmbeddedDatabase | undefined,
+    private readonly dataDir: string,
   ) {}
 
-  /** Connects (starting the embedded Postgres if needed) and applies platform migrations. */
+  /**
+   * Connects (starting the embedded Postgres if needed) and applies platform migrations. The
+   * embedded cluster's URL is then written to the data dir (database-url.ts) for in-process bot
+   * code: its port is new at every start.
+   */
   static async open(config: Pick<Config, 'databaseUrl' | 'dataDir'>, log: Logger): Promise<Database> {
     const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
     const url = config.databaseUrl ?? embedded!.url;
     const pool = createPool(url, { max: 20, applicationName: 'paige-db' });
     try {
       await migrate(pool, log);
+      if (embedded) await writeDatabaseUrlFile(config.dataDir, url);
     } catch (error) {
       await pool.end();
       await embedded?.stop();
       throw error;
     }
-    return new Database(pool, url, embedded);
+    return new Database(pool, url, embedded, config.dataDir);
   }
 
   async ready(): Promise<boolean> {
@@ -43,7 +50,10 @@ export class Database {
 
   async close(): Promise<void> {
     await this.pool.end();
-    await this.embedded?.stop();
+    if (!this.embedded) return;
+    // Gone first: bot code starting now is told to start the server, not sent to a closing port.
+    await removeDatabaseUrlFile(this.dataDir);
+    await this.embedded.stop();
   }
 }
 

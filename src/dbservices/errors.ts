@@ -1,9 +1,10 @@
 /**
  * The one error dbServices throws. `code` is the API's `extensions.code` (NOT_FOUND,
  * BAD_USER_INPUT, CONFLICT, FORBIDDEN, SYSTEM_TABLE, CURSOR_EXPIRED, UNAUTHENTICATED,
- * INTERNAL_SERVER_ERROR), or one of the SDK's own: CONFIGURATION (a missing or bad setting, named
- * in `details.setting`), NETWORK (the server could not be reached) and UNAVAILABLE (a change
- * stream ended because its server or this dbServices stopped).
+ * UNAVAILABLE, INTERNAL_SERVER_ERROR), or CONFIGURATION (a missing or bad setting, named in
+ * `details.setting`). UNAVAILABLE, worth retrying, also covers what only the SDK sees: Postgres
+ * (in-process) or the paige-db server (remote) not answering, named in the message without any
+ * password, and a change stream ended because its server or this dbServices stopped.
  */
 export class DbServicesError extends Error {
   constructor(

@@ -1,13 +1,16 @@
-import { execute, subscribe, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import { execute, GraphQLError, subscribe, validate, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ConfigError, logLevels, parseConfig, type LogLevel } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { closeAppServices, createContext, openAppServices, type AppServices } from '../app-services.js';
 import { createMaskError, type MaskError } from '../schema/errors.js';
+import { mapPgError } from '../db/pg-errors.js';
+import { databaseTarget, databaseUrlFile, readDatabaseUrlFile } from '../db/database-url.js';
 import type { Context } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import { DbServicesError, fromGraphQLErrors, type GraphQLErrorLike } from './errors.js';
 import type { SubscriptionSink, Transport } from './transport.js';
+import type { DatabaseSource } from './settings.js';
 
 /**
  * Runs the operations with graphql's `execute` on the server's own schema, with a context scoped
@@ -23,8 +26,11 @@ export class InProcessTransport implements Transport {
   private readonly logLevel: LogLevel;
   private readonly subscriptions = new Set<() => void>();
 
+  /** The database connected to (once known), for messages. */
+  private url: string | undefined;
+
   constructor(
-    private readonly settings: { projectId: string; databaseUrl: string; logLevel?: string | undefined },
+    private readonly settings: { projectId: string; database: DatabaseSource; logLevel?: string | undefined },
   ) {
     // A bot's own output matters more than ours: warnings and errors only, unless LOG_LEVEL says otherwise.
     this.logLevel = isLogLevel(settings.logLevel) ? settings.logLevel : 'warn';
@@ -38,17 +44,64 @@ export class InProcessTransport implements Transport {
 
   private open(): Promise<AppServices> {
     if (!this.services) {
-      let config;
-      try {
-        config = parseConfig({ DATABASE_URL: this.settings.databaseUrl, LOG_LEVEL: this.logLevel });
-      } catch (error) {
-        if (error instanceof ConfigError) throw new DbServicesError('CONFIGURATION', `dbServices: ${error.message.replace(/^paige-db: /, '')}`, { setting: error.variable });
-        throw error;
-      }
-      this.services = openAppServices(config, this.log);
+      this.services = this.databaseUrl().then((url) => {
+        let config;
+        try {
+          config = parseConfig({ DATABASE_URL: url, LOG_LEVEL: this.logLevel });
+        } catch (error) {
+          if (error instanceof ConfigError) throw new DbServicesError('CONFIGURATION', `dbServices: ${error.message.replace(/^paige-db: /, '')}`, { setting: error.variable });
+          throw error;
+        }
+        this.url = url;
+        return openAppServices(config, this.log);
+      });
+      // A failed open is tried again (the data dir's file read again) by the next call.
       this.services.catch(() => (this.services = undefined));
     }
     return this.services;
+  }
+
+  /** DATABASE_URL as given, or the URL a running paige-db wrote in its data dir (see src/db/database-url.ts). */
+  private async databaseUrl(): Promise<string> {
+    const { database } = this.settings;
+    if ('databaseUrl' in database) return database.databaseUrl;
+    const file = databaseUrlFile(database.dataDir);
+    let url;
+    try {
+      url = await readDatabaseUrlFile(database.dataDir);
+    } catch (error) {
+      throw new DbServicesError('CONFIGURATION', `dbServices: cannot read ${file}: ${(error as Error).message}`, { setting: 'PAIGE_DATA_DIR' });
+    }
+    if (url) return url;
+    throw new DbServicesError(
+      'CONFIGURATION',
+      `dbServices: ${file} does not exist: start paige-db first (npm start with PAIGE_DATA_DIR=${database.dataDir} and no DATABASE_URL); while it runs, it keeps the embedded Postgres's address there`,
+      { setting: 'PAIGE_DATA_DIR' },
+    );
+  }
+
+  /**
+   * Why Postgres could not be used, as a DbServicesError that names what was tried
+   * (host:port/database, never the password): UNAVAILABLE when it does not answer (worth
+   * retrying), CONFIGURATION when it answers no (wrong password, no such database, bad host).
+   */
+  private connectionError(error: unknown): DbServicesError {
+    if (error instanceof DbServicesError) return error;
+    const { database } = this.settings;
+    const setting = 'databaseUrl' in database ? 'DATABASE_URL' : 'PAIGE_DATA_DIR';
+    const target = this.url ? databaseTarget(this.url) : 'the database';
+    const reason = error instanceof Error ? error.message : String(error);
+    if (mapPgError(error)?.code === 'UNAVAILABLE') {
+      const origin = 'dataDir' in database
+        ? `; that address is from ${databaseUrlFile(database.dataDir)}, written at paige-db's last start: is paige-db running? (Restarted since? Then restart this process too: the port changes at every start.)`
+        : '';
+      return new DbServicesError('UNAVAILABLE', `dbServices: the database at ${target} cannot be reached (${reason})${origin}`, { database: target });
+    }
+    const code = (error as { code?: unknown }).code;
+    if (code === '28P01' || code === '28000' || code === '3D000' || code === 'EINVAL') {
+      return new DbServicesError('CONFIGURATION', `dbServices: connecting to the database at ${target} failed: ${reason}`, { setting, database: target });
+    }
+    return new DbServicesError('INTERNAL_SERVER_ERROR', `dbServices: opening the database at ${target} failed: ${reason}`, { database: target });
   }
 
   /**
@@ -57,7 +110,13 @@ export class InProcessTransport implements Transport {
    * process's one LISTEN connection, so the metadata cache is trusted from the first call.
    */
   private async context(): Promise<Context> {
-    return createContext(await this.open(), { kind: 'project', projectId: this.settings.projectId, keyId: 'in-process' });
+    let services;
+    try {
+      services = await this.open();
+    } catch (error) {
+      throw this.connectionError(error);
+    }
+    return createContext(services, { kind: 'project', projectId: this.settings.projectId, keyId: 'in-process' });
   }
 
   /** The committed documents are checked against the running schema once each, like a server would. */
@@ -112,6 +171,12 @@ export class InProcessTransport implements Transport {
   /** The server's one error policy (src/schema/errors.ts), as the shape dbServices' errors are made from. */
   private mask(error: unknown): GraphQLErrorLike {
     if (error instanceof DbServicesError) return { message: error.message, extensions: { code: error.code, ...error.details } };
+    // Postgres not answering is told as what was tried to reach (host:port/database), not the server's words.
+    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+    if (mapPgError(original)?.code === 'UNAVAILABLE') {
+      const unavailable = this.connectionError(original);
+      return { message: unavailable.message, extensions: { code: unavailable.code, ...unavailable.details } };
+    }
     const masked = this.maskError(error);
     return { message: masked.message, extensions: { ...masked.extensions } };
   }

@@ -4,7 +4,7 @@
  * PAIGE_API_KEY send them to a paige-db server. Same helpers, same results, same errors.
  */
 import { createHelpers, type DbServices } from './client.js';
-import { resolveSettings, type DbServicesOptions } from './settings.js';
+import { resolveSettings, type DbServicesOptions, type ResolvedSettings } from './settings.js';
 import { subscribeWhenReady, type Transport } from './transport.js';
 import { RemoteTransport } from './remote.js';
 
@@ -38,7 +38,7 @@ export function createDbServices(options: DbServicesOptions = {}): DbServices {
   return createHelpers(transport);
 }
 
-function lazyInProcess(settings: { projectId: string; databaseUrl: string; logLevel: string | undefined }): Transport {
+function lazyInProcess(settings: Extract<ResolvedSettings, { transport: 'in-process' }>): Transport {
   let loaded: Promise<Transport> | undefined;
   const load = () => (loaded ??= import('./in-process.js').then(({ InProcessTransport }) => new InProcessTransport(settings)));
   return {

@@ -7,23 +7,33 @@ import { DbServicesError, fromGraphQLErrors, type GraphQLErrorLike } from './err
 import { OwnProjectsDocument } from './generated/graphql.js';
 import type { SubscriptionSink, Transport } from './transport.js';
 
-/** Turns whatever graphql-request or graphql-ws failed with into a DbServicesError. */
+/**
+ * Turns whatever graphql-request or graphql-ws failed with into a DbServicesError. A server that
+ * cannot be reached, answers 5xx without a GraphQL result or drops the socket is UNAVAILABLE, the
+ * code the API itself gives when its database does not answer: either way, worth retrying. Any
+ * other answer without a GraphQL result (a 404) is a PAIGE_URL that is no paige-db endpoint.
+ */
 function toError(error: unknown, url: string): DbServicesError {
   if (error instanceof DbServicesError) return error;
   if (error instanceof ClientError) {
     const errors = error.response.errors as GraphQLErrorLike[] | undefined;
     if (errors?.length) return fromGraphQLErrors(errors);
-    return new DbServicesError('NETWORK', `the paige-db server at ${url} answered HTTP ${error.response.status} without a GraphQL result`);
+    const { status } = error.response;
+    // A gateway or server in trouble is worth retrying; anything else means the URL is not a paige-db endpoint.
+    if (status >= 500) return new DbServicesError('UNAVAILABLE', `the paige-db server at ${url} answered HTTP ${status} without a GraphQL result`);
+    return new DbServicesError('CONFIGURATION', `dbServices: ${url} answered HTTP ${status} without a GraphQL result: set PAIGE_URL to the /graphql endpoint of a paige-db server`, { setting: 'PAIGE_URL' });
   }
   if (Array.isArray(error)) return fromGraphQLErrors(error as GraphQLErrorLike[]);
   // A CloseEvent from graphql-ws: 4403 Forbidden means the key was refused.
   const close = error as { code?: unknown; reason?: unknown };
   if (typeof close?.code === 'number') {
-    const code = close.code === 4403 || close.code === 4401 ? 'UNAUTHENTICATED' : 'NETWORK';
+    const code = close.code === 4403 || close.code === 4401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE';
     return new DbServicesError(code, `the WebSocket to ${url} closed (${close.code}${close.reason ? `: ${String(close.reason)}` : ''})`);
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new DbServicesError('NETWORK', `could not reach the paige-db server at ${url}: ${message}`);
+  // graphql-ws reports a socket that never opened with the WebSocket's error event, not an Error.
+  const described = (error as { message?: unknown } | undefined)?.message;
+  const message = typeof described === 'string' && described ? described : String(error);
+  return new DbServicesError('UNAVAILABLE', `could not reach the paige-db server at ${url}: ${message}`);
 }
 
 /**

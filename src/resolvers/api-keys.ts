@@ -13,6 +13,12 @@ export async function createApiKey(ctx: Context, projectId: string, name: string
   return apiKeys.createApiKey(ctx.pg, project.id, parseInput(keyName, name, 'name'));
 }
 
+/** The project's keys, for the admin or a key of that project (another project's id is NOT_FOUND). */
+export async function listApiKeys(ctx: Context, projectId: string) {
+  const project = await requireProject(ctx, projectId);
+  return apiKeys.listApiKeys(ctx.pg, project.id);
+}
+
 export async function revokeApiKey(ctx: Context, id: string): Promise<boolean> {
   const key = await apiKeys.findApiKey(ctx.pg, id);
   if (!key || !canSeeProject(ctx, key.projectId)) throw notFound(`API key "${id}"`);

@@ -10,7 +10,7 @@ import { DomainError } from '../domain/errors.js';
 import { canonicalJson } from '../domain/value-order.js';
 import type { Authenticator } from '../resolvers/auth.js';
 import type { Auth, Context } from '../resolvers/context.js';
-import { toGraphQLError, type MaskError } from '../schema/errors.js';
+import { publicError, toGraphQLError, type MaskError } from '../schema/errors.js';
 import { QUERY_LIMITS } from './query-limits.js';
 import { accessScope, type GroupFanOut } from './group-fan-out.js';
 import { KeyWatch } from './ws-key-watch.js';
@@ -116,7 +116,7 @@ async function prepareOperation(
 ): Promise<ExecutionArgs | readonly GraphQLError[]> {
   // graphql-ws has already registered this operation's id: it counts itself.
   if (Object.keys(ctx.subscriptions).length > limit) {
-    return [toGraphQLError(new DomainError('BAD_USER_INPUT', `at most ${limit} operations can run at once on one socket; complete some first`))];
+    return [publicError(toGraphQLError(new DomainError('BAD_USER_INPUT', `at most ${limit} operations can run at once on one socket; complete some first`)))];
   }
   const enveloped = yoga.getEnveloped({ connectionParams: ctx.connectionParams ?? {}, req: ctx.extra.request });
   let document;
@@ -134,7 +134,7 @@ async function prepareOperation(
     // Authenticates the token again: a key revoked since connect is refused here.
     contextValue = await enveloped.contextFactory();
   } catch (error) {
-    return [maskError(error)];
+    return [publicError(maskError(error))];
   }
   const rootValue: OperationRoot = {
     execute: enveloped.execute,
@@ -145,9 +145,9 @@ async function prepareOperation(
   return { schema: enveloped.schema, document, operationName: params.operationName, variableValues: params.variables, contextValue, rootValue };
 }
 
-/** What the server's masking does to a result: every error through maskError. */
+/** What the server's masking does to a result: every error through maskError, written as over HTTP. */
 function maskResult(result: ExecutionResult, maskError: MaskError): ExecutionResult {
-  return result.errors ? { ...result, errors: result.errors.map((error) => maskError(error)) } : result;
+  return result.errors ? { ...result, errors: result.errors.map((error) => publicError(maskError(error))) } : result;
 }
 
 /**

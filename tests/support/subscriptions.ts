@@ -3,7 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import type { TestServer } from './server.js';
 
 /** A graphql-ws client of the real server, as a dashboard would open it (token in connectionParams). */
-export function wsClient(t: TestServer, token: string | null): Client {
+export function wsClient(t: Pick<TestServer, 'url'>, token: string | null): Client {
   return createClient({
     url: t.url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,

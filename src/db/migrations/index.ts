@@ -2,6 +2,7 @@ import { platform } from './001-platform.sql.js';
 import { changeLog } from './002-change-log.sql.js';
 import { staticCapture } from './003-static-capture.sql.js';
 import { outsideDdl } from './004-outside-ddl.sql.js';
+import { apiKeyUse } from './005-api-key-use.sql.js';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,5 @@ export const migrations: Migration[] = [
   { version: 2, name: 'change log', sql: changeLog },
   { version: 3, name: 'static change capture', sql: staticCapture },
   { version: 4, name: 'structural changes outside the API', sql: outsideDdl },
+  { version: 5, name: 'API key last use', sql: apiKeyUse },
 ];
