@@ -11,6 +11,7 @@ import { authenticate } from './resolvers/auth.js';
 import { attachGraphqlWs, type WebSocketInitialContext, type WebSocketOptions } from './transports/websocket.js';
 import { QUERY_LIMITS, queryLimitPlugins } from './query-limits.js';
 import { useGroupedSubscriptions } from './transports/grouped-subscriptions.js';
+import { createWebUi } from './transports/web-ui.js';
 import type { AppServices, Context } from './resolvers/context.js';
 import { schema } from './schema/index.js';
 
@@ -67,7 +68,9 @@ export async function createServer(
     }),
   });
 
+  const webUi = createWebUi(log);
   const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    if (webUi.handle(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
