@@ -102,6 +102,8 @@ export function subscribeResumable<T, E>(
   let timer: ReturnType<typeof setTimeout> | undefined;
   let unsubscribe: (() => void) | undefined;
   let resuming = false;
+  /** Refused: graphql-ws follows the errors with `complete`, which must not be reported again. */
+  let refused = false;
   const self = {};
   const resumed = () => {
     if (!resuming || stopped) return;
@@ -117,7 +119,10 @@ export function subscribeResumable<T, E>(
       { query, variables: variables(resumeFrom()) },
       {
         next: (result) => {
-          if (result.errors?.length) return handlers.failed({ kind: 'refused', errors: result.errors as ApiErrorItem[] });
+          if (result.errors?.length) {
+            refused = true;
+            return handlers.failed({ kind: 'refused', errors: result.errors as ApiErrorItem[] });
+          }
           if (!confirmed) resumed();
           confirmed = true;
           attempt = 0;
@@ -136,7 +141,7 @@ export function subscribeResumable<T, E>(
           timer = setTimeout(open, delay);
         },
         complete: () => {
-          if (!stopped) handlers.failed({ kind: 'completed' });
+          if (!stopped && !refused) handlers.failed({ kind: 'completed' });
         },
       },
     );
