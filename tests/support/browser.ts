@@ -49,6 +49,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
     async open(baseUrl, viewport = VIEWPORTS.desktop) {
       const context = await browser.newContext({ viewport, baseURL: baseUrl });
       contexts.push(context);
+      // A step that cannot happen fails at that step, well before the test's own timeout.
+      context.setDefaultTimeout(8_000);
       const page = await context.newPage();
       // A page error or a CSP violation is a failure of the journey, not a line in a log.
       const problems: string[] = [];

@@ -19,6 +19,7 @@ import { ConfirmByName } from '../components/ConfirmByName.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { Grid, type EditTarget } from '../grid/Grid.js';
 import { FilterBuilder } from '../grid/FilterBuilder.js';
+import { ColumnMenu } from '../grid/ColumnMenu.js';
 import { emptyGroup, type Group } from '../grid/filters.js';
 import { LiveRows, type LiveRowsState } from '../grid/live-rows.js';
 import { navigate, type Route } from '../route.js';
@@ -196,17 +197,13 @@ export function TableView({ route, onTablesChanged }: { route: TableRoute; onTab
             table.system
               ? undefined
               : (column) => (
-                  <details className="column-menu">
-                    <summary aria-label={`Column ${column.name} actions`}>⋯</summary>
-                    <div className="menu">
-                      <button type="button" onClick={() => setDialog({ kind: 'rename-column', column })}>
-                        Rename column
-                      </button>
-                      <button type="button" className="button-danger" onClick={() => setDialog({ kind: 'drop-column', column })}>
-                        Drop column
-                      </button>
-                    </div>
-                  </details>
+                  <ColumnMenu
+                    column={column.name}
+                    actions={[
+                      { label: 'Rename column', run: () => setDialog({ kind: 'rename-column', column }) },
+                      { label: 'Drop column', danger: true, run: () => setDialog({ kind: 'drop-column', column }) },
+                    ]}
+                  />
                 )
           }
         />

@@ -78,6 +78,7 @@ export function ColumnFields({
       <label className="field">
         <span>Type</span>
         <select
+          aria-label="Type"
           value={draft.type}
           onChange={(e) => {
             const type = e.target.value as ColumnType;
@@ -100,7 +101,7 @@ export function ColumnFields({
       {draft.type !== 'SERIAL' && (
         <label className="field">
           <span>Default</span>
-          <select value={draft.defaultMode} onChange={(e) => set({ defaultMode: e.target.value as ColumnDraft['defaultMode'] })}>
+          <select aria-label="Default" value={draft.defaultMode} onChange={(e) => set({ defaultMode: e.target.value as ColumnDraft['defaultMode'] })}>
             <option value="">none</option>
             <option value="value">a value…</option>
             {expressions.map((expression) => (
