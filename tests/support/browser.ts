@@ -89,6 +89,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
+/** Screenshots of every page of the given contexts, named after a failed test, to see what it saw. */
+export async function screenshotFailure(test: string, contexts: BrowserContext[]): Promise<void> {
+  const name = test.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+  let n = 0;
+  for (const context of contexts) for (const page of context.pages()) await screenshot(page, `failed-${name}-${++n}`).catch(() => {});
+}
+
 /**
  * A TCP relay between the browser and the server, so a test can cut the browser's connections
  * (as a network drop does) while the server and the relay's port stay up for the reconnect.
@@ -97,13 +104,17 @@ export interface Relay {
   url: string;
   /** Destroys every connection open through the relay now. */
   cutAll(): number;
+  /** While down, a new connection is closed at once (the network is still out); up again lets them through. */
+  setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startRelay(target: { url: string }): Promise<Relay> {
   const { hostname, port } = new URL(target.url);
   const sockets = new Set<Socket>();
+  let down = false;
   const server: Server = createServer((client) => {
+    if (down) return void client.destroy();
     const upstream = connect(Number(port), hostname);
     sockets.add(client).add(upstream);
     const drop = () => {
@@ -126,6 +137,9 @@ export async function startRelay(target: { url: string }): Promise<Relay> {
       for (const socket of sockets) socket.destroy();
       sockets.clear();
       return count;
+    },
+    setDown(value) {
+      down = value;
     },
     async close() {
       for (const socket of sockets) socket.destroy();

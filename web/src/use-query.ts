@@ -1,13 +1,16 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError } from './api/client.js';
 
-/** Runs a read when its key changes; `reload` runs it again. The last answer wins. */
-export function useQuery<T>(key: string, run: () => Promise<T>) {
+/**
+ * Runs a read when its key changes; `reload` runs it again. The last answer wins. With
+ * `keepData`, the previous answer stays shown while the next is read (a refresh, not a new screen).
+ */
+export function useQuery<T>(key: string, run: () => Promise<T>, { keepData = false } = {}) {
   const [state, setState] = useState<{ key: string; data?: T; error?: string; loading: boolean }>({ key, loading: true });
   const [version, setVersion] = useState(0);
   useEffect(() => {
     let current = true;
-    setState((previous) => ({ key, data: previous.key === key ? previous.data : undefined, loading: true }));
+    setState((previous) => ({ key, data: previous.key === key || keepData ? previous.data : undefined, loading: true }));
     run().then(
       (data) => current && setState({ key, data, loading: false }),
       (error: unknown) => current && setState({ key, error: error instanceof ApiError || error instanceof Error ? error.message : String(error), loading: false }),

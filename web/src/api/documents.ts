@@ -219,13 +219,29 @@ export interface Message {
   createdAt: string;
 }
 
-/** Newest conversations first, each with its messages oldest first (one statement per level on the server). */
+/** Newest conversations first, with their contact. */
 export const CONVERSATIONS = /* GraphQL */ `
   query Conversations($projectId: ID!, $first: Int) {
     conversations(projectId: $projectId, first: $first) {
       id status startedAt lastMessageAt contact { id phone name }
-      messages(first: 500) { id direction body payload createdAt }
     }
   }
 `;
-export type ConversationsResult = { conversations: (ConversationSummary & { messages: Message[] })[] };
+export type ConversationsResult = { conversations: ConversationSummary[] };
+
+/** Page size of a conversation's messages. */
+export const MESSAGES_PAGE = 100;
+
+/**
+ * One conversation's messages, oldest first, a page after message id `after`. There is no
+ * `conversation(id)` query: `conversations` pages newest first by id and `after` is the id of the
+ * last one of the previous page, so `after: id + 1, first: 1` is conversation `id` (checked by the caller).
+ */
+export const CONVERSATION_MESSAGES = /* GraphQL */ `
+  query ConversationMessages($projectId: ID!, $before: String, $after: String) {
+    conversations(projectId: $projectId, first: 1, after: $before) {
+      id messages(first: 100, after: $after) { id direction body payload createdAt }
+    }
+  }
+`;
+export type ConversationMessagesResult = { conversations: { id: string; messages: Message[] }[] };

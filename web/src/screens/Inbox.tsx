@@ -1,41 +1,74 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApp } from '../app-context.js';
-import { CONVERSATIONS, ROW_CHANGES, type ConversationsResult, type RowChange, type RowChangesResult } from '../api/documents.js';
+import type { Request } from '../api/client.js';
+import {
+  CONVERSATION_MESSAGES,
+  CONVERSATIONS,
+  MESSAGES_PAGE,
+  ROW_CHANGES,
+  type ConversationMessagesResult,
+  type ConversationsResult,
+  type ConversationSummary,
+  type Message,
+  type RowChange,
+  type RowChangesResult,
+} from '../api/documents.js';
 import { subscribeResumable } from '../api/live.js';
 import { ErrorText } from '../components/ErrorText.js';
 
-type Conversations = ConversationsResult['conversations'];
+/** Every message of one conversation, oldest first, read page by page. */
+async function readMessages(request: Request, projectId: string, conversationId: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  const before = (BigInt(conversationId) + 1n).toString();
+  for (;;) {
+    const { conversations } = await request<ConversationMessagesResult>(CONVERSATION_MESSAGES, { projectId, before, after: messages.at(-1)?.id ?? null });
+    const conversation = conversations[0];
+    if (!conversation || conversation.id !== conversationId) return messages;
+    messages.push(...conversation.messages);
+    if (conversation.messages.length < MESSAGES_PAGE) return messages;
+  }
+}
 
 /**
  * The inbox: the newest conversations with their contact, and one conversation's messages in
- * order. Live: any change to `messages` or `conversations` reads the list again (one read at a
- * time, once more if changes came meanwhile), so a message a bot records shows up at once.
+ * order. Live: any change to `messages` or `conversations` reads them again (one read at a time,
+ * once more if changes came meanwhile), so a message a bot records shows up at once.
  */
 export function Inbox({ projectId }: { projectId: string }) {
   const { request, live } = useApp();
-  const [conversations, setConversations] = useState<Conversations | null>(null);
+  const [conversations, setConversations] = useState<ConversationSummary[] | null>(null);
+  const [messages, setMessages] = useState<{ conversationId: string; messages: Message[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
-  const reading = useRef<{ running: boolean; again: boolean }>({ running: false, again: false });
+  const selectedRef = useRef<string | null>(null);
+  selectedRef.current = selected;
+  const reader = useRef<{ running: boolean; again: boolean; read?: () => Promise<void> }>({ running: false, again: false });
 
   useEffect(() => {
     let stopped = false;
     const read = async () => {
-      if (reading.current.running) return void (reading.current.again = true);
-      reading.current.running = true;
+      const state = reader.current;
+      if (state.running) return void (state.again = true);
+      state.running = true;
       try {
         const data = await request<ConversationsResult>(CONVERSATIONS, { projectId, first: 50 });
-        if (!stopped) setConversations(data.conversations);
+        const chosen = selectedRef.current ?? data.conversations[0]?.id ?? null;
+        const list = chosen ? await readMessages(request, projectId, chosen) : [];
+        if (stopped) return;
+        setConversations(data.conversations);
+        if (chosen) setMessages({ conversationId: chosen, messages: list });
+        setError(null);
       } catch (e) {
         if (!stopped) setError(e instanceof Error ? e.message : String(e));
       } finally {
-        reading.current.running = false;
-        if (reading.current.again && !stopped) {
-          reading.current.again = false;
+        state.running = false;
+        if (state.again && !stopped) {
+          state.again = false;
           void read();
         }
       }
     };
+    reader.current.read = read;
     const subscribe = (table: string) =>
       subscribeResumable<RowChangesResult, RowChange>(
         live,
@@ -43,7 +76,12 @@ export function Inbox({ projectId }: { projectId: string }) {
         () => ({ projectId, table, where: null, since: null }),
         (data) => data.rowChanges,
         () => null,
-        { next: () => void read(), lost: () => {}, resumed: () => void read(), failed: (f) => setError(f.kind === 'refused' ? f.errors.map((e) => e.message).join('; ') : 'live updates ended') },
+        {
+          next: () => void read(),
+          lost: () => {},
+          resumed: () => void read(),
+          failed: (f) => setError(f.kind === 'refused' ? f.errors.map((e) => e.message).join('; ') : 'live updates ended'),
+        },
       );
     const offs = [subscribe('messages'), subscribe('conversations')];
     void read();
@@ -53,7 +91,8 @@ export function Inbox({ projectId }: { projectId: string }) {
     };
   }, [request, live, projectId]);
 
-  const current = conversations?.find((c) => c.id === selected) ?? conversations?.[0] ?? null;
+  const current = conversations?.find((c) => c.id === (selected ?? messages?.conversationId)) ?? null;
+  const shown = messages && current && messages.conversationId === current.id ? messages.messages : [];
   return (
     <section className="inbox" aria-labelledby="inbox-title">
       <h1 id="inbox-title">Inbox</h1>
@@ -67,11 +106,16 @@ export function Inbox({ projectId }: { projectId: string }) {
                 type="button"
                 className={conversation.id === current?.id ? 'conversation active' : 'conversation'}
                 aria-current={conversation.id === current?.id ? 'true' : undefined}
-                onClick={() => setSelected(conversation.id)}
+                onClick={() => {
+                  setSelected(conversation.id);
+                  selectedRef.current = conversation.id;
+                  void reader.current.read?.();
+                }}
               >
                 <span className="conversation-contact">{conversation.contact.name ?? conversation.contact.phone}</span>
                 <span className="muted small">
-                  {conversation.contact.phone} · {conversation.status.toLowerCase()} · {conversation.messages.length} messages
+                  {conversation.contact.phone} · {conversation.status.toLowerCase()}
+                  {conversation.lastMessageAt ? ` · ${new Date(conversation.lastMessageAt).toLocaleString()}` : ''}
                 </span>
               </button>
             </li>
@@ -79,7 +123,7 @@ export function Inbox({ projectId }: { projectId: string }) {
         </ul>
         {current && (
           <ol className="messages" aria-label={`Messages with ${current.contact.name ?? current.contact.phone}`}>
-            {current.messages.map((message) => (
+            {shown.map((message) => (
               <li key={message.id} className={`message message-${message.direction.toLowerCase()}`}>
                 <span className="message-body">{message.body ?? <em className="muted">(no text)</em>}</span>
                 <span className="message-meta muted small">

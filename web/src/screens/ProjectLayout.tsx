@@ -19,7 +19,11 @@ export function ProjectLayout({ route }: { route: ProjectRoute }) {
   const { projectId } = route;
   const tables = useQuery(`tables:${projectId}`, () => request<ProjectTablesResult>(PROJECT_TABLES, { projectId }));
   const [creating, setCreating] = useState(false);
+  /** The open table's live total, fresher than the list's count. */
+  const [liveCount, setLiveCount] = useState<{ table: string; count: number } | null>(null);
   const reload = tables.reload;
+  /** Bumped by every tableChanges event: an open table reads its columns again. */
+  const [structureVersion, setStructureVersion] = useState(0);
 
   useEffect(
     () =>
@@ -29,13 +33,22 @@ export function ProjectLayout({ route }: { route: ProjectRoute }) {
         () => ({ projectId }),
         (data) => data.tableChanges,
         () => null,
-        { next: () => reload(), lost: () => {}, resumed: () => reload(), failed: () => {} },
+        {
+          next: () => {
+            reload();
+            setStructureVersion((v) => v + 1);
+          },
+          lost: () => {},
+          resumed: () => reload(),
+          failed: () => {},
+        },
       ),
     [live, projectId, reload],
   );
 
   const project = tables.data?.project;
   const counts = new Map(project?.custom.map((t) => [t.name, t.rows.totalCount]));
+  if (liveCount && counts.has(liveCount.table)) counts.set(liveCount.table, liveCount.count);
   const current = route.screen === 'table' ? route.table : null;
   return (
     <>
@@ -99,7 +112,7 @@ export function ProjectLayout({ route }: { route: ProjectRoute }) {
               <p className="muted">Choose a table, or create one.</p>
             </div>
           )}
-          {route.screen === 'table' && <TableView key={`${route.table}`} route={route} onTablesChanged={reload} />}
+          {route.screen === 'table' && <TableView key={`${route.table}`} route={route} structureVersion={structureVersion} onTablesChanged={reload} onCount={setLiveCount} />}
           {route.screen === 'keys' && <ApiKeys projectId={projectId} />}
           {route.screen === 'inbox' && <Inbox projectId={projectId} />}
         </main>

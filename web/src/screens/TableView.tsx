@@ -65,11 +65,24 @@ type Dialogs =
   | { kind: 'drop-column'; column: Column }
   | { kind: 'delete-rows'; rows: Row[] };
 
-export function TableView({ route, onTablesChanged }: { route: TableRoute; onTablesChanged: () => void }) {
+export function TableView({
+  route,
+  structureVersion: outsideVersion,
+  onTablesChanged,
+  onCount,
+}: {
+  route: TableRoute;
+  /** Bumped when a table of the project changed structure (tableChanges). */
+  structureVersion: number;
+  onTablesChanged: () => void;
+  onCount: (count: { table: string; count: number }) => void;
+}) {
   const { request, live } = useApp();
   const { projectId, table: tableName, after, sort } = route;
   const [structureVersion, setStructureVersion] = useState(0);
-  const detail = useQuery(`detail:${projectId}:${tableName}:${structureVersion}`, () => request<TableDetailResult>(TABLE_DETAIL, { projectId, table: tableName }));
+  const detail = useQuery(`detail:${projectId}:${tableName}:${structureVersion}:${outsideVersion}`, () => request<TableDetailResult>(TABLE_DETAIL, { projectId, table: tableName }), {
+    keepData: true,
+  });
   const table = detail.data?.project?.table ?? null;
 
   const [pageSize, setPageSize] = useState(100);
@@ -83,7 +96,8 @@ export function TableView({ route, onTablesChanged }: { route: TableRoute; onTab
   const [history, setHistory] = useState<(string | null)[]>([]);
 
   const orderBy: OrderBy[] = sort ? [sort] : [];
-  const feedKey = JSON.stringify([projectId, tableName, structureVersion, table ? 'ready' : 'waiting', where, orderBy, pageSize, after]);
+  // Columns as read: a structure change elsewhere gives new columns, hence a new feed.
+  const feedKey = JSON.stringify([projectId, tableName, table?.columns ?? null, where, orderBy, pageSize, after]);
   const state = useLiveRows(
     table
       ? () =>
@@ -92,6 +106,10 @@ export function TableView({ route, onTablesChanged }: { route: TableRoute; onTab
     feedKey,
   );
   useEffect(() => setSelection({}), [state?.cleared, feedKey]);
+  const totalCount = state?.totalCount;
+  useEffect(() => {
+    if (totalCount !== undefined && where === null) onCount({ table: tableName, count: totalCount });
+  }, [totalCount, where, tableName, onCount]);
 
   const structureChanged = () => {
     setStructureVersion((v) => v + 1);
