@@ -120,6 +120,14 @@ export const TABLE_ROWS = /* GraphQL */ `
 `;
 export type TableRowsResult = { project: { id: string; table: { name: string; rows: RowPage } | null } | null };
 
+/** The count alone: the live grid's total, read again once changes pause (see live-rows.ts). */
+export const TABLE_COUNT = /* GraphQL */ `
+  query TableCount($projectId: ID!, $table: String!, $where: JSON) {
+    project(id: $projectId) { id table(name: $table) { name rows(where: $where, first: 0) { totalCount } } }
+  }
+`;
+export type TableCountResult = { project: { id: string; table: { name: string; rows: { totalCount: number } } | null } | null };
+
 export const ROW_CHANGES = /* GraphQL */ `
   subscription RowChanges($projectId: ID!, $table: String!, $where: JSON, $since: String) {
     rowChanges(projectId: $projectId, table: $table, where: $where, since: $since) {

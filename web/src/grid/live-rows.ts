@@ -2,12 +2,14 @@ import type { Request } from '../api/client.js';
 import { ApiError } from '../api/client.js';
 import {
   ROW_CHANGES,
+  TABLE_COUNT,
   TABLE_ROWS,
   type Column,
   type OrderBy,
   type Row,
   type RowChange,
   type RowChangesResult,
+  type TableCountResult,
   type TableRowsResult,
 } from '../api/documents.js';
 import { subscribeResumable, type LiveClient, type LiveFailure } from '../api/live.js';
@@ -30,6 +32,9 @@ import { rowComparator, rowKey, type RowComparator } from './row-order.js';
  *      later state that a later event restores), and none is applied twice in effect.
  *   4. After a dropped socket the subscription is resumed with `since` = the last cursor seen:
  *      the server replays what was missed. Before any event there is no cursor: step 1 again.
+ * The total count is a second statement of the same read, so a write committing between the two
+ * is counted by the read and again by its event. The rows are exact by key; the count is read
+ * again once changes pause (RECOUNT_AFTER_MS without one), which makes it exact then.
  * When `Table.rows` returns a `changesCursor` (the page and the log position read in one step),
  * steps 1-2 become: read the page, subscribe with `since: changesCursor`; only `start`/`resync`
  * below change.
@@ -87,6 +92,9 @@ export interface LiveRowsOptions {
  * Who wrote a change. PLACEHOLDER until `RowChange.actor` exists (the WAL capture issue): the
  * events carry no actor today, so this is null and the mark shows no name.
  */
+/** Quiet time after the last change before the total is read again. */
+const RECOUNT_AFTER_MS = 300;
+
 export const actorOfChange = (change: RowChange): string | null => change.actor ?? null;
 
 export class LiveRows {
@@ -111,6 +119,10 @@ export class LiveRows {
   private unacknowledged = true;
   private readAgain = false;
   private stopped = false;
+  private notifyScheduled = false;
+  private recountTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Changes seen since a recount began: its answer may predate them, so it is not used. */
+  private changesSinceRecount = 0;
   private readonly markTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly listeners = new Set<(state: LiveRowsState) => void>();
 
@@ -157,6 +169,7 @@ export class LiveRows {
     this.stopped = true;
     this.unsubscribe?.();
     for (const timer of this.markTimers.values()) clearTimeout(timer);
+    clearTimeout(this.recountTimer);
     this.listeners.clear();
   }
 
@@ -200,6 +213,9 @@ export class LiveRows {
 
   private onChange(change: RowChange): void {
     this.lastCursor = change.cursor;
+    this.changesSinceRecount++;
+    clearTimeout(this.recountTimer);
+    this.recountTimer = setTimeout(() => void this.recount(), RECOUNT_AFTER_MS);
     if (this.unacknowledged) {
       // Protocol step 2: this event proves the subscription is registered, and it committed
       // before now, so a read started now holds it and every later change is delivered after.
@@ -211,6 +227,19 @@ export class LiveRows {
     }
     if (this.held) this.held.push(change);
     else this.apply(change);
+  }
+
+  /** Reads the total again after changes paused; a change meanwhile voids the answer (and schedules another). */
+  private async recount(): Promise<void> {
+    const { request, projectId, table, where } = this.options;
+    this.changesSinceRecount = 0;
+    try {
+      const data = await request<TableCountResult>(TABLE_COUNT, { projectId, table, where: where ?? null });
+      const count = data.project?.table?.rows.totalCount;
+      if (count !== undefined && this.changesSinceRecount === 0 && !this.held) this.update({ totalCount: count });
+    } catch {
+      // The next change schedules another; a failed read of the page itself is what is reported.
+    }
   }
 
   /** Protocol step 3: one change, as "set this key" or "remove this key". */
@@ -318,7 +347,14 @@ export class LiveRows {
   private update(patch: Partial<LiveRowsState>) {
     if (this.stopped) return;
     this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener(this.state);
+    // One render per frame at most: a statement inserting 1000 rows is 1000 events, one repaint.
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    requestAnimationFrame(() => {
+      this.notifyScheduled = false;
+      if (this.stopped) return;
+      for (const listener of this.listeners) listener(this.state);
+    });
   }
 }
 

@@ -52,11 +52,16 @@ export function Inbox({ projectId }: { projectId: string }) {
       state.running = true;
       try {
         const data = await request<ConversationsResult>(CONVERSATIONS, { projectId, first: 50 });
+        // The conversation on screen stays on screen when a newer one arrives.
         const chosen = selectedRef.current ?? data.conversations[0]?.id ?? null;
+        selectedRef.current = chosen;
         const list = chosen ? await readMessages(request, projectId, chosen) : [];
         if (stopped) return;
         setConversations(data.conversations);
-        if (chosen) setMessages({ conversationId: chosen, messages: list });
+        if (chosen) {
+          setSelected(chosen);
+          setMessages({ conversationId: chosen, messages: list });
+        }
         setError(null);
       } catch (e) {
         if (!stopped) setError(e instanceof Error ? e.message : String(e));

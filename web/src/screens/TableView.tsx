@@ -106,7 +106,8 @@ export function TableView({
     feedKey,
   );
   useEffect(() => setSelection({}), [state?.cleared, feedKey]);
-  const totalCount = state?.totalCount;
+  // Only a count the server gave (a failed read leaves the initial 0).
+  const totalCount = state && (state.status === 'live' || state.status === 'reconnecting') ? state.totalCount : undefined;
   useEffect(() => {
     if (totalCount !== undefined && where === null) onCount({ table: tableName, count: totalCount });
   }, [totalCount, where, tableName, onCount]);
