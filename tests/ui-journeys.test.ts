@@ -230,6 +230,17 @@ describe('a table from creation to drop', () => {
     await page.getByLabel('Edit c_text').fill('changed?');
     await page.keyboard.press('Escape');
     expect(await columnTexts(page, 'c_text')).toEqual(['Ada']);
+    // Arrows move between cells; Enter edits the focused one; Space selects its row.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-column'))).toBe('c_text');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-column'))).toBe('c_varchar');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Edit c_varchar').waitFor();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Space');
+    expect(await page.getByLabel('Select row 1', { exact: true }).isChecked()).toBe(true);
+    await page.keyboard.press('Space');
+    expect(await page.getByLabel('Select row 1', { exact: true }).isChecked()).toBe(false);
 
     // 119 more rows through the API, for filtering, sorting and paging.
     const rows = Array.from({ length: 119 }, (_, i) => ({ c_text: `row ${String(i + 2).padStart(3, '0')}`, c_integer: (i * 37) % 100, c_bigint: String(1000 + i), c_numeric: `${i}.5`, c_boolean: i % 2 === 0 }));
