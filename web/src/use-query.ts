@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError } from './api/client.js';
+import { errorMessage } from './use-action.js';
 
 /**
  * Runs a read when its key changes; `reload` runs it again. The last answer wins. With
@@ -13,7 +13,7 @@ export function useQuery<T>(key: string, run: () => Promise<T>, { keepData = fal
     setState((previous) => ({ key, data: previous.key === key || keepData ? previous.data : undefined, loading: true }));
     run().then(
       (data) => current && setState({ key, data, loading: false }),
-      (error: unknown) => current && setState({ key, error: error instanceof ApiError || error instanceof Error ? error.message : String(error), loading: false }),
+      (error: unknown) => current && setState({ key, error: errorMessage(error), loading: false }),
     );
     return () => {
       current = false;

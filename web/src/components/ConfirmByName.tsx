@@ -1,13 +1,15 @@
 import { useState } from 'react';
 import { Dialog } from './Dialog.js';
 import { ErrorText } from './ErrorText.js';
+import { FormActions } from './FormActions.js';
+import { useAction } from '../use-action.js';
 
 /** A destructive action confirmed by typing the name of what it destroys. */
 export function ConfirmByName({
   title,
   name,
   description,
-  action,
+  action: actionLabel,
   onConfirm,
   onClose,
 }: {
@@ -19,23 +21,13 @@ export function ConfirmByName({
   onClose: () => void;
 }) {
   const [typed, setTyped] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   return (
     <Dialog title={title} onClose={onClose}>
       <form
         onSubmit={async (event) => {
           event.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            await onConfirm();
-            onClose();
-          } catch (e) {
-            setError(e instanceof Error ? e.message : String(e));
-          } finally {
-            setBusy(false);
-          }
+          if (await action.run(onConfirm)) onClose();
         }}
       >
         <p>{description}</p>
@@ -45,15 +37,8 @@ export function ConfirmByName({
           </span>
           <input value={typed} onChange={(e) => setTyped(e.target.value)} autoFocus autoComplete="off" />
         </label>
-        <ErrorText message={error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button-danger" disabled={typed !== name || busy}>
-            {action}
-          </button>
-        </div>
+        <ErrorText message={action.error} />
+        <FormActions submit={actionLabel} onCancel={onClose} disabled={typed !== name || action.busy} danger />
       </form>
     </Dialog>
   );

@@ -3,61 +3,45 @@ import { useApp } from '../app-context.js';
 import { CREATE_API_KEY, REVOKE_API_KEY, type ApiKey, type CreateApiKeyResult } from '../api/documents.js';
 import { listApiKeys } from '../api/api-keys-list.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { NameForm } from '../components/NameForm.js';
+import { useAction } from '../use-action.js';
 import { useQuery } from '../use-query.js';
 
 /** A project's API keys: create one (its token shown once, with a copy button), list them, revoke one. */
 export function ApiKeys({ projectId }: { projectId: string }) {
   const { request } = useApp();
   const listing = useQuery(`keys:${projectId}`, () => listApiKeys(request, projectId));
-  const [name, setName] = useState('');
   const [created, setCreated] = useState<{ token: string; apiKey: ApiKey } | null>(null);
   /** Keys made in this visit, so they can be revoked where the server cannot list keys yet. */
   const [madeHere, setMadeHere] = useState<ApiKey[]>([]);
   const [revoked, setRevoked] = useState<Set<string>>(new Set());
   const [copied, setCopied] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const revoking = useAction();
 
   const keys = listing.data?.supported ? listing.data.keys : madeHere;
-  const revoke = async (key: ApiKey) => {
-    setError(null);
-    try {
+  const revoke = (key: ApiKey) =>
+    revoking.run(async () => {
       await request(REVOKE_API_KEY, { id: key.id });
-      setRevoked(new Set([...revoked, key.id]));
+      setRevoked((done) => new Set([...done, key.id]));
       listing.reload();
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    }
-  };
+    });
   return (
     <section className="page" aria-labelledby="keys-title">
       <h1 id="keys-title">API keys</h1>
       <p className="muted">A key may do everything inside this project and nothing outside it. Its token is shown once.</p>
-      <form
-        className="inline-form"
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setError(null);
+      <NameForm
+        label="Key name"
+        placeholder="booking bot"
+        submit="Create key"
+        onSubmit={async (name) => {
           setCopied(false);
-          try {
-            const { createApiKey } = await request<CreateApiKeyResult>(CREATE_API_KEY, { projectId, name: name.trim() });
-            setCreated(createApiKey);
-            setMadeHere([createApiKey.apiKey, ...madeHere]);
-            setName('');
-            listing.reload();
-          } catch (e) {
-            setError(e instanceof Error ? e.message : String(e));
-          }
+          const { createApiKey } = await request<CreateApiKeyResult>(CREATE_API_KEY, { projectId, name });
+          setCreated(createApiKey);
+          setMadeHere((made) => [createApiKey.apiKey, ...made]);
+          listing.reload();
         }}
-      >
-        <label className="field">
-          <span>Key name</span>
-          <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="booking bot" />
-        </label>
-        <button type="submit" className="button-primary">
-          Create key
-        </button>
-      </form>
-      <ErrorText message={error} />
+      />
+      <ErrorText message={revoking.error} />
       {created && (
         <div className="token-once" role="status">
           <p>

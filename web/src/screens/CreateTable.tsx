@@ -4,6 +4,8 @@ import { ApiError } from '../api/client.js';
 import { CREATE_TABLE, type ColumnInput } from '../api/documents.js';
 import { Dialog } from '../components/Dialog.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { FormActions } from '../components/FormActions.js';
+import { errorMessage } from '../use-action.js';
 import { navigate } from '../route.js';
 import { ColumnFields, columnInput, newColumnDraft, type ColumnDraft } from './column-fields.js';
 
@@ -35,7 +37,7 @@ export function CreateTable({ projectId, onClose, onCreated }: { projectId: stri
             navigate({ screen: 'table', projectId, table: name.trim(), after: null, sort: null });
           } catch (e) {
             if (e instanceof ApiError && e.columnErrors().size > 0) setColumnErrors(e.columnErrors());
-            else setError(e instanceof Error ? e.message : String(e));
+            else setError(errorMessage(e));
           }
         }}
       >
@@ -62,14 +64,7 @@ export function CreateTable({ projectId, onClose, onCreated }: { projectId: stri
           Add column
         </button>
         <ErrorText message={error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button-primary">
-            Create table
-          </button>
-        </div>
+        <FormActions submit="Create table" onCancel={onClose} />
       </form>
     </Dialog>
   );

@@ -15,6 +15,7 @@ import {
 } from '../api/documents.js';
 import { subscribeResumable } from '../api/live.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { errorMessage } from '../use-action.js';
 
 /** Every message of one conversation, oldest first, read page by page. */
 async function readMessages(request: Request, projectId: string, conversationId: string): Promise<Message[]> {
@@ -64,7 +65,7 @@ export function Inbox({ projectId }: { projectId: string }) {
         }
         setError(null);
       } catch (e) {
-        if (!stopped) setError(e instanceof Error ? e.message : String(e));
+        if (!stopped) setError(errorMessage(e));
       } finally {
         state.running = false;
         if (state.again && !stopped) {

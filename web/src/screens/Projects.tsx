@@ -1,7 +1,7 @@
-import { useState } from 'react';
 import { useApp } from '../app-context.js';
 import { CREATE_PROJECT, PROJECTS, type CreateProjectResult, type ProjectsResult } from '../api/documents.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { NameForm } from '../components/NameForm.js';
 import { TopBar } from '../components/TopBar.js';
 import { navigate, routeHref } from '../route.js';
 import { useQuery } from '../use-query.js';
@@ -10,8 +10,6 @@ import { useQuery } from '../use-query.js';
 export function Projects() {
   const { request } = useApp();
   const projects = useQuery('projects', () => request<ProjectsResult>(PROJECTS));
-  const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
   return (
     <>
       <TopBar>
@@ -29,29 +27,15 @@ export function Projects() {
             </li>
           ))}
         </ul>
-        <form
-          className="inline-form"
-          onSubmit={async (event) => {
-            event.preventDefault();
-            setError(null);
-            try {
-              const { createProject } = await request<CreateProjectResult>(CREATE_PROJECT, { name });
-              setName('');
-              navigate({ screen: 'project', projectId: createProject.id });
-            } catch (e) {
-              setError(e instanceof Error ? e.message : String(e));
-            }
+        <NameForm
+          label="New project (admin token)"
+          placeholder="Dental bot"
+          submit="Create project"
+          onSubmit={async (name) => {
+            const { createProject } = await request<CreateProjectResult>(CREATE_PROJECT, { name });
+            navigate({ screen: 'project', projectId: createProject.id });
           }}
-        >
-          <label className="field">
-            <span>New project (admin token)</span>
-            <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="Dental bot" />
-          </label>
-          <button type="submit" className="button-primary">
-            Create project
-          </button>
-        </form>
-        <ErrorText message={error} />
+        />
       </main>
     </>
   );

@@ -4,6 +4,8 @@ import { ApiError } from '../api/client.js';
 import { INSERT_ROWS, type Column, type TableDetail } from '../api/documents.js';
 import { Dialog } from '../components/Dialog.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { FormActions } from '../components/FormActions.js';
+import { errorMessage } from '../use-action.js';
 import { nowWithOffset, parseInput, PLACEHOLDERS } from '../values.js';
 
 type Mode = 'value' | 'default' | 'null';
@@ -47,7 +49,7 @@ export function RowForm({ projectId, table, onClose }: { projectId: string; tabl
       onClose();
     } catch (e) {
       if (e instanceof ApiError && e.columnErrors().size > 0) setErrors(e.columnErrors());
-      else setError(e instanceof Error ? e.message : String(e));
+      else setError(errorMessage(e));
     } finally {
       setBusy(false);
     }
@@ -126,14 +128,7 @@ export function RowForm({ projectId, table, onClose }: { projectId: string; tabl
           );
         })}
         <ErrorText message={error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button-primary" disabled={busy}>
-            Insert row
-          </button>
-        </div>
+        <FormActions submit="Insert row" onCancel={onClose} disabled={busy} />
       </form>
     </Dialog>
   );

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { ApiError, createRequest } from '../api/client.js';
 import { PROJECTS, type ProjectsResult } from '../api/documents.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { errorMessage } from '../use-action.js';
 
 /** Sign in with the admin token or a project key; the token is checked by listing projects. */
 export function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }) {
@@ -20,7 +21,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }) 
             await createRequest(token.trim())<ProjectsResult>(PROJECTS);
             onSignedIn(token.trim());
           } catch (e) {
-            setError(e instanceof ApiError && e.code === 'UNAUTHENTICATED' ? `Not signed in: ${e.message}` : String(e instanceof Error ? e.message : e));
+            setError(e instanceof ApiError && e.code === 'UNAUTHENTICATED' ? `Not signed in: ${e.message}` : errorMessage(e));
           } finally {
             setBusy(false);
           }
