@@ -82,18 +82,19 @@ export async function uiBench(report: Report, ours: Child, gql: Gql, project: Be
     const inserts = frameSeconds * 50;
     const start = performance.now();
     let written = 0;
+    // On a schedule, not one after another: a slow insert must not lower the rate the grid sees.
+    const pending: Promise<unknown>[] = [];
     for (let i = 0; i < inserts; i++) {
-      const due = start + i * 20;
-      const wait = due - performance.now();
+      const wait = start + i * 20 - performance.now();
       if (wait > 0) await sleep(wait);
-      await gql(INSERT_ROWS, { p: project.id, t: 'bookings', rows: [booking(200_000 + i)] }, project.token);
-      written++;
+      pending.push(gql(INSERT_ROWS, { p: project.id, t: 'bookings', rows: [booking(200_000 + i)] }, project.token).then(() => written++));
     }
+    await Promise.all(pending);
     const achieved = written / ((performance.now() - start) / 1000);
     await sleep(500);
     const frames = await page.evaluate<number[]>('window.frames_.slice(1)');
     const shown = await page.locator('tr[data-row-key]').first().getAttribute('data-row-key');
-    report.atMost('UI', 'frame time p95 under 50 live inserts/s', 'ms', percentile(frames, 95), 50, null, `${frames.length} frames over ${frameSeconds} s; ${achieved.toFixed(0)} inserts/s achieved`);
+    report.atMost('UI', 'frame time p95 under 50 live inserts/s', 'ms', percentile(frames, 95), 50, null, `${frames.length} frames over ${frameSeconds} s; ${achieved.toFixed(0)} inserts/s committed`);
     report.info('UI', 'frame time p50 under 50 live inserts/s', 'ms', percentile(frames, 50));
     report.info('UI', 'frame time p95, same page idle (2 s before)', 'ms', percentile(idle, 95), null, `${idle.length} frames`);
     report.info('UI', 'longest frame under 50 live inserts/s', 'ms', Math.max(...frames));
