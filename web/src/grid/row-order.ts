@@ -34,7 +34,19 @@ export function compareDecimal(a: string, b: string): number {
   return flip * (x.digits < y.digits ? -1 : x.digits > y.digits ? 1 : 0);
 }
 
-const codePointCompare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** By code point (the C collation's order); JS's `<` compares UTF-16 units, which differs past U+FFFF. */
+function codePointCompare(a: string, b: string): number {
+  if (a === b) return 0;
+  const x = a[Symbol.iterator]();
+  const y = b[Symbol.iterator]();
+  for (;;) {
+    const p = x.next();
+    const q = y.next();
+    if (p.done || q.done) return p.done && q.done ? 0 : p.done ? -1 : 1;
+    const d = p.value.codePointAt(0)! - q.value.codePointAt(0)!;
+    if (d !== 0) return sign(d);
+  }
+}
 
 /** Non-null values of one column type. */
 export function compareValues(type: Column['type'], a: unknown, b: unknown): number {
