@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -20,12 +21,18 @@ export const VIEWPORTS = {
   phone: { width: 390, height: 844 },
 } as const;
 
+const HOW_TO_INSTALL = 'Install it with `apt-get install -y chromium` (`.ci/run` does), or set CHROMIUM_PATH to a Chromium binary.';
+
 export function chromiumPath(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  const given = process.env.CHROMIUM_PATH;
+  if (given) {
+    if (!existsSync(given)) throw new Error(`CHROMIUM_PATH=${given} does not exist: the browser journeys need Chromium. ${HOW_TO_INSTALL}`);
+    return given;
+  }
   try {
     return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
   } catch {
-    throw new Error('chromium is not installed: the browser journeys need it. Install it with `apt-get install -y chromium` (`.ci/run` does), or set CHROMIUM_PATH to a Chromium binary.');
+    throw new Error(`chromium is not installed: the browser journeys need it. ${HOW_TO_INSTALL}`);
   }
 }
 
