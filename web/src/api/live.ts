@@ -21,25 +21,44 @@ export interface LiveClient {
   dispose(): void;
 }
 
+/** How often the client pings, and how long it waits for the pong before it closes the socket. */
+const KEEP_ALIVE_MS = 10_000;
+const PONG_TIMEOUT_MS = 5_000;
+
 export function createLiveClient(token: string, path = '/graphql'): LiveClient {
   const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${path}`;
   let connected = false;
   const lost = new Set<object>();
   const lostListeners = new Set<(lost: boolean) => void>();
   const connectedListeners = new Set<() => void>();
+  let socket: WebSocket | undefined;
+  let pongTimer: ReturnType<typeof setTimeout> | undefined;
   const client = createClient({
     url,
     connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
-    // A half-open connection (a laptop waking up) is noticed within the keep-alive.
-    keepAlive: 10_000,
+    // A connection that silently died (a laptop waking up, a dropped route) answers no ping: it
+    // is closed after PONG_TIMEOUT_MS, as graphql-ws's documentation shows, and the views resume.
+    keepAlive: KEEP_ALIVE_MS,
     on: {
-      connected: () => {
+      connected: (opened) => {
+        socket = opened as WebSocket;
         connected = true;
         for (const listener of [...connectedListeners]) listener();
       },
+      ping: (received) => {
+        if (received) return;
+        clearTimeout(pongTimer);
+        pongTimer = setTimeout(() => {
+          if (socket?.readyState === WebSocket.OPEN) socket.close(4408, 'Request Timeout');
+        }, PONG_TIMEOUT_MS);
+      },
+      pong: (received) => {
+        if (received) clearTimeout(pongTimer);
+      },
       closed: () => {
         connected = false;
+        clearTimeout(pongTimer);
       },
     },
   });
