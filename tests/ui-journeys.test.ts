@@ -78,6 +78,7 @@ describe('signing in', () => {
     const admin = await b.open(base);
     await signIn(admin.page, base, t.adminToken);
     await admin.page.getByRole('link', { name: other.name }).waitFor();
+    await screenshot(admin.page, 'projects-1280x800');
     await admin.page.getByLabel('New project (admin token)').fill('Dental bot UI');
     await admin.page.getByRole('button', { name: 'Create project' }).click();
     await admin.page.getByRole('heading', { name: 'Dental bot UI' }).waitFor();
