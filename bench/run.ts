@@ -7,7 +7,7 @@
  * and dropped after; default postgres://postgres@127.0.0.1:5432/postgres); BENCH_EMBEDDED=1 —
  * use the embedded Postgres instead; BENCH_QUICK=1 — shorter rounds (a smoke run, not figures);
  * BENCH_PROFILE=1 — run paige-db under `node --cpu-prof` (profiles in bench/profiles);
- * BENCH_ONLY=reads,writes,capture,dbservices,delivery,fanout,start — run only some sections;
+ * BENCH_ONLY=reads,writes,capture,dbservices,delivery,fanout,ui,start — run only some sections;
  * BENCH_HEAP_SNAPSHOTS=1 — heap snapshots of the servers after each wave of subscribers (bench/profiles).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,6 +26,7 @@ import { captureBench } from './sections/capture.js';
 import { dbServicesBench } from './sections/dbservices.js';
 import { startBench } from './sections/start.js';
 import { deliveryBench, fanoutBench, startLiveFloor } from './sections/live.js';
+import { uiBench } from './sections/ui.js';
 import { machine, writeBenchmarksMd } from './lib/markdown.js';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -120,6 +121,12 @@ try {
       log('fan-out: 5,000 subscribers');
       await fanoutBench(report, gql, database.admin, ours, live, main, quick ? 4000 : 10_000);
     }
+  }
+
+  if (wants('ui')) {
+    // Last but start: its live part adds rows to bookings, which the sections above compare.
+    log('dashboard in Chromium: first paint and frame time');
+    await uiBench(report, ours, gql, main, seeded, quick ? 2 : 5, quick ? 4 : 10);
   }
 
   if (wants('start')) {

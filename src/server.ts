@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './logger.js';
 import { resolveAdminToken } from './db/database.js';
 import { closeAppServices, createContext, openAppServices, type AppServices } from './app-services.js';
 import { createMaskError } from './schema/errors.js';
+import { createWebUi } from './transports/web-ui.js';
 import { schema } from './schema/index.js';
 import type { Context } from './resolvers/context.js';
 import { GroupFanOut } from './transports/group-fan-out.js';
@@ -54,7 +55,7 @@ export async function createServer(
   });
 
   const http = createHttpServer(
-    createRequestHandler({ yoga, ready: () => services.db.ready(), metrics: services.metrics, authenticate: services.authenticate }),
+    createRequestHandler({ yoga, webUi: createWebUi(log), ready: () => services.db.ready(), metrics: services.metrics, authenticate: services.authenticate }),
   );
   const websocket = attachGraphqlWs(
     http,

@@ -8,6 +8,8 @@ import { QUERY_LIMITS } from './query-limits.js';
 
 export interface HttpDeps {
   yoga: YogaServerInstance<WebSocketInitialContext, Context>;
+  /** The dashboard at `/` and its assets (web-ui.ts): it answers the requests that are its own. */
+  webUi: { handle(req: IncomingMessage, res: ServerResponse): boolean };
   /** /readyz: the database answers and every platform migration is applied. */
   ready(): Promise<boolean>;
   metrics: Metrics;
@@ -15,11 +17,12 @@ export interface HttpDeps {
 }
 
 /**
- * The Node request handler: the operational endpoints, the request body bound, then yoga for
- * GraphQL over HTTP (and SSE, and GraphiQL for a browser's GET).
+ * The Node request handler: the dashboard, the operational endpoints, the request body bound,
+ * then yoga for GraphQL over HTTP (and SSE, and GraphiQL for a browser's GET).
  */
 export function createRequestHandler(deps: HttpDeps) {
   return (req: IncomingMessage, res: ServerResponse): void => {
+    if (deps.webUi.handle(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') return void deps.ready().then((ready) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }));

@@ -1,0 +1,292 @@
+import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { rowSelectionFeature, tableFeatures, useTable, type ColumnDef, type RowSelectionState } from '@tanstack/react-table';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import type { Column, OrderBy, Row } from '../api/documents.js';
+import { rowKey } from './row-order.js';
+import type { RowMark } from './live-rows.js';
+import { CellEditor } from './CellEditor.js';
+
+/**
+ * The rows of one page: TanStack Table for the model (columns, selection by primary key) and
+ * TanStack Virtual for what is in the DOM (only the rows in view, so a 1000-row page stays fast).
+ * Live changes re-render it without moving what the person is looking at: the first visible row
+ * stays where it was (scroll anchoring), the selection is keyed by primary key, and a cell being
+ * edited keeps its draft.
+ */
+
+const features = tableFeatures({ rowSelectionFeature });
+/** Fixed row height: virtualisation and scroll anchoring count in rows. */
+export const ROW_HEIGHT = 34;
+
+export interface EditTarget {
+  row: Row;
+  column: Column;
+}
+
+export interface GridProps {
+  columns: Column[];
+  primaryKey: string[];
+  rows: Row[];
+  marks: ReadonlyMap<string, RowMark>;
+  sort: OrderBy | null;
+  onSort(column: string): void;
+  selection: RowSelectionState;
+  onSelectionChange(selection: RowSelectionState): void;
+  /** Saves a cell; rejects with the API's error to show under the editor. */
+  onSaveCell?(target: EditTarget, value: unknown): Promise<void>;
+  /** Column header menu (rename, drop), when the table's structure may change. */
+  renderColumnMenu?(column: Column): React.ReactNode;
+  caption: string;
+}
+
+interface Editing {
+  key: string;
+  column: string;
+  /** The value when editing began, to tell the person it changed meanwhile. */
+  original: unknown;
+}
+
+export function Grid(props: GridProps) {
+  const { columns, primaryKey, rows, marks, sort, selection } = props;
+  const keyed = primaryKey.length > 0;
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const [active, setActive] = useState({ row: 0, column: 0 });
+  const [editing, setEditing] = useState<Editing | null>(null);
+
+  const columnDefs = useMemo<ColumnDef<typeof features, Row>[]>(
+    () => columns.map((column) => ({ id: column.name, accessorFn: (row: Row) => row[column.name], header: column.name })),
+    [columns],
+  );
+  const table = useTable({
+    features,
+    columns: columnDefs,
+    data: rows,
+    getRowId: (row: Row, index: number) => (keyed ? rowKey(primaryKey, row) : String(index)),
+    enableRowSelection: keyed,
+    state: { rowSelection: selection },
+    onRowSelectionChange: (updater) => props.onSelectionChange(typeof updater === 'function' ? updater(selection) : updater),
+  });
+  const model = table.getRowModel().rows;
+
+  const virtualizer = useVirtualizer({
+    count: model.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    getItemKey: (index) => model[index]?.id ?? index,
+    overscan: 12,
+  });
+
+  // Scroll anchoring: rows inserted or removed above the view must not move it. Remember the
+  // first visible row on every scroll; after a change, put it back where it was.
+  const anchor = useRef<{ id: string; offset: number } | null>(null);
+  const rememberAnchor = () => {
+    const element = scrollRef.current;
+    if (!element || element.scrollTop === 0) return void (anchor.current = null);
+    const index = Math.floor(element.scrollTop / ROW_HEIGHT);
+    const id = model[index]?.id;
+    anchor.current = id ? { id, offset: element.scrollTop - index * ROW_HEIGHT } : null;
+  };
+  useLayoutEffect(() => {
+    const element = scrollRef.current;
+    const kept = anchor.current;
+    if (!element || !kept) return;
+    const index = model.findIndex((row) => row.id === kept.id);
+    if (index >= 0) element.scrollTop = index * ROW_HEIGHT + kept.offset;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [rows]);
+
+  const items = virtualizer.getVirtualItems();
+  const paddingTop = items[0]?.start ?? 0;
+  const paddingBottom = items.length > 0 ? virtualizer.getTotalSize() - items.at(-1)!.end : 0;
+  const allSelected = keyed && model.length > 0 && model.every((row) => row.getIsSelected());
+
+  const focusCell = (row: number, column: number) => {
+    const r = Math.max(0, Math.min(model.length - 1, row));
+    const c = Math.max(0, Math.min(columns.length - 1, column));
+    setActive({ row: r, column: c });
+    virtualizer.scrollToIndex(r);
+    requestAnimationFrame(() => scrollRef.current?.querySelector<HTMLElement>(`[data-cell="${r}:${c}"]`)?.focus());
+  };
+
+  const startEditing = (rowIndex: number, columnIndex: number) => {
+    const row = model[rowIndex];
+    const column = columns[columnIndex];
+    if (!row || !column || !props.onSaveCell || !keyed) return;
+    setEditing({ key: row.id, column: column.name, original: row.original[column.name] });
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    if (editing || (event.target as HTMLElement).closest('input, textarea, select, button')) return;
+    const moves: Record<string, [number, number]> = {
+      ArrowDown: [1, 0],
+      ArrowUp: [-1, 0],
+      ArrowRight: [0, 1],
+      ArrowLeft: [0, -1],
+      PageDown: [10, 0],
+      PageUp: [-10, 0],
+    };
+    const move = moves[event.key];
+    if (move) {
+      event.preventDefault();
+      return focusCell(active.row + move[0], active.column + move[1]);
+    }
+    if (event.key === 'Home') return (event.preventDefault(), focusCell(active.row, 0));
+    if (event.key === 'End') return (event.preventDefault(), focusCell(active.row, columns.length - 1));
+    if (event.key === 'Enter' || event.key === 'F2') {
+      event.preventDefault();
+      return startEditing(active.row, active.column);
+    }
+    if (event.key === ' ' && keyed) {
+      event.preventDefault();
+      model[active.row]?.toggleSelected();
+    }
+  };
+
+  return (
+    <div
+      className="grid-scroll"
+      ref={scrollRef}
+      onScroll={rememberAnchor}
+      onKeyDown={onKeyDown}
+    >
+      <table className="grid" role="grid" aria-rowcount={model.length + 1} aria-colcount={columns.length + 1}>
+        <caption className="visually-hidden">{props.caption}</caption>
+        <thead>
+          <tr role="row" aria-rowindex={1}>
+            <th scope="col" className="select-cell">
+              {keyed && (
+                <input
+                  type="checkbox"
+                  aria-label="Select all rows on this page"
+                  checked={allSelected}
+                  onChange={(e) => props.onSelectionChange(e.target.checked ? Object.fromEntries(model.map((row) => [row.id, true])) : {})}
+                />
+              )}
+            </th>
+            {columns.map((column) => {
+              const sorted = sort?.column === column.name ? sort.direction : null;
+              return (
+                <th
+                  key={column.name}
+                  scope="col"
+                  aria-sort={sorted === 'ASC' ? 'ascending' : sorted === 'DESC' ? 'descending' : 'none'}
+                >
+                  <div className="column-header">
+                    <button type="button" className="sort-button" onClick={() => props.onSort(column.name)} title={`Sort by ${column.name}`}>
+                      <span className="column-name">{column.name}</span>
+                      <span className="column-type">
+                        {column.type.toLowerCase()}
+                        {column.type === 'VARCHAR' && column.maxLength ? `(${column.maxLength})` : ''}
+                        {column.primaryKey ? ' · key' : ''}
+                      </span>
+                      <span className="sort-mark" aria-hidden="true">
+                        {sorted === 'ASC' ? '▲' : sorted === 'DESC' ? '▼' : ''}
+                      </span>
+                    </button>
+                    {props.renderColumnMenu?.(column)}
+                  </div>
+                </th>
+              );
+            })}
+          </tr>
+        </thead>
+        <tbody>
+          {paddingTop > 0 && (
+            <tr aria-hidden="true">
+              <td style={{ height: paddingTop }} colSpan={columns.length + 1} />
+            </tr>
+          )}
+          {items.map((item) => {
+            const row = model[item.index]!;
+            const mark = marks.get(row.id);
+            const editingColumn = editing?.key === row.id ? editing.column : null;
+            return (
+              <tr
+                key={row.id}
+                role="row"
+                aria-rowindex={item.index + 2}
+                aria-selected={row.getIsSelected()}
+                data-row-key={row.id}
+                className={[mark ? `row-mark row-mark-${mark.op.toLowerCase()}` : '', row.getIsSelected() ? 'row-selected' : ''].join(' ')}
+                style={{ height: ROW_HEIGHT }}
+              >
+                <td className="select-cell">
+                  {keyed && (
+                    <input
+                      type="checkbox"
+                      aria-label={`Select row ${item.index + 1}`}
+                      checked={row.getIsSelected()}
+                      onChange={row.getToggleSelectedHandler()}
+                    />
+                  )}
+                  {mark && (
+                    <span className="mark-label" title={mark.actor ? `written by ${mark.actor}` : 'changed live'}>
+                      {mark.actor ?? (mark.op === 'INSERT' ? 'new' : 'changed')}
+                    </span>
+                  )}
+                </td>
+                {columns.map((column, columnIndex) => {
+                  const value = row.original[column.name];
+                  const isActive = active.row === item.index && active.column === columnIndex;
+                  if (editingColumn === column.name && props.onSaveCell) {
+                    return (
+                      <td key={column.name} className="cell cell-editing">
+                        <CellEditor
+                          column={column}
+                          value={value}
+                          changedMeanwhile={JSON.stringify(value) !== JSON.stringify(editing!.original)}
+                          onCancel={() => {
+                            setEditing(null);
+                            focusCell(item.index, columnIndex);
+                          }}
+                          onSave={async (next) => {
+                            await props.onSaveCell!({ row: row.original, column }, next);
+                            setEditing(null);
+                            focusCell(item.index, columnIndex);
+                          }}
+                        />
+                      </td>
+                    );
+                  }
+                  return (
+                    <td
+                      key={column.name}
+                      role="gridcell"
+                      data-cell={`${item.index}:${columnIndex}`}
+                      data-column={column.name}
+                      tabIndex={isActive ? 0 : -1}
+                      className={`cell cell-${column.type.toLowerCase()}`}
+                      onClick={() => setActive({ row: item.index, column: columnIndex })}
+                      onDoubleClick={() => startEditing(item.index, columnIndex)}
+                    >
+                      <CellText value={value} column={column} />
+                    </td>
+                  );
+                })}
+              </tr>
+            );
+          })}
+          {paddingBottom > 0 && (
+            <tr aria-hidden="true">
+              <td style={{ height: paddingBottom }} colSpan={columns.length + 1} />
+            </tr>
+          )}
+        </tbody>
+      </table>
+      {editing && !model.some((row) => row.id === editing.key) && (
+        <p className="error-text" role="alert">
+          The row you were editing was deleted or moved off this page; your edit was not saved.{' '}
+          <button type="button" className="button-quiet" onClick={() => setEditing(null)}>
+            Dismiss
+          </button>
+        </p>
+      )}
+    </div>
+  );
+}
+
+function CellText({ value, column }: { value: unknown; column: Column }) {
+  if (value === null || value === undefined) return <span className="null">NULL</span>;
+  const text = column.type === 'JSONB' ? JSON.stringify(value) : String(value);
+  return <span title={text.length > 40 ? text : undefined}>{text}</span>;
+}
