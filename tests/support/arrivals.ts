@@ -35,7 +35,7 @@ export class Arrivals<T> {
     const failure = new Error();
     return new Promise<R>((resolve, reject) => {
       const fail = (message: string) => {
-        failure.message = `${message} waiting for ${what}; got ${this.shown()}`;
+        failure.message = `${message} ${what}; got ${this.shown()}`;
         reject(failure);
       };
       const settle = () => {
@@ -51,12 +51,12 @@ export class Arrivals<T> {
           resolve(result);
         } else if (this.endReason !== undefined) {
           finish();
-          fail(this.endReason);
+          fail(`${this.endReason} while waiting for`);
         }
       };
       const timer = setTimeout(() => {
         finish();
-        fail(`timed out after ${timeoutMs} ms`);
+        fail(`timed out after ${timeoutMs} ms waiting for`);
       }, timeoutMs);
       const finish = () => {
         clearTimeout(timer);
