@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { asSuperuser } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 
@@ -9,11 +9,6 @@ beforeAll(async () => {
   t = await startTestServer();
   a = await createTestProject(t);
   b = await createTestProject(t);
-});
-afterAll(async () => {
-  await a?.remove();
-  await b?.remove();
-  await t?.stop();
 });
 
 const projectsQuery = `{ projects { id name } }`;

@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import pg from 'pg';
-import type { Client } from 'graphql-ws';
+import type pg from 'pg';
+import { Arrivals } from './support/arrivals.js';
+import { leftover } from './support/leftovers.js';
+import { superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
 import { ChangeHub } from '../src/live/change-hub.js';
@@ -9,48 +11,32 @@ import { createLogger } from '../src/logger.js';
 import { DomainError } from '../src/domain/errors.js';
 import { Metrics } from '../src/metrics.js';
 import { PgSubscriber } from '../src/db/pg-subscriber.js';
-import { collect, ROW_CHANGES, TABLE_CHANGES, waitForSubscriberCount, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+import { ROW_CHANGES, subscribe, TABLE_CHANGES, waitForSubscriberCount, waitForSubscribers } from './support/subscriptions.js';
 
 let t: TestServer;
 let project: TestProjectHandle;
 let api: ReturnType<typeof rowApi>;
 let psql: pg.Client;
-const clients: Client[] = [];
 
 beforeAll(async () => {
   t = await startTestServer();
   project = await createTestProject(t);
   api = rowApi(t, project);
-  psql = new pg.Client({ connectionString: inject('databaseUrl') });
-  await psql.connect();
+  psql = await superuserClient();
   await api.createTable({ name: 'notes', columns: [{ name: 'body', type: 'TEXT' }, { name: 'kind', type: 'TEXT' }] });
 });
 
-afterAll(async () => {
-  for (const client of clients) await client.dispose();
-  await psql?.end();
-  await project?.remove();
-  await t?.stop();
-});
-
-async function subscribe(query: string, variables: Record<string, unknown>): Promise<Collected> {
-  const client = wsClient(t, project.token);
-  clients.push(client);
-  const before = t.server.services.changes.subscriberCount;
-  const sub = collect(client, query, { p: project.id, ...variables });
-  await waitForSubscribers(t, before + 1);
-  return sub;
-}
+const subscribeToProject = (query: string, variables: Record<string, unknown>) => subscribe(t, project.token, query, { p: project.id, ...variables });
 
 describe('fan-out', () => {
   it('reads a change once per process and builds its event once for every group of identical subscriptions', async () => {
     const same = { t: 'notes', where: { kind: { _eq: 'memo' } } };
     // The same filter with its keys in another order is the same group.
     const subs = [
-      await subscribe(ROW_CHANGES, same),
-      await subscribe(ROW_CHANGES, same),
-      await subscribe(ROW_CHANGES, { t: 'notes', where: { kind: { _eq: 'memo' } } }),
-      await subscribe(ROW_CHANGES, { t: 'notes', where: { _and: [{ kind: { _eq: 'memo' } }, { body: { _isNull: false } }] } }),
+      await subscribeToProject(ROW_CHANGES, same),
+      await subscribeToProject(ROW_CHANGES, same),
+      await subscribeToProject(ROW_CHANGES, { t: 'notes', where: { kind: { _eq: 'memo' } } }),
+      await subscribeToProject(ROW_CHANGES, { t: 'notes', where: { _and: [{ kind: { _eq: 'memo' } }, { body: { _isNull: false } }] } }),
     ];
     const hub = t.server.services.changes;
     const baseline = hub.subscriberCount - subs.length;
@@ -74,7 +60,6 @@ describe('fan-out', () => {
     const subscriber = new PgSubscriber({ url: inject('databaseUrl'), log, applicationPrefix: 'paige-db-test-' });
     await subscriber.start();
     const hub = new ChangeHub({ url: inject('databaseUrl'), subscriber, log, metrics, retentionHours: 24, maxQueued: 3, batchSize: 1 });
-    const entriesRead = metrics.counter('paige_change_log_entries_read_total', '');
     try {
       const stalled = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });
       const reading = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });
@@ -83,7 +68,8 @@ describe('fan-out', () => {
         while (readBodies.length < 5) readBodies.push(((await reading.next()).value as { row: { body: string } }).row.body);
       })();
       await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) SELECT 'n' || g, 'flood' FROM generate_series(1, 5) g`);
-      while (entriesRead.value < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      // The hub hands each entry to both queues at once: once the reader has the fifth, so has the stalled queue.
+      await reader;
       const items: unknown[] = [];
       for (;;) {
         const next = await stalled.next();
@@ -95,7 +81,6 @@ describe('fan-out', () => {
       expect((items[3] as DomainError).message).toContain('resume with since');
       expect(items).toHaveLength(4);
       // The subscriber that kept up got everything.
-      await reader;
       expect(readBodies).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
       await reading.return?.();
       expect(hub.subscriberCount).toBe(0);
@@ -111,33 +96,36 @@ describe('fan-out', () => {
     expect(sse.response.headers.get('content-type')).toContain('text/event-stream');
     await waitForSubscribers(t, before + 1);
     await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) VALUES ('over sse', 'sse')`);
-    const deadline = Date.now() + 10_000;
-    while (sseChanges(sse.text).length < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await sse.changes.first(1, 'a rowChanges event over SSE');
     sse.close();
     await waitForSubscriberCount(t, before);
-    expect(sseChanges(sse.text)).toEqual([expect.objectContaining({ op: 'INSERT', row: expect.objectContaining({ body: 'over sse', kind: 'sse' }) })]);
+    expect(sse.changes.items).toEqual([expect.objectContaining({ op: 'INSERT', row: expect.objectContaining({ body: 'over sse', kind: 'sse' }) })]);
   });
 });
 
-/** A rowChanges subscription over SSE (yoga's own): what has arrived so far, and a way to end it. */
+/** A rowChanges subscription over SSE (yoga's own): its rowChanges events as they arrive, and a way to end it (else ended after the file). */
 async function sseSubscription(variables: Record<string, unknown>) {
   const controller = new AbortController();
+  const close = leftover(() => controller.abort());
   const response = await fetch(t.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${project.token}` },
     body: JSON.stringify({ query: ROW_CHANGES, variables }),
     signal: controller.signal,
   });
-  const stream = { response, text: '', close: () => controller.abort() };
+  const changes = new Arrivals<any>();
   const reader = response.body!.getReader();
   void (async () => {
+    let text = '';
     for (;;) {
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
       if (done) break;
-      stream.text += new TextDecoder().decode(value);
+      text += new TextDecoder().decode(value);
+      for (const change of sseChanges(text).slice(changes.items.length)) changes.push(change);
     }
+    changes.end('the stream ended');
   })();
-  return stream;
+  return { response, changes, close };
 }
 
 /** The rowChanges events in the text of an SSE stream, in order. */
@@ -151,10 +139,9 @@ describe('SSE groups', () => {
     await waitForSubscribers(t, before + 4);
     const executions = (await t.metrics()).paige_subscription_executions_total!;
     for (const body of ['g1', 'g2', 'g3']) await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) VALUES ($1, 'sse-group')`, [body]);
-    const bodies = (text: string) => sseChanges(text).map((change) => change.row.body as string);
-    const deadline = Date.now() + 10_000;
-    while (streams.some((s) => bodies(s.text).length < 3) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(streams.map((s) => bodies(s.text))).toEqual(streams.map(() => ['g1', 'g2', 'g3']));
+    const bodies = (changes: readonly any[]) => changes.map((change) => change.row.body as string);
+    await Promise.all(streams.map((s) => s.changes.first(3, 'three rowChanges events over SSE')));
+    expect(streams.map((s) => bodies(s.changes.items))).toEqual(streams.map(() => ['g1', 'g2', 'g3']));
     // One execution per change for the four of them, not four.
     expect((await t.metrics()).paige_subscription_executions_total! - executions).toBe(3);
     for (const s of streams) s.close();
@@ -164,8 +151,8 @@ describe('SSE groups', () => {
 
 describe('tableChanges', () => {
   it('announces created, altered, renamed and dropped tables, in commit order', async () => {
-    const sub = await subscribe(TABLE_CHANGES, {});
-    const rows = await subscribe(ROW_CHANGES, { t: 'notes' });
+    const sub = await subscribeToProject(TABLE_CHANGES, {});
+    const rows = await subscribeToProject(ROW_CHANGES, { t: 'notes' });
     const DDL = {
       create: `mutation ($p: ID!) { createTable(projectId: $p, input: { name: "drafts", columns: [{ name: "body", type: TEXT }] }) { name } }`,
       add: `mutation ($p: ID!) { addColumn(projectId: $p, table: "drafts", column: { name: "tag", type: TEXT }) { name } }`,
@@ -187,7 +174,7 @@ describe('tableChanges', () => {
   });
 
   it('does not announce a DDL change that rolled back', async () => {
-    const sub = await subscribe(TABLE_CHANGES, {});
+    const sub = await subscribeToProject(TABLE_CHANGES, {});
     const create = (name: string) =>
       t.gql(`mutation ($p: ID!, $name: String!) { createTable(projectId: $p, input: { name: $name, columns: [{ name: "x", type: TEXT }] }) { name } }`, { p: project.id, name }, project.token);
     expect((await create('twice')).errors).toBeUndefined();

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import type { Client } from 'graphql-ws';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { acknowledgedSocket, type ServerMessage } from './support/raw-socket.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
 import { collect, ROW_CHANGES, waitForSubscriberCount, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
@@ -8,7 +7,6 @@ import { collect, ROW_CHANGES, waitForSubscriberCount, waitForSubscribers, wsCli
 let t: TestServer;
 let project: TestProjectHandle;
 let api: ReturnType<typeof rowApi>;
-const clients: Client[] = [];
 
 beforeAll(async () => {
   t = await startTestServer();
@@ -17,30 +15,9 @@ beforeAll(async () => {
   await api.createTable({ name: 'feed', columns: [{ name: 'body', type: 'TEXT' }, { name: 'n', type: 'INTEGER' }] });
 });
 
-afterAll(async () => {
-  for (const client of clients) await client.dispose();
-  await project?.remove();
-  await t?.stop();
-});
-
 const NARROW = /* GraphQL */ `subscription ($p: ID!, $t: String!) { rowChanges(projectId: $p, table: $t) { op row } }`;
 
-function client(token: string): Client {
-  const c = wsClient(t, token);
-  clients.push(c);
-  return c;
-}
-
-/** A bare graphql-transport-ws socket, acknowledged: the test sees and sends every frame itself. */
-async function rawClient(token: string): Promise<{ ws: WebSocket; frames: string[] }> {
-  const ws = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-  const frames: string[] = [];
-  ws.on('message', (data) => frames.push(String(data)));
-  await new Promise((resolve) => ws.once('open', resolve));
-  ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
-  while (!frames.some((f) => f.includes('connection_ack'))) await new Promise((resolve) => setTimeout(resolve, 5));
-  return { ws, frames };
-}
+const isNext = (message: ServerMessage) => message.type === 'next';
 
 /** The bodies a subscriber received, in order. */
 const bodies = (sub: Collected) => sub.payloads.map((p) => p.data.rowChanges.row.body as string);
@@ -49,11 +26,11 @@ describe('groups of identical subscriptions', () => {
   it('executes and serialises each change once per group, and every subscriber still gets every change in order', async () => {
     const baseline = t.server.services.changes.subscriberCount;
     // 50 identical subscriptions: 10 sockets with 5 each (the same socket and other sockets alike).
-    const sockets = Array.from({ length: 10 }, () => client(project.token));
+    const sockets = Array.from({ length: 10 }, () => wsClient(t, project.token));
     const same = sockets.flatMap((socket) => Array.from({ length: 5 }, () => collect(socket, ROW_CHANGES, { p: project.id, t: 'feed' })));
     // Another group each: another selection set; the same document seen with the admin token.
     const narrow = collect(sockets[0]!, NARROW, { p: project.id, t: 'feed' });
-    const admin = collect(client(t.adminToken), ROW_CHANGES, { p: project.id, t: 'feed' });
+    const admin = collect(wsClient(t, t.adminToken), ROW_CHANGES, { p: project.id, t: 'feed' });
     await waitForSubscribers(t, baseline + 52);
 
     const before = await t.metrics();
@@ -85,9 +62,9 @@ describe('groups of identical subscriptions', () => {
 
   it('keeps a subscriber that leaves the group mid-stream from affecting the others, and a late joiner starts live', async () => {
     const baseline = t.server.services.changes.subscriberCount;
-    const socket = client(project.token);
+    const socket = wsClient(t, project.token);
     const staying = collect(socket, ROW_CHANGES, { p: project.id, t: 'feed' });
-    const leaving = collect(client(project.token), ROW_CHANGES, { p: project.id, t: 'feed' });
+    const leaving = collect(wsClient(t, project.token), ROW_CHANGES, { p: project.id, t: 'feed' });
     await waitForSubscribers(t, baseline + 2);
     await api.insert('feed', [{ body: 'c0', n: 0 }]);
     await leaving.waitFor(1);
@@ -108,31 +85,31 @@ describe('groups of identical subscriptions', () => {
 
   it('sends the graphql-ws frames byte for byte as graphql-ws would, with the client id of each subscription', async () => {
     const baseline = t.server.services.changes.subscriberCount;
-    const { ws, frames } = await rawClient(project.token);
-    for (const id of ['a', 'quote"id']) ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: NARROW, variables: { p: project.id, t: 'feed' } } }));
+    const raw = await acknowledgedSocket(t, project.token);
+    for (const id of ['a', 'quote"id']) raw.send({ id, type: 'subscribe', payload: { query: NARROW, variables: { p: project.id, t: 'feed' } } });
     await waitForSubscribers(t, baseline + 2);
     await api.insert('feed', [{ body: 'd0', n: 7 }]);
-    while (frames.filter((f) => f.includes('"next"')).length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
-    const next = frames.filter((f) => f.includes('"next"'));
+    await raw.received(2, isNext);
+    const next = raw.framesOf('next');
     const row = (JSON.parse(next[0]!) as { payload: { data: { rowChanges: { row: unknown } } } }).payload.data.rowChanges.row;
     // The order of keys graphql-ws writes (id, type, payload), and valid JSON for an id needing escapes.
     expect(next.sort()).toEqual(
       ['a', 'quote"id'].map((id) => JSON.stringify({ id, type: 'next', payload: { data: { rowChanges: { op: 'INSERT', row } } } })).sort(),
     );
-    ws.close();
+    raw.socket.close();
     await waitForSubscriberCount(t, baseline);
   });
 
   it('queues the changes of a socket that stops reading, and sends them all in order once it reads again', async () => {
     const baseline = t.server.services.changes.subscriberCount;
-    const { ws, frames } = await rawClient(project.token);
-    ws.send(JSON.stringify({ id: 'slow', type: 'subscribe', payload: { query: NARROW, variables: { p: project.id, t: 'feed' } } }));
-    const steady = collect(client(project.token), NARROW, { p: project.id, t: 'feed' });
+    const raw = await acknowledgedSocket(t, project.token);
+    raw.send({ id: 'slow', type: 'subscribe', payload: { query: NARROW, variables: { p: project.id, t: 'feed' } } });
+    const steady = collect(wsClient(t, project.token), NARROW, { p: project.id, t: 'feed' });
     await waitForSubscribers(t, baseline + 2);
 
     // 800 changes of 20 KB: 16 MB, more than the kernel's socket buffers hold for a socket that
     // reads nothing, so the server's buffer passes its high-water mark and changes wait in the queue.
-    ws.pause();
+    raw.socket.pause();
     const before = await t.metrics();
     await t.server.services.db.pool.query(
       `INSERT INTO "${project.schema}".feed (body, n) SELECT repeat('x', 20000), g FROM generate_series(1, 800) g`,
@@ -147,18 +124,18 @@ describe('groups of identical subscriptions', () => {
     expect(direct).toBeGreaterThan(0);
     expect(direct).toBeLessThan(1600);
 
-    ws.resume();
-    const nexts = () => frames.filter((f) => f.includes('"next"'));
+    raw.socket.resume();
+    const nexts = () => raw.messages.filter(isNext);
     const deadline = Date.now() + 20_000;
-    while (nexts().length < 800 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(ns(nexts().map((f) => (JSON.parse(f) as { payload: { data: { rowChanges: { row: { n: number } } } } }).payload.data.rowChanges))).toEqual(all);
+    await raw.received(800, isNext, deadline - Date.now());
+    expect(ns(nexts().map((message) => message.payload.data.rowChanges))).toEqual(all);
     // Live again: the next change reaches both.
     await api.insert('feed', [{ body: 'after', n: 801 }]);
     await steady.waitFor(801);
-    while (nexts().length < 801 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await raw.received(801, isNext, deadline - Date.now());
     expect(nexts()).toHaveLength(801);
     steady.unsubscribe();
-    ws.close();
+    raw.socket.close();
     await waitForSubscriberCount(t, baseline);
   });
 });

@@ -1,17 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import pg from 'pg';
-import type { Client } from 'graphql-ws';
+import type pg from 'pg';
 import { createDbServices } from '../src/dbservices/index.js';
+import { superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
-import { collect, ROW_CHANGES, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+import { ROW_CHANGES, subscribe } from './support/subscriptions.js';
 
 /** Every write path reaches a subscriber, and the log itself is out of every project's reach. */
 let t: TestServer;
 let project: TestProjectHandle;
 let api: ReturnType<typeof rowApi>;
-const clients: Client[] = [];
 
 beforeAll(async () => {
   t = await startTestServer();
@@ -20,26 +19,13 @@ beforeAll(async () => {
   await api.createTable({ name: 'orders', columns: [{ name: 'sku', type: 'TEXT', unique: true }, { name: 'qty', type: 'INTEGER' }] });
 });
 
-afterAll(async () => {
-  for (const client of clients) await client.dispose();
-  await project?.remove();
-  await t?.stop();
-});
-
-async function subscribe(table: string, variables: Record<string, unknown> = {}): Promise<Collected> {
-  const client = wsClient(t, project.token);
-  clients.push(client);
-  const before = t.server.services.changes.subscriberCount;
-  const sub = collect(client, ROW_CHANGES, { p: project.id, t: table, ...variables });
-  await waitForSubscribers(t, before + 1);
-  return sub;
-}
+const subscribeToTable = (table: string, variables: Record<string, unknown> = {}) => subscribe(t, project.token, ROW_CHANGES, { p: project.id, t: table, ...variables });
 
 const sqlAsLogin = (text: string) => t.gql(`mutation ($p: ID!, $text: String!) { sql(projectId: $p, text: $text) { rowCount } }`, { p: project.id, text }, project.token);
 
 describe('write paths', () => {
   it('delivers writes made through dbServices in another process-like client (in-process transport)', async () => {
-    const sub = await subscribe('orders', { where: { sku: { _eq: 'from-bot' } } });
+    const sub = await subscribeToTable('orders', { where: { sku: { _eq: 'from-bot' } } });
     const db = createDbServices({ projectId: project.id, databaseUrl: inject('databaseUrl') });
     try {
       await db.rows.insert('orders', { sku: 'from-bot', qty: 1 });
@@ -51,7 +37,7 @@ describe('write paths', () => {
   });
 
   it('delivers an upsert as an INSERT for new rows and an UPDATE for existing ones', async () => {
-    const sub = await subscribe('orders', { where: { sku: { _like: 'up-%' } } });
+    const sub = await subscribeToTable('orders', { where: { sku: { _like: 'up-%' } } });
     await api.insert('orders', [{ sku: 'up-a', qty: 1 }]);
     const upserted = await api.upsert('orders', [{ sku: 'up-a', qty: 2 }, { sku: 'up-b', qty: 3 }], ['sku']);
     expect(upserted.errors).toBeUndefined();
@@ -68,7 +54,7 @@ describe('write paths', () => {
   it('delivers clearTable as one CLEAR, however many rows it removed', async () => {
     await api.createTable({ name: 'scratch', columns: [{ name: 'n', type: 'INTEGER' }] });
     await api.insert('scratch', Array.from({ length: 50 }, (_, n) => ({ n })));
-    const sub = await subscribe('scratch');
+    const sub = await subscribeToTable('scratch');
     const cleared = await t.ok(`mutation ($p: ID!) { clearTable(projectId: $p, name: "scratch") }`, { p: project.id }, project.token);
     expect(cleared.clearTable).toBe(50);
     await api.insert('scratch', [{ n: 1 }]);
@@ -77,7 +63,7 @@ describe('write paths', () => {
   });
 
   it('captures the system tables too (contacts through upsertContact)', async () => {
-    const sub = await subscribe('contacts');
+    const sub = await subscribeToTable('contacts');
     await t.ok(`mutation ($p: ID!) { upsertContact(projectId: $p, input: { phone: "+14155550100", name: "Ada" }) { id } }`, { p: project.id }, project.token);
     const [payload] = await sub.waitFor(1);
     expect(payload!.data.rowChanges).toMatchObject({ table: 'contacts', op: 'INSERT', row: { phone: '+14155550100', name: 'Ada' } });
@@ -87,34 +73,27 @@ describe('write paths', () => {
 
 describe('the wake-up', () => {
   it('is one NOTIFY per transaction, carrying no data, sent only when the transaction commits', async () => {
-    const listener = new pg.Client({ connectionString: inject('databaseUrl') });
-    const writer = new pg.Client({ connectionString: inject('databaseUrl') });
-    await listener.connect();
-    await writer.connect();
-    try {
-      const pid = (await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-      const heard: pg.Notification[] = [];
-      // Other test files write to the same database: keep only this writer's notifications.
-      listener.on('notification', (n) => n.processId === pid && heard.push(n));
-      await listener.query('LISTEN paige_changes');
-      const schema = `"${project.schema}"`;
-      await writer.query('BEGIN');
-      await writer.query(`INSERT INTO ${schema}.orders (sku, qty) SELECT 'tx-' || g, g FROM generate_series(1, 3) g`);
-      await writer.query(`UPDATE ${schema}.orders SET qty = qty + 1 WHERE sku LIKE 'tx-%'`);
-      await writer.query(`INSERT INTO ${schema}.contacts (phone) VALUES ('+14155550199')`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(heard).toHaveLength(0);
-      await writer.query('COMMIT');
-      await writer.query('BEGIN');
-      await writer.query(`INSERT INTO ${schema}.orders (sku, qty) VALUES ('rolled-back', 1)`);
-      await writer.query('ROLLBACK');
-      await writer.query(`UPDATE ${schema}.orders SET qty = 0 WHERE false`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(heard.map((n) => [n.channel, n.payload])).toEqual([['paige_changes', '']]);
-    } finally {
-      await listener.end();
-      await writer.end();
-    }
+    const listener = await superuserClient();
+    const writer = await superuserClient();
+    const pid = (await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const heard: pg.Notification[] = [];
+    // Other test files write to the same database: keep only this writer's notifications.
+    listener.on('notification', (n) => n.processId === pid && heard.push(n));
+    await listener.query('LISTEN paige_changes');
+    const schema = `"${project.schema}"`;
+    await writer.query('BEGIN');
+    await writer.query(`INSERT INTO ${schema}.orders (sku, qty) SELECT 'tx-' || g, g FROM generate_series(1, 3) g`);
+    await writer.query(`UPDATE ${schema}.orders SET qty = qty + 1 WHERE sku LIKE 'tx-%'`);
+    await writer.query(`INSERT INTO ${schema}.contacts (phone) VALUES ('+14155550199')`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(heard).toHaveLength(0);
+    await writer.query('COMMIT');
+    await writer.query('BEGIN');
+    await writer.query(`INSERT INTO ${schema}.orders (sku, qty) VALUES ('rolled-back', 1)`);
+    await writer.query('ROLLBACK');
+    await writer.query(`UPDATE ${schema}.orders SET qty = 0 WHERE false`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heard.map((n) => [n.channel, n.payload])).toEqual([['paige_changes', '']]);
   });
 });
 
@@ -133,7 +112,7 @@ describe('the change log is the platform’s', () => {
   });
 
   it('still captures after those attempts (the triggers are intact)', async () => {
-    const sub = await subscribe('orders', { where: { sku: { _eq: 'still-captured' } } });
+    const sub = await subscribeToTable('orders', { where: { sku: { _eq: 'still-captured' } } });
     expect((await sqlAsLogin(`INSERT INTO orders (sku, qty) VALUES ('still-captured', 1)`)).errors).toBeUndefined();
     await sub.waitFor(1);
   });

@@ -1,51 +1,38 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { Client } from 'graphql-ws';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';
+import { leftover } from './support/leftovers.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
-import { collect, ROW_CHANGES, subscribeErrors, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+import { ROW_CHANGES, subscribe, subscribeErrors, type Collected } from './support/subscriptions.js';
 
 /**
  * Failures of Postgres itself, on a cluster of this file's own (stopped and restarted, and its
  * change log pruned) so no other test file is disturbed.
  */
-let dataDir: string;
 let embedded: EmbeddedDatabase;
 let t: TestServer;
 let project: TestProjectHandle;
 let api: ReturnType<typeof rowApi>;
-const clients: Client[] = [];
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'paige-resilience-'));
+  const dataDir = await mkdtemp(join(tmpdir(), 'paige-resilience-'));
+  leftover(() => rm(dataDir, { recursive: true, force: true }));
   embedded = await startEmbeddedPostgres(dataDir, createLogger('warn'));
+  // Stopped after the server and its projects (the test may have stopped it already).
+  leftover(() => embedded.stop().catch(() => {}));
   t = await startTestServer({ DATABASE_URL: embedded.url });
   project = await createTestProject(t);
   api = rowApi(t, project);
   await api.createTable({ name: 'events', columns: [{ name: 'n', type: 'INTEGER' }, { name: 'phase', type: 'TEXT' }] });
 }, 120_000);
 
-afterAll(async () => {
-  for (const client of clients) await client.dispose();
-  await project?.remove().catch(() => {});
-  await t?.stop();
-  await embedded?.stop().catch(() => {});
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-}, 60_000);
-
-async function subscribe(variables: Record<string, unknown>): Promise<Collected> {
-  const client = wsClient(t, project.token);
-  clients.push(client);
-  const before = t.server.services.changes.subscriberCount;
-  const sub = collect(client, ROW_CHANGES, { p: project.id, t: 'events', ...variables });
-  await Promise.race([waitForSubscribers(t, before + 1), sub.ended().then(() => undefined)]);
-  return sub;
-}
+/** A subscriber to the events on its own socket, registered in the hub (or refused) before this resolves. */
+const subscribeToEvents = (variables: Record<string, unknown>) => subscribe(t, project.token, ROW_CHANGES, { p: project.id, t: 'events', ...variables });
 
 /** A fresh superuser session each time: sessions do not survive a restart. */
 async function sql(text: string, params: unknown[] = []) {
@@ -64,7 +51,7 @@ const range = (count: number) => Array.from({ length: count }, (_, i) => i + 1);
 
 describe('resilience', () => {
   it("delivers every insert while the listener's backend is killed with pg_terminate_backend", async () => {
-    const sub = await subscribe({ where: { phase: { _eq: 'killed' } } });
+    const sub = await subscribeToEvents({ where: { phase: { _eq: 'killed' } } });
     const { applicationName } = t.server.services.subscriber;
     const writes = (async () => {
       for (let n = 1; n <= 200; n += 1) {
@@ -86,7 +73,7 @@ describe('resilience', () => {
   }, 60_000);
 
   it('resumes deliveries after Postgres is stopped for 30 s and started again, losing nothing', async () => {
-    const sub = await subscribe({ where: { phase: { _in: ['before', 'racing', 'after'] } } });
+    const sub = await subscribeToEvents({ where: { phase: { _in: ['before', 'racing', 'after'] } } });
     for (let n = 1; n <= 20; n += 1) await insert('before', n);
     await sub.waitFor(20);
     // Committed right before the stop: their NOTIFY may never be read; the log still has them.
@@ -114,7 +101,7 @@ describe('resilience', () => {
   }, 120_000);
 
   it('answers a cursor older than the retention with CURSOR_EXPIRED, and prunes the log', async () => {
-    const sub = await subscribe({ where: { phase: { _eq: 'old' } } });
+    const sub = await subscribeToEvents({ where: { phase: { _eq: 'old' } } });
     await insert('old', 1);
     const [payload] = await sub.waitFor(1);
     const cursor = payload!.data.rowChanges.cursor;
@@ -124,7 +111,7 @@ describe('resilience', () => {
 
     // Within the retention nothing goes, and the cursor resumes.
     await hub.prune(new Date());
-    const resumed = await subscribe({ where: { phase: { _eq: 'old' } }, since: cursor });
+    const resumed = await subscribeToEvents({ where: { phase: { _eq: 'old' } }, since: cursor });
     await resumed.waitFor(1);
     expect(resumed.payloads[0]!.data.rowChanges.row.n).toBe(2);
 
@@ -133,7 +120,7 @@ describe('resilience', () => {
     const pruned = await hub.prune(new Date(Date.now() + 25 * 3_600_000));
     expect(pruned.deleted).toBe(sizeBefore.rows[0].n);
     expect((await sql(`SELECT count(*)::int AS n FROM paige.change_log`)).rows[0].n).toBe(0);
-    const expired = await subscribe({ since: cursor });
+    const expired = await subscribeToEvents({ since: cursor });
     await expired.ended();
     expect(subscribeErrors(expired)).toMatchObject([{ extensions: { code: 'CURSOR_EXPIRED', field: 'since' } }]);
     expect(subscribeErrors(expired)[0]!.message).toContain('older than the retention');

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import pg from 'pg';
-import type { Client } from 'graphql-ws';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
-import { collect, ROW_CHANGES, TABLE_CHANGES, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+import { collect, ROW_CHANGES, subscribe, TABLE_CHANGES, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
 
 /**
  * Each captured table has its own trigger function whose statements are generated once from the
@@ -18,32 +17,16 @@ let project: TestProjectHandle;
 let api: ReturnType<typeof rowApi>;
 /** One superuser session for every write: the function compiled in it before each change. */
 let writer: pg.Client;
-const clients: Client[] = [];
 
 beforeAll(async () => {
   t = await startTestServer();
   project = await createTestProject(t);
   api = rowApi(t, project);
-  writer = new pg.Client({ connectionString: inject('databaseUrl') });
-  await writer.connect();
+  writer = await superuserClient();
   await api.createTable({ name: 'items', columns: [{ name: 'label', type: 'TEXT' }, { name: 'qty', type: 'INTEGER' }] });
 });
 
-afterAll(async () => {
-  for (const client of clients) await client.dispose();
-  await writer?.end();
-  await project?.remove();
-  await t?.stop();
-});
-
-async function subscribe(table: string): Promise<Collected> {
-  const client = wsClient(t, project.token);
-  clients.push(client);
-  const before = t.server.services.changes.subscriberCount;
-  const sub = collect(client, ROW_CHANGES, { p: project.id, t: table });
-  await waitForSubscribers(t, before + 1);
-  return sub;
-}
+const subscribeToTable = (table: string) => subscribe(t, project.token, ROW_CHANGES, { p: project.id, t: table });
 
 const ddl = (query: string) => t.ok(query, { p: project.id }, project.token);
 const change = (sub: Collected, index: number) => {
@@ -58,7 +41,7 @@ const functionExists = async (name: string) =>
 
 describe('capture follows structural changes', () => {
   it('carries added, renamed and dropped columns in the next event, encoded as Table.rows encodes them', async () => {
-    const sub = await subscribe('items');
+    const sub = await subscribeToTable('items');
     const table = `"${project.schema}".items`;
     await writer.query(`INSERT INTO ${table} (label, qty) VALUES ('before', 1)`);
     await sub.waitFor(1);
@@ -88,7 +71,7 @@ describe('capture follows structural changes', () => {
   it('names the table by its new name after renameTable, and drops its function with dropTable', async () => {
     const before = await captureFunctions(project.schema);
     await ddl(`mutation ($p: ID!) { renameTable(projectId: $p, name: "items", newName: "goods") { name } }`);
-    const sub = await subscribe('goods');
+    const sub = await subscribeToTable('goods');
     await writer.query(`INSERT INTO "${project.schema}".goods (label) VALUES ('renamed')`);
     await sub.waitFor(1);
     expect(change(sub, 0)).toMatchObject({ table: 'goods', op: 'INSERT', row: { label: 'renamed' } });
@@ -109,25 +92,19 @@ describe('capture follows structural changes', () => {
 
   it('drops every capture function of a deleted project', async () => {
     const other = await createTestProject(t);
-    let removed = false;
-    try {
-      await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "doomed", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: other.id }, other.token);
-      const functions = await captureFunctions(other.schema);
-      // One function for each of the three system tables and "doomed", each the one its triggers call.
-      const { rows: called } = await writer.query<{ name: string }>(
-        `SELECT DISTINCT p.proname AS name FROM pg_trigger g JOIN pg_proc p ON p.oid = g.tgfoid JOIN pg_class c ON c.oid = g.tgrelid
-          WHERE c.relnamespace = $1::regnamespace AND g.tgname LIKE 'paige_capture_%'`,
-        [other.schema],
-      );
-      expect(functions).toHaveLength(4);
-      expect([...functions].sort()).toEqual(called.map((row) => row.name).sort());
-      await other.remove();
-      removed = true;
-      expect(await captureFunctions(other.schema)).toEqual([]);
-      for (const name of functions) expect(await functionExists(name), name).toBe(false);
-    } finally {
-      if (!removed) await other.remove();
-    }
+    await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "doomed", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: other.id }, other.token);
+    const functions = await captureFunctions(other.schema);
+    // One function for each of the three system tables and "doomed", each the one its triggers call.
+    const { rows: called } = await writer.query<{ name: string }>(
+      `SELECT DISTINCT p.proname AS name FROM pg_trigger g JOIN pg_proc p ON p.oid = g.tgfoid JOIN pg_class c ON c.oid = g.tgrelid
+        WHERE c.relnamespace = $1::regnamespace AND g.tgname LIKE 'paige_capture_%'`,
+      [other.schema],
+    );
+    expect(functions).toHaveLength(4);
+    expect([...functions].sort()).toEqual(called.map((row) => row.name).sort());
+    await other.remove();
+    expect(await captureFunctions(other.schema)).toEqual([]);
+    for (const name of functions) expect(await functionExists(name), name).toBe(false);
   });
 });
 
@@ -136,7 +113,6 @@ describe('structural changes made outside the API (an operator\'s psql as superu
     await api.createTable({ name: 'manual', columns: [{ name: 'label', type: 'TEXT' }] });
     const table = `"${project.schema}".manual`;
     const client = wsClient(t, project.token);
-    clients.push(client);
     const before = t.server.services.changes.subscriberCount;
     const tables = collect(client, TABLE_CHANGES, { p: project.id });
     const rows = collect(client, ROW_CHANGES, { p: project.id, t: 'manual' });

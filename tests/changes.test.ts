@@ -1,24 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import pg from 'pg';
-import type { Client } from 'graphql-ws';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
-import { collect, ROW_CHANGES, subscribeErrors, waitForSubscribers, wsClient, type Collected } from './support/subscriptions.js';
+import { ROW_CHANGES, subscribe, subscribeErrors, type Collected } from './support/subscriptions.js';
 
 let t: TestServer;
 let project: TestProjectHandle;
 let api: ReturnType<typeof rowApi>;
 /** A superuser session, as an operator's psql. */
 let psql: pg.Client;
-const clients: Client[] = [];
 
 beforeAll(async () => {
   t = await startTestServer();
   project = await createTestProject(t);
   api = rowApi(t, project);
-  psql = new pg.Client({ connectionString: inject('databaseUrl') });
-  await psql.connect();
+  psql = await superuserClient();
   await api.createTable({
     name: 'bookings',
     columns: [
@@ -36,22 +33,8 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  for (const client of clients) await client.dispose();
-  await psql?.end();
-  await project?.remove();
-  await t?.stop();
-});
-
-/** A subscriber on its own socket, registered in the hub before this resolves. */
-async function subscribe(variables: Record<string, unknown>, token = project.token): Promise<Collected> {
-  const client = wsClient(t, token);
-  clients.push(client);
-  const before = t.server.services.changes.subscriberCount;
-  const sub = collect(client, ROW_CHANGES, { p: project.id, t: 'bookings', ...variables });
-  await Promise.race([waitForSubscribers(t, before + 1), sub.ended(10_000).then(() => undefined)]);
-  return sub;
-}
+/** A subscriber to the bookings on its own socket, registered in the hub (or refused) before this resolves. */
+const subscribeToBookings = (variables: Record<string, unknown>, token = project.token) => subscribe(t, token, ROW_CHANGES, { p: project.id, t: 'bookings', ...variables });
 
 const changes = (sub: Collected) => sub.payloads.map((payload) => {
   expect(payload.errors).toBeUndefined();
@@ -62,7 +45,7 @@ const table = () => `"${project.schema}".bookings`;
 
 describe('rowChanges', () => {
   it('delivers an insert by another client within 1 s, encoded exactly as Table.rows encodes it', async () => {
-    const sub = await subscribe({ where: { guest: { _eq: 'lossless' } } });
+    const sub = await subscribeToBookings({ where: { guest: { _eq: 'lossless' } } });
     const row = {
       guest: 'lossless',
       big: '9007199254740993',
@@ -89,7 +72,7 @@ describe('rowChanges', () => {
   });
 
   it('keeps timestamps in UTC with microseconds whatever the writing session TimeZone is', async () => {
-    const sub = await subscribe({ where: { guest: { _eq: 'tz' } } });
+    const sub = await subscribeToBookings({ where: { guest: { _eq: 'tz' } } });
     await psql.query(`SET TimeZone = 'Asia/Kolkata'`);
     await psql.query(`INSERT INTO ${table()} (guest, starts) VALUES ('tz', '2024-05-01 18:00:00.000001+05:30')`);
     await psql.query(`RESET TimeZone`);
@@ -98,7 +81,7 @@ describe('rowChanges', () => {
   });
 
   it('delivers update, delete and clear with the right fields', async () => {
-    const sub = await subscribe({ where: { guest: { _like: 'udc%' } } });
+    const sub = await subscribeToBookings({ where: { guest: { _like: 'udc%' } } });
     const [{ id }] = (await api.insert('bookings', [{ guest: 'udc', status: 'open', seats: 1 }])).data.insertRows;
     await api.update('bookings', { id: { _eq: id } }, { status: 'closed', seats: 2 });
     await api.remove('bookings', { id: { _eq: id } });
@@ -118,7 +101,7 @@ describe('rowChanges', () => {
   });
 
   it('pairs old and new rows when the update changes the key itself', async () => {
-    const sub = await subscribe({ where: { guest: { _eq: 'rekey' } } });
+    const sub = await subscribeToBookings({ where: { guest: { _eq: 'rekey' } } });
     await psql.query(`INSERT INTO ${table()} (id, guest, seats) VALUES (900001, 'rekey', 1), (900002, 'rekey', 2)`);
     await psql.query(`UPDATE ${table()} SET id = id + 10 WHERE guest = 'rekey'`);
     await sub.waitFor(4);
@@ -131,7 +114,7 @@ describe('rowChanges', () => {
   });
 
   it('captures raw SQL as the project login role and a superuser session', async () => {
-    const sub = await subscribe({ where: { guest: { _in: ['raw-login', 'raw-superuser'] } } });
+    const sub = await subscribeToBookings({ where: { guest: { _in: ['raw-login', 'raw-superuser'] } } });
     const raw = await t.gql(`mutation ($p: ID!) { sql(projectId: $p, text: "INSERT INTO bookings (guest) VALUES ('raw-login')") { rowCount } }`, { p: project.id }, project.token);
     expect(raw.errors).toBeUndefined();
     await psql.query(`INSERT INTO ${table()} (guest) VALUES ('raw-superuser')`);
@@ -140,7 +123,7 @@ describe('rowChanges', () => {
   });
 
   it('delivers 10,000 rows inserted in one transaction, complete and in order', async () => {
-    const sub = await subscribe({ where: { guest: { _eq: 'bulk' } } });
+    const sub = await subscribeToBookings({ where: { guest: { _eq: 'bulk' } } });
     await psql.query(`INSERT INTO ${table()} (guest, seats) SELECT 'bulk', g FROM generate_series(1, 10000) g`);
     await sub.waitFor(10_000, 30_000);
     const all = changes(sub);
@@ -150,7 +133,7 @@ describe('rowChanges', () => {
   }, 60_000);
 
   it('delivers a 100 KB jsonb row whole (the NOTIFY carries no data)', async () => {
-    const sub = await subscribe({ where: { guest: { _eq: 'big-json' } } });
+    const sub = await subscribeToBookings({ where: { guest: { _eq: 'big-json' } } });
     const extra = { blob: 'x'.repeat(100 * 1024), list: Array.from({ length: 500 }, (_, i) => i) };
     const inserted = await api.insert('bookings', [{ guest: 'big-json', extra }]);
     expect(inserted.errors).toBeUndefined();
@@ -159,7 +142,7 @@ describe('rowChanges', () => {
   });
 
   it('never delivers a rolled-back insert', async () => {
-    const sub = await subscribe({ where: { guest: { _in: ['rolled-back', 'committed'] } } });
+    const sub = await subscribeToBookings({ where: { guest: { _in: ['rolled-back', 'committed'] } } });
     await psql.query('BEGIN');
     await psql.query(`INSERT INTO ${table()} (guest) VALUES ('rolled-back')`);
     await psql.query('ROLLBACK');
@@ -170,34 +153,27 @@ describe('rowChanges', () => {
   });
 
   it('delivers a transaction that took its log position first but committed last, after the earlier commit', async () => {
-    const sub = await subscribe({ where: { guest: { _in: ['first-in', 'second-in'] } } });
-    const a = new pg.Client({ connectionString: inject('databaseUrl') });
-    const b = new pg.Client({ connectionString: inject('databaseUrl') });
-    await a.connect();
-    await b.connect();
-    try {
-      await a.query('BEGIN');
-      await a.query(`INSERT INTO ${table()} (guest) VALUES ('first-in')`);
-      await b.query('BEGIN');
-      await b.query(`INSERT INTO ${table()} (guest) VALUES ('second-in')`);
-      await b.query('COMMIT');
-      // The reader has now moved past B's commit: a reader at "id > last" would skip A for good.
-      await sub.waitFor(1);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      await a.query('COMMIT');
-      await sub.waitFor(2);
-      const [first, second] = changes(sub);
-      expect([first.row.guest, second.row.guest]).toEqual(['second-in', 'first-in']);
-      // A did take its id first: commit order, not id order, decided.
-      expect(BigInt(second.row.id)).toBeLessThan(BigInt(first.row.id));
-    } finally {
-      await a.end();
-      await b.end();
-    }
+    const sub = await subscribeToBookings({ where: { guest: { _in: ['first-in', 'second-in'] } } });
+    const a = await superuserClient();
+    const b = await superuserClient();
+    await a.query('BEGIN');
+    await a.query(`INSERT INTO ${table()} (guest) VALUES ('first-in')`);
+    await b.query('BEGIN');
+    await b.query(`INSERT INTO ${table()} (guest) VALUES ('second-in')`);
+    await b.query('COMMIT');
+    // The reader has now moved past B's commit: a reader at "id > last" would skip A for good.
+    await sub.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await a.query('COMMIT');
+    await sub.waitFor(2);
+    const [first, second] = changes(sub);
+    expect([first.row.guest, second.row.guest]).toEqual(['second-in', 'first-in']);
+    // A did take its id first: commit order, not id order, decided.
+    expect(BigInt(second.row.id)).toBeLessThan(BigInt(first.row.id));
   });
 
   it('filters with the where language: a delete by its old row, an update when either row matches', async () => {
-    const sub = await subscribe({ where: { _and: [{ guest: { _like: 'flt%' } }, { status: { _eq: 'open' } }] } });
+    const sub = await subscribeToBookings({ where: { _and: [{ guest: { _like: 'flt%' } }, { status: { _eq: 'open' } }] } });
     const rows = (await api.insert('bookings', [{ guest: 'flt1', status: 'open' }, { guest: 'flt2', status: 'closed' }])).data.insertRows;
     await api.update('bookings', { guest: { _eq: 'flt1' } }, { status: 'closed' }); // leaves the filter: sent
     await api.update('bookings', { guest: { _eq: 'flt2' } }, { seats: 5 }); // never matched: not sent
@@ -217,14 +193,14 @@ describe('rowChanges', () => {
   });
 
   it('resumes with since: exactly the 500 changes made while disconnected, then live, no duplicate', async () => {
-    const first = await subscribe({ where: { guest: { _like: 'resume%' } } });
+    const first = await subscribeToBookings({ where: { guest: { _like: 'resume%' } } });
     await api.insert('bookings', [{ guest: 'resume-0' }]);
     const [payload] = await first.waitFor(1);
     const cursor = payload!.data.rowChanges.cursor;
     first.unsubscribe();
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (let i = 1; i <= 500; i += 1) await psql.query(`INSERT INTO ${table()} (guest, seats) VALUES ('resume-' || $1, $1::int)`, [i]);
-    const resumed = await subscribe({ where: { guest: { _like: 'resume%' } }, since: cursor });
+    const resumed = await subscribeToBookings({ where: { guest: { _like: 'resume%' } }, since: cursor });
     await resumed.waitFor(500);
     await api.insert('bookings', [{ guest: 'resume-live' }]);
     await resumed.waitFor(501);
@@ -235,12 +211,12 @@ describe('rowChanges', () => {
 
   it('answers a malformed or never-issued cursor with BAD_USER_INPUT', async () => {
     const registered = t.server.services.changes.subscriberCount;
-    const bad = await subscribe({ since: 'not-a-cursor' });
+    const bad = await subscribeToBookings({ since: 'not-a-cursor' });
     await bad.ended();
     expect(subscribeErrors(bad)).toMatchObject([
       { message: 'since: "not-a-cursor" is not a cursor of a row change', extensions: { code: 'BAD_USER_INPUT', field: 'since' } },
     ]);
-    const future = await subscribe({ since: '999999999999.1' });
+    const future = await subscribeToBookings({ since: '999999999999.1' });
     await future.ended();
     expect(subscribeErrors(future)).toMatchObject([
       { message: 'since: no change with this cursor was ever committed', extensions: { code: 'BAD_USER_INPUT', field: 'since' } },
@@ -251,17 +227,13 @@ describe('rowChanges', () => {
 
   it("does not let project B's key subscribe to project A's table", async () => {
     const other = await createTestProject(t);
-    try {
-      const sub = await subscribe({}, other.token);
-      await sub.ended();
-      expect(subscribeErrors(sub)).toMatchObject([{ message: `project "${project.id}" not found`, extensions: { code: 'NOT_FOUND' } }]);
-    } finally {
-      await other.remove();
-    }
+    const sub = await subscribeToBookings({}, other.token);
+    await sub.ended();
+    expect(subscribeErrors(sub)).toMatchObject([{ message: `project "${project.id}" not found`, extensions: { code: 'NOT_FOUND' } }]);
   });
 
   it('refuses a socket without a valid token', async () => {
-    const sub = await subscribe({}, 'pdb_nope_nope');
+    const sub = await subscribeToBookings({}, 'pdb_nope_nope');
     await sub.ended();
     expect((sub.error as { code?: number }).code).toBe(4403);
   });

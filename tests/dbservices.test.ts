@@ -3,40 +3,35 @@ import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createServer as createNetServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { Arrivals } from './support/arrivals.js';
+import { leftover } from './support/leftovers.js';
 import { collect, ROW_CHANGES, waitForSubscribers, wsClient } from './support/subscriptions.js';
 import { createDbServices, DbServicesError, type DbServices, type RowChange } from '../src/dbservices/index.js';
 import { resolveSettings } from '../src/dbservices/settings.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 
 let t: TestServer;
-const projects: TestProjectHandle[] = [];
-const services: DbServices[] = [];
 
 beforeAll(async () => {
   t = await startTestServer();
 });
-afterAll(async () => {
-  for (const db of services) await db.close();
-  for (const project of projects) await project.remove();
-  await t?.stop();
-});
 
-async function project(): Promise<TestProjectHandle> {
-  const created = await createTestProject(t);
-  projects.push(created);
-  return created;
+const project = () => createTestProject(t);
+
+/** `db`, closed after the test file. */
+function closedAfterFile(db: DbServices): DbServices {
+  leftover(() => db.close());
+  return db;
 }
 
 type Transport = 'in-process' | 'remote';
 /** A dbServices for the project over one transport, with no environment at all. */
 function connect(kind: Transport, p: TestProjectHandle): DbServices {
-  const db = kind === 'in-process'
+  return closedAfterFile(kind === 'in-process'
     ? createDbServices({ projectId: p.id, databaseUrl: inject('databaseUrl'), env: {} })
-    : createDbServices({ url: t.url, apiKey: p.token, env: {} });
-  services.push(db);
-  return db;
+    : createDbServices({ url: t.url, apiKey: p.token, env: {} }));
 }
 
 /** What a helper gave: its value, or the DbServicesError it threw (anything else fails the test). */
@@ -196,8 +191,7 @@ describe('dbServices settings', () => {
       process.env.PAIGE_PROJECT_ID = p.id;
       process.env.DATABASE_URL = inject('databaseUrl');
       delete process.env.PAIGE_URL;
-      const local = createDbServices();
-      services.push(local);
+      const local = closedAfterFile(createDbServices());
       expect(local.transport).toBe('in-process');
       await local.contacts.upsert({ phone: '+14155550111', name: 'Env' });
 
@@ -205,8 +199,7 @@ describe('dbServices settings', () => {
       delete process.env.DATABASE_URL;
       process.env.PAIGE_URL = t.url;
       process.env.PAIGE_API_KEY = p.token;
-      const remote = createDbServices();
-      services.push(remote);
+      const remote = closedAfterFile(createDbServices());
       expect(remote.transport).toBe('remote');
       expect((await remote.contacts.get('+14155550111'))?.name).toBe('Env');
     } finally {
@@ -216,18 +209,15 @@ describe('dbServices settings', () => {
 
   it('a wrong key or an unreachable server is a DbServicesError too', async () => {
     const p = await project();
-    const badKey = createDbServices({ url: t.url, apiKey: 'pdb_nope', projectId: p.id, env: {} });
-    services.push(badKey);
+    const badKey = closedAfterFile(createDbServices({ url: t.url, apiKey: 'pdb_nope', projectId: p.id, env: {} }));
     await expect(badKey.contacts.get('+14155550100')).rejects.toMatchObject({ name: 'DbServicesError', code: 'UNAUTHENTICATED', message: 'invalid or revoked token' });
-    const nowhere = createDbServices({ url: 'http://127.0.0.1:9/graphql', apiKey: 'k', projectId: p.id, env: {} });
-    services.push(nowhere);
+    const nowhere = closedAfterFile(createDbServices({ url: 'http://127.0.0.1:9/graphql', apiKey: 'k', projectId: p.id, env: {} }));
     await expect(nowhere.contacts.get('+14155550100')).rejects.toMatchObject({
       name: 'DbServicesError',
       code: 'UNAVAILABLE',
       message: expect.stringMatching(/^could not reach the paige-db server at http:\/\/127\.0\.0\.1:9\/graphql: /),
     });
-    const wrongPath = createDbServices({ url: t.url.replace(/\/graphql$/, '/nope'), apiKey: p.token, env: {} });
-    services.push(wrongPath);
+    const wrongPath = closedAfterFile(createDbServices({ url: t.url.replace(/\/graphql$/, '/nope'), apiKey: p.token, env: {} }));
     await expect(wrongPath.contacts.get('+14155550100')).rejects.toMatchObject({
       code: 'CONFIGURATION',
       message: `dbServices: ${t.url.replace(/\/graphql$/, '/nope')} answered HTTP 404 without a GraphQL result: set PAIGE_URL to the /graphql endpoint of a paige-db server`,
@@ -235,8 +225,7 @@ describe('dbServices settings', () => {
     });
     const ended = await new Promise<DbServicesError>((resolve) => nowhere.subscribe('contacts', { onError: resolve }, () => {}));
     expect(ended).toMatchObject({ name: 'DbServicesError', code: 'UNAVAILABLE', message: 'could not reach the paige-db server at http://127.0.0.1:9/graphql: connect ECONNREFUSED 127.0.0.1:9' });
-    const wrongProject = createDbServices({ projectId: 'ffffffffffff', databaseUrl: inject('databaseUrl'), env: {} });
-    services.push(wrongProject);
+    const wrongProject = closedAfterFile(createDbServices({ projectId: 'ffffffffffff', databaseUrl: inject('databaseUrl'), env: {} }));
     await expect(wrongProject.rows.find('contacts')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'project "ffffffffffff" not found' });
     await expect(wrongProject.contacts.get('+14155550100')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'project "ffffffffffff" not found' });
   });
@@ -247,8 +236,7 @@ describe('dbServices in-process when Postgres does not answer or says no', () =>
   const unreachable = 'postgres://paige:s3cret-pw@127.0.0.1:9/paige';
 
   it('every call is UNAVAILABLE, naming host:port/database and not the password; the next call tries again', async () => {
-    const db = createDbServices({ projectId: 'ffffffffffff', databaseUrl: unreachable, env: {} });
-    services.push(db);
+    const db = closedAfterFile(createDbServices({ projectId: 'ffffffffffff', databaseUrl: unreachable, env: {} }));
     const expected = {
       name: 'DbServicesError',
       code: 'UNAVAILABLE',
@@ -276,11 +264,11 @@ describe('dbServices in-process when Postgres does not answer or says no', () =>
       inbound.pipe(outbound).pipe(inbound);
     });
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    leftover(() => new Promise<void>((resolve) => relay.close(() => resolve())));
     const via = new URL(target);
     via.hostname = '127.0.0.1';
     via.port = String((relay.address() as AddressInfo).port);
-    const db = createDbServices({ projectId: p.id, databaseUrl: via.toString(), env: { LOG_LEVEL: 'silent' } });
-    services.push(db);
+    const db = closedAfterFile(createDbServices({ projectId: p.id, databaseUrl: via.toString(), env: { LOG_LEVEL: 'silent' } }));
     expect(await db.contacts.upsert({ phone: '+14155550177', name: 'Before' })).toMatchObject({ name: 'Before' });
 
     await new Promise<void>((resolve) => {
@@ -297,8 +285,7 @@ describe('dbServices in-process when Postgres does not answer or says no', () =>
   it('a database that does not exist is CONFIGURATION, naming it and DATABASE_URL', async () => {
     const url = new URL(inject('databaseUrl'));
     url.pathname = '/paige_no_such_database';
-    const db = createDbServices({ projectId: 'ffffffffffff', databaseUrl: url.toString(), env: {} });
-    services.push(db);
+    const db = closedAfterFile(createDbServices({ projectId: 'ffffffffffff', databaseUrl: url.toString(), env: {} }));
     await expect(db.contacts.get('+14155550100')).rejects.toMatchObject({
       name: 'DbServicesError',
       code: 'CONFIGURATION',
@@ -372,32 +359,32 @@ describe.each(['in-process', 'remote'] as const)('dbServices %s', (kind) => {
     // A first change whose cursor the helper resumes from: no gap, however long its subscription takes to start.
     await db.rows.insert('orders', { item: 'seed', qty: 5 });
     const [seed] = await dashboard.waitFor(1);
-    const seen: RowChange[] = [];
+    const seen = new Arrivals<RowChange>();
     const stop = db.subscribe('orders', { where: { qty: { _gt: 1 } }, since: seed!.data.rowChanges.cursor }, (change) => seen.push(change));
     await db.rows.insert('orders', [{ item: 'tea', qty: 1 }, { item: 'cake', qty: 3 }]);
     await t.ok(`mutation ($p: ID!) { updateRows(projectId: $p, table: "orders", where: { item: { _eq: "cake" } }, set: { qty: 4 }) }`, { p: p.id }, p.token);
     await dashboard.waitFor(3);
-    for (let i = 0; i < 500 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(seen).toEqual(dashboard.payloads.slice(1).map((payload) => payload.data.rowChanges));
-    expect(seen.map((c) => [c.op, c.row?.item, c.row?.qty])).toEqual([['INSERT', 'cake', 3], ['UPDATE', 'cake', 4]]);
+    await seen.first(2, 'two changes through db.subscribe', undefined, 5_000);
+    expect(seen.items).toEqual(dashboard.payloads.slice(1).map((payload) => payload.data.rowChanges));
+    expect(seen.items.map((c) => [c.op, c.row?.item, c.row?.qty])).toEqual([['INSERT', 'cake', 3], ['UPDATE', 'cake', 4]]);
     stop();
     dashboard.unsubscribe();
 
     // Resume after the first change: the second one comes again, nothing else. A live change
     // made after the replay ends the list, so a duplicate replayed late would show before it.
-    const resumed: RowChange[] = [];
-    const stopResumed = db.subscribe('orders', { since: seen[0]!.cursor }, (change) => resumed.push(change));
-    for (let i = 0; i < 300 && resumed.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    const resumed = new Arrivals<RowChange>();
+    const stopResumed = db.subscribe('orders', { since: seen.items[0]!.cursor }, (change) => resumed.push(change));
+    await resumed.first(1, 'the replayed change', undefined, 3_000);
     await db.rows.insert('orders', { item: 'pie', qty: 2 });
-    for (let i = 0; i < 300 && resumed.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(resumed[0]?.cursor).toBe(seen[1]!.cursor);
-    expect(resumed.map((c) => [c.op, c.row?.item, c.row?.qty])).toEqual([['UPDATE', 'cake', 4], ['INSERT', 'pie', 2]]);
+    await resumed.first(2, 'the replayed change and the live one', undefined, 3_000);
+    expect(resumed.items[0]?.cursor).toBe(seen.items[1]!.cursor);
+    expect(resumed.items.map((c) => [c.op, c.row?.item, c.row?.qty])).toEqual([['UPDATE', 'cake', 4], ['INSERT', 'pie', 2]]);
     stopResumed();
 
-    const errors: DbServicesError[] = [];
+    const errors = new Arrivals<DbServicesError>();
     db.subscribe('missing', { onError: (error) => errors.push(error) }, () => {});
-    for (let i = 0; i < 300 && errors.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(errors[0]).toMatchObject({ name: 'DbServicesError', code: 'NOT_FOUND', message: 'table "missing" not found' });
+    await errors.first(1, 'the error of a subscription to a missing table', undefined, 3_000);
+    expect(errors.items[0]).toMatchObject({ name: 'DbServicesError', code: 'NOT_FOUND', message: 'table "missing" not found' });
   });
 });
 

@@ -40,9 +40,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   console.log(`fuzz cases (seed ${seed}): ${JSON.stringify(counted)}, total ${counted.values + counted.tables + counted.rawBodies + counted.sqlParams}`);
-  await su?.end();
-  await project?.remove();
-  await t?.stop();
 });
 
 const insert = (rows: unknown[]) => t.gql(INSERT, { p: project.id, t: FUZZ_TABLE, rows }, project.token);

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
 import { createDbServices, type DbServices } from '../src/dbservices/index.js';
+import { Arrivals } from './support/arrivals.js';
+import { leftover } from './support/leftovers.js';
 import { loginRoleClient, superuserClient } from './support/postgres.js';
 import { sqlAs } from './support/hostile.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
@@ -25,12 +27,6 @@ beforeAll(async () => {
   su = await superuserClient();
   await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "notes", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: b.id }, b.token);
 });
-afterAll(async () => {
-  await su?.end();
-  await a?.remove();
-  await b?.remove();
-  await t?.stop();
-});
 
 const insertIntoB = (v: string) => t.ok(`mutation ($p: ID!, $v: String!) { insertRows(projectId: $p, table: "notes", rows: [{ v: $v }]) }`, { p: b.id, v }, b.token);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -40,33 +36,28 @@ describe('NOTIFY on the platform channel from project SQL', () => {
     const asA = sqlAs(t, a);
     const listenerPid = async () => (await su.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [t.server.services.subscriber.applicationName])).rows[0]?.pid;
     const pid = await listenerPid();
-    const client = wsClient(t, b.token);
-    try {
-      const changes = collect(client, ROW_CHANGES, { p: b.id, t: 'notes' });
-      await waitForSubscribers(t, 1);
-      const reads = (await t.metrics()).paige_change_log_reads_total!;
-      const forged = JSON.stringify({ schema: b.schema, table: 'notes', op: 'INSERT', row: { v: 'forged' } });
-      await asA.ok(`notify ${CHANNEL}`);
-      await asA.ok(`select pg_notify($1, $2)`, [CHANNEL, forged]);
-      // 5000 distinct payloads in one transaction: 5000 notifications at commit.
-      await asA.ok(`select count(pg_notify($1, i::text)) from generate_series(1, 5000) as i`, [CHANNEL]);
-      await sleep(500);
-      expect(changes.payloads).toEqual([]);
-      expect(changes.error).toBeUndefined();
-      const rereads = (await t.metrics()).paige_change_log_reads_total! - reads;
-      expect(rereads, 'the listener did not wake at all: the test proves nothing').toBeGreaterThan(0);
-      // Wake-ups that arrive during a read share the next one.
-      expect(rereads).toBeLessThan(100);
-      expect(await listenerPid()).toBe(pid);
+    const changes = collect(wsClient(t, b.token), ROW_CHANGES, { p: b.id, t: 'notes' });
+    await waitForSubscribers(t, 1);
+    const reads = (await t.metrics()).paige_change_log_reads_total!;
+    const forged = JSON.stringify({ schema: b.schema, table: 'notes', op: 'INSERT', row: { v: 'forged' } });
+    await asA.ok(`notify ${CHANNEL}`);
+    await asA.ok(`select pg_notify($1, $2)`, [CHANNEL, forged]);
+    // 5000 distinct payloads in one transaction: 5000 notifications at commit.
+    await asA.ok(`select count(pg_notify($1, i::text)) from generate_series(1, 5000) as i`, [CHANNEL]);
+    await sleep(500);
+    expect(changes.payloads).toEqual([]);
+    expect(changes.error).toBeUndefined();
+    const rereads = (await t.metrics()).paige_change_log_reads_total! - reads;
+    expect(rereads, 'the listener did not wake at all: the test proves nothing').toBeGreaterThan(0);
+    // Wake-ups that arrive during a read share the next one.
+    expect(rereads).toBeLessThan(100);
+    expect(await listenerPid()).toBe(pid);
 
-      await insertIntoB('real');
-      const [event] = await changes.waitFor(1);
-      expect(event!.data.rowChanges).toMatchObject({ op: 'INSERT', table: 'notes', row: { v: 'real' } });
-      await sleep(200);
-      expect(changes.payloads).toHaveLength(1);
-    } finally {
-      await client.dispose();
-    }
+    await insertIntoB('real');
+    const [event] = await changes.waitFor(1);
+    expect(event!.data.rowChanges).toMatchObject({ op: 'INSERT', table: 'notes', row: { v: 'real' } });
+    await sleep(200);
+    expect(changes.payloads).toHaveLength(1);
   });
 
   it('a payload over 8000 bytes is a clear BAD_USER_INPUT', async () => {
@@ -78,22 +69,17 @@ describe('NOTIFY on the platform channel from project SQL', () => {
 describe('LISTEN on the platform channel', () => {
   it("a session of A's login role that listens learns that something committed, never what or where", async () => {
     const listener = await loginRoleClient(a.id);
-    const received: { channel: string; payload?: string }[] = [];
+    const received = new Arrivals<{ channel: string; payload?: string }>();
     listener.on('notification', (message) => received.push({ channel: message.channel, payload: message.payload }));
-    try {
-      await listener.query(`LISTEN ${CHANNEL}`);
-      await insertIntoB(secret);
-      for (let i = 0; i < 100 && received.length === 0; i++) await sleep(20);
-      expect(received.length, 'no notification reached the listening session').toBeGreaterThan(0);
-      for (const message of received) {
-        expect(message.channel).toBe(CHANNEL);
-        expect(message.payload).toBe('');
-      }
-      // The log itself stays out of reach.
-      await expect(listener.query('SELECT new_row FROM paige.change_log')).rejects.toMatchObject({ code: '42501' });
-    } finally {
-      await listener.end();
+    await listener.query(`LISTEN ${CHANNEL}`);
+    await insertIntoB(secret);
+    await received.first(1, 'a notification to reach the listening session', undefined, 2_000);
+    for (const message of received.items) {
+      expect(message.channel).toBe(CHANNEL);
+      expect(message.payload).toBe('');
     }
+    // The log itself stays out of reach.
+    await expect(listener.query('SELECT new_row FROM paige.change_log')).rejects.toMatchObject({ code: '42501' });
   });
 });
 
@@ -101,9 +87,7 @@ describe('dbServices query (in-process, as bot code runs it)', () => {
   let db: DbServices;
   beforeAll(() => {
     db = createDbServices({ projectId: a.id, databaseUrl: inject('databaseUrl'), env: {} });
-  });
-  afterAll(async () => {
-    await db?.close();
+    leftover(() => db.close());
   });
 
   it('runs as A\'s login role, and every hostile statement is refused with the same codes as the sql mutation', async () => {

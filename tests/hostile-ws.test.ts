@@ -1,5 +1,5 @@
-import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { connectionInit, rawSocket } from './support/raw-socket.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { ROW_CHANGES, collect, waitForSubscriberCount, waitForSubscribers, wsClient } from './support/subscriptions.js';
 
@@ -17,55 +17,9 @@ beforeAll(async () => {
   b = await createTestProject(t);
   await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "notes", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: a.id }, a.token);
 });
-afterAll(async () => {
-  await a?.remove();
-  await b?.remove();
-  await t?.stop();
-});
 
-interface RawSocket {
-  socket: WebSocket;
-  /** Messages received, parsed. */
-  messages: { type: string; id?: string; payload?: any }[];
-  /** Resolves with the close code and reason, and how long after opening it came. */
-  closed: Promise<{ code: number; reason: string; afterMs: number }>;
-  send(message: unknown): void;
-  /** Waits for a message of this type. */
-  next(type: string, timeoutMs?: number): Promise<{ type: string; id?: string; payload?: any }>;
-}
-
-/** A bare WebSocket speaking (or not) graphql-transport-ws, so the test controls every frame. */
-async function rawSocket(protocol = 'graphql-transport-ws'): Promise<RawSocket> {
-  const socket = new WebSocket(t.url.replace(/^http/, 'ws'), protocol);
-  const opened = Date.now();
-  const messages: RawSocket['messages'] = [];
-  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-  const closed = new Promise<{ code: number; reason: string; afterMs: number }>((resolve) =>
-    socket.on('close', (code, reason) => resolve({ code, reason: String(reason), afterMs: Date.now() - opened })),
-  );
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  return {
-    socket,
-    messages,
-    closed,
-    send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
-    next: async (type, timeoutMs = 5_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = messages.find((m) => m.type === type);
-        if (found) return found;
-        if (Date.now() > deadline || socket.readyState === WebSocket.CLOSED) throw new Error(`no ${type} message; got ${JSON.stringify(messages)}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    },
-  };
-}
-
-const init = (token: string) => ({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
-const subscribe = (id: string, p: string) => ({ type: 'subscribe', id, payload: { query: ROW_CHANGES, variables: { p, t: 'notes' } } });
+/** The subscribe message for the notes of project `p`, with the operation id `id`. */
+const subscribeToNotes = (id: string, p: string) => ({ type: 'subscribe', id, payload: { query: ROW_CHANGES, variables: { p, t: 'notes' } } });
 const insertNote = (v: string) => t.ok(`mutation ($p: ID!, $v: String!) { insertRows(projectId: $p, table: "notes", rows: [{ v: $v }]) }`, { p: a.id, v }, a.token);
 
 async function newKey(project: TestProjectHandle) {
@@ -76,7 +30,7 @@ const revoke = (id: string) => t.ok(`mutation ($id: ID!) { revokeApiKey(id: $id)
 
 describe('connection_init', () => {
   it('a socket that sends nothing is closed with 4408 after the 3 s init timeout', async () => {
-    const raw = await rawSocket();
+    const raw = await rawSocket(t);
     const { code, afterMs } = await raw.closed;
     expect(code).toBe(4408);
     expect(afterMs).toBeGreaterThanOrEqual(2_900);
@@ -85,44 +39,44 @@ describe('connection_init', () => {
 
   it('a wrong token, no token or a malformed init is refused with 4403 or 4400', async () => {
     for (const [message, expected] of [
-      [init('pdb_not_a_key'), 4403],
+      [connectionInit('pdb_not_a_key'), 4403],
       [{ type: 'connection_init' }, 4403],
       [{ type: 'connection_init', payload: { authorization: 42 } }, 4403],
       ['{"type":"connection_init"', 4400],
       [{ type: 'connection_init', payload: 'Bearer x' }, 4400],
     ] as const) {
-      const raw = await rawSocket();
+      const raw = await rawSocket(t);
       raw.send(message);
       expect((await raw.closed).code, JSON.stringify(message)).toBe(expected);
     }
   });
 
   it('subscribing before init is 4401, a second init is 4429, a reused id is 4409, another subprotocol is refused', async () => {
-    const early = await rawSocket();
-    early.send(subscribe('1', a.id));
+    const early = await rawSocket(t);
+    early.send(subscribeToNotes('1', a.id));
     expect((await early.closed).code).toBe(4401);
 
-    const twice = await rawSocket();
-    twice.send(init(a.token));
+    const twice = await rawSocket(t);
+    twice.send(connectionInit(a.token));
     await twice.next('connection_ack');
-    twice.send(init(a.token));
+    twice.send(connectionInit(a.token));
     expect((await twice.closed).code).toBe(4429);
 
-    const reused = await rawSocket();
-    reused.send(init(a.token));
+    const reused = await rawSocket(t);
+    reused.send(connectionInit(a.token));
     await reused.next('connection_ack');
-    reused.send(subscribe('same', a.id));
-    reused.send(subscribe('same', a.id));
+    reused.send(subscribeToNotes('same', a.id));
+    reused.send(subscribeToNotes('same', a.id));
     expect((await reused.closed).code).toBe(4409);
 
-    const other = await rawSocket('graphql-ws').catch((error: Error) => error);
+    const other = await rawSocket(t, 'graphql-ws').catch((error: Error) => error);
     if (other instanceof Error) expect(other.message).toMatch(/protocol|400|Unexpected server response/i);
     else expect((await other.closed).code).toBe(4406);
   });
 
   it('a message over the 1 MB request limit closes the socket (1009), as HTTP answers 413', async () => {
-    const raw = await rawSocket();
-    raw.send(init(a.token));
+    const raw = await rawSocket(t);
+    raw.send(connectionInit(a.token));
     await raw.next('connection_ack');
     raw.send({ type: 'subscribe', id: 'big', payload: { query: `{ __typename }`, variables: { pad: 'x'.repeat(2_000_000) } } });
     expect((await raw.closed).code).toBe(1009);
@@ -131,10 +85,10 @@ describe('connection_init', () => {
 
 describe('operations per socket', () => {
   it('at most 100 run at once on one socket; the 101st is refused and the first 100 keep running', async () => {
-    const raw = await rawSocket();
-    raw.send(init(a.token));
+    const raw = await rawSocket(t);
+    raw.send(connectionInit(a.token));
     await raw.next('connection_ack');
-    for (let i = 0; i < 101; i++) raw.send(subscribe(`s${i}`, a.id));
+    for (let i = 0; i < 101; i++) raw.send(subscribeToNotes(`s${i}`, a.id));
     // Errors from before execution come as graphql-ws's `error` message for that id.
     const refused = await raw.next('error');
     expect(refused).toMatchObject({ id: 's100', payload: [{ message: 'at most 100 operations can run at once on one socket; complete some first', extensions: { code: 'BAD_USER_INPUT' } }] });
@@ -143,11 +97,10 @@ describe('operations per socket', () => {
     // Completing one makes room for another; the change is made once that one runs, so it must reach it.
     raw.send({ type: 'complete', id: 's0' });
     await waitForSubscriberCount(t, running - 1);
-    raw.send(subscribe('again', a.id));
+    raw.send(subscribeToNotes('again', a.id));
     await waitForSubscribers(t, running);
     await insertNote('to all');
-    const deadline = Date.now() + 5_000;
-    while (raw.messages.filter((m) => m.type === 'next' && m.payload.data).length < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await raw.received(100, (m) => m.type === 'next' && m.payload.data, 5_000);
     const delivered = new Set(raw.messages.filter((m) => m.type === 'next' && m.payload.data).map((m) => m.id));
     expect(delivered.size).toBe(100);
     expect(delivered.has('again')).toBe(true);
@@ -158,10 +111,10 @@ describe('operations per socket', () => {
 
 describe('the token on every subscribe', () => {
   it("another project's key cannot subscribe to A's table (NOT_FOUND), on a socket it authenticated", async () => {
-    const raw = await rawSocket();
-    raw.send(init(b.token));
+    const raw = await rawSocket(t);
+    raw.send(connectionInit(b.token));
     await raw.next('connection_ack');
-    raw.send(subscribe('x', a.id));
+    raw.send(subscribeToNotes('x', a.id));
     const message = await raw.next('next');
     expect(message.payload.errors[0]).toMatchObject({ message: `project "${a.id}" not found`, extensions: { code: 'NOT_FOUND' } });
     raw.socket.close();
@@ -169,11 +122,11 @@ describe('the token on every subscribe', () => {
 
   it('a key revoked after connect cannot start a new subscription on its open socket', async () => {
     const key = await newKey(a);
-    const raw = await rawSocket();
-    raw.send(init(key.token));
+    const raw = await rawSocket(t);
+    raw.send(connectionInit(key.token));
     await raw.next('connection_ack');
     await revoke(key.id);
-    raw.send(subscribe('after-revoke', a.id));
+    raw.send(subscribeToNotes('after-revoke', a.id));
     // Either the subscribe is answered UNAUTHENTICATED (an `error` message) or the socket is closed as forbidden.
     const outcome = await Promise.race([raw.next('error', 5_000).then((m) => m.payload[0]?.extensions?.code), raw.closed.then((c) => c.code)]);
     expect(['UNAUTHENTICATED', 4403]).toContain(outcome);
@@ -202,6 +155,7 @@ describe('revoking a key', () => {
       // Another key of the same project is unaffected.
       expect(other.payloads.map((p) => p.data?.rowChanges.row.v)).toEqual(['before', 'after']);
     } finally {
+      // The next test needs every socket of this file gone.
       await client.dispose();
       await keep.dispose();
     }
@@ -210,21 +164,16 @@ describe('revoking a key', () => {
   it('deleting the project ends its subscriptions too (its keys go with it)', async () => {
     const c = await createTestProject(t);
     await t.ok(`mutation ($p: ID!) { createTable(projectId: $p, input: { name: "notes", columns: [{ name: "v", type: TEXT }] }) { name } }`, { p: c.id }, c.token);
-    const client = wsClient(t, c.token);
-    try {
-      // The sockets of the tests before are gone: the subscriber waited for below is this one,
-      // so the project is removed under a running subscription, not before it started.
-      await waitForSubscriberCount(t, 0);
-      const changes = collect(client, ROW_CHANGES, { p: c.id, t: 'notes' });
-      await waitForSubscribers(t, 1);
-      await c.remove();
-      await changes.ended(5_000);
-      // Ended as a revoked key's are (4403), not with an error of its own such as NOT_FOUND.
-      expect((changes.error as { code?: number } | undefined)?.code).toBe(4403);
-      expect(changes.payloads).toEqual([]);
-    } finally {
-      await client.dispose();
-    }
+    // The sockets of the tests before are gone: the subscriber waited for below is this one,
+    // so the project is removed under a running subscription, not before it started.
+    await waitForSubscriberCount(t, 0);
+    const changes = collect(wsClient(t, c.token), ROW_CHANGES, { p: c.id, t: 'notes' });
+    await waitForSubscribers(t, 1);
+    await c.remove();
+    await changes.ended(5_000);
+    // Ended as a revoked key's are (4403), not with an error of its own such as NOT_FOUND.
+    expect((changes.error as { code?: number } | undefined)?.code).toBe(4403);
+    expect(changes.payloads).toEqual([]);
   });
 });
 
@@ -235,25 +184,19 @@ describe('the recheck of open sockets\' keys', () => {
     const fast = await startTestServer({}, { keyRecheckInterval: 1 });
     const keys = [];
     for (let i = 0; i < 5; i++) keys.push(await newKey(a));
-    const clients = keys.map((key) => wsClient(fast, key.token));
-    try {
-      const streams = [];
-      for (const client of clients) {
-        streams.push(collect(client, ROW_CHANGES, { p: a.id, t: 'notes' }));
-        await waitForSubscribers(fast, streams.length);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      await insertNote('all five');
-      for (const stream of streams) await stream.waitFor(1);
-      expect(streams.map((s) => [s.error, s.payloads.map((p) => p.data?.rowChanges.row.v)])).toEqual(streams.map(() => [undefined, ['all five']]));
-
-      await revoke(keys[2]!.id);
-      await streams[2]!.ended(2_000);
-      expect((streams[2]!.error as { code?: number } | undefined)?.code).toBe(4403);
-      expect(streams.filter((s) => s.error !== undefined)).toHaveLength(1);
-    } finally {
-      for (const client of clients) await client.dispose();
-      await fast.stop();
+    const streams = [];
+    for (const key of keys) {
+      streams.push(collect(wsClient(fast, key.token), ROW_CHANGES, { p: a.id, t: 'notes' }));
+      await waitForSubscribers(fast, streams.length);
     }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await insertNote('all five');
+    for (const stream of streams) await stream.waitFor(1);
+    expect(streams.map((s) => [s.error, s.payloads.map((p) => p.data?.rowChanges.row.v)])).toEqual(streams.map(() => [undefined, ['all five']]));
+
+    await revoke(keys[2]!.id);
+    await streams[2]!.ended(2_000);
+    expect((streams[2]!.error as { code?: number } | undefined)?.code).toBe(4403);
+    expect(streams.filter((s) => s.error !== undefined)).toHaveLength(1);
   });
 });

@@ -1,13 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { serverAudits } from 'graphql-http';
 import { startTestServer, type TestServer } from './support/server.js';
 
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.stop();
 });
 
 /** The audits speak for an authenticated client: every request carries the admin token. */

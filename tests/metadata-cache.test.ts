@@ -1,18 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
-import { asSuperuser, superuserClient } from './support/postgres.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { METADATA_ACK_CHANNEL } from '../src/db/metadata-notify.js';
+import { Arrivals } from './support/arrivals.js';
+import { leftover } from './support/leftovers.js';
+import { createTestProject, startTestServer, wireOf, type TestProjectHandle, type TestServer } from './support/server.js';
+import { createEmptyDatabase, superuserClient } from './support/postgres.js';
 import { expectError, recordStatements, rowApi } from './support/rows.js';
 
 /**
- * The per-process metadata cache (src/resolvers/metadata-cache.ts): two servers on one database,
+ * The per-process metadata cache (src/db/metadata-cache.ts): two servers on one database,
  * as two processes behind a load balancer would be. What one changes, the other must answer
  * right at once: DDL, a revoked key, a deleted project; with its listener down it must not trust
- * the cache at all.
+ * the cache at all. Both talk to Postgres through a wire proxy of their own, which counts a
+ * server's statements and acts on its listener's connection.
  */
 let a: TestServer;
 let b: TestServer;
 let project: TestProjectHandle;
+let database: string;
 let onA: ReturnType<typeof rowApi>;
 let onB: ReturnType<typeof rowApi>;
 
@@ -28,39 +32,48 @@ const SQL = /* GraphQL */ `mutation ($p: ID!, $text: String!, $params: [JSON]) {
 const metadataOf = (t: TestServer) => t.server.services.metadata;
 const catalogReads = (statements: string[]) => statements.filter((s) => /FROM pg_class/.test(s)).length;
 
-async function waitFor(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** The connection of a server's listener (its application_name is its own). */
+const listenerOf = (t: TestServer) => (applicationName: string) => applicationName === t.server.services.subscriber.applicationName;
+
+/** What a server's listener reports from now on: losing its connection (false), LISTENing again (true). */
+function listenerReports(t: TestServer): Arrivals<boolean> {
+  const reports = new Arrivals<boolean>();
+  leftover(t.server.services.subscriber.onListening((listening) => reports.push(listening)));
+  return reports;
 }
 
-/** Runs `work` with B's metadata notifications held back: B's cache is stale, as in the instant before one arrives. */
+/** Cuts a server's listening connection and waits until it has reconnected (and so emptied its cache). */
+async function reconnectListener(t: TestServer): Promise<void> {
+  const reports = listenerReports(t);
+  wireOf(t).refuse(listenerOf(t)).release();
+  await reports.until('the listener to reconnect', (seen) => (seen.includes(true) ? true : undefined), 15_000);
+}
+
+/** Runs `work` with the metadata notifications to B dropped on the way: B's cache is stale, as in the instant before one arrives. */
 async function withNotificationsHeldOnB(work: () => Promise<void>): Promise<void> {
-  const cache = metadataOf(b);
-  const notified = cache.notified;
-  cache.notified = () => {};
+  const held = wireOf(b).dropNotifications(listenerOf(b));
   try {
     await work();
   } finally {
-    cache.notified = notified;
-    // What was held back is gone for good: start clean for the next test.
-    cache.clear();
+    held.release();
+    // What was dropped is gone for good, as after a lost connection: make B start clean the way it
+    // does after one, for the next test.
+    await reconnectListener(b);
   }
 }
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([startTestServer(), startTestServer()]);
+  // A database of their own: every process of a database hears (and must acknowledge) every
+  // metadata change, so other test files' servers would both disturb these counts and wait on B
+  // while its notifications are held back.
+  database = await createEmptyDatabase();
+  const own = { DATABASE_URL: database };
+  a = await startTestServer(own, {}, { wireProxy: true });
+  b = await startTestServer(own, {}, { wireProxy: true });
   project = await createTestProject(a);
   onA = rowApi(a, project);
   onB = rowApi(b, project);
 }, 120_000);
-
-afterAll(async () => {
-  await project?.remove();
-  await Promise.all([a?.stop(), b?.stop()]);
-});
 
 describe('statements', () => {
   it('a warm flat rows read with a project key is ONE statement, and so is a warm insertRows', async () => {
@@ -158,12 +171,14 @@ describe('two servers on one database', () => {
     await onA.page('forged');
     expect(await recordStatements(a, () => onA.page('forged'))).toHaveLength(1);
     const dropped = (await a.metrics()).paige_metadata_cache_drops_total!;
+    // A's listener answers every well-formed notification once it has acted on it.
+    const acks = await notificationsOn(METADATA_ACK_CHANNEL);
     // As the project's own login role, through raw SQL: a tenant can NOTIFY any channel. Garbage is
     // ignored; a payload it saw go by (replayed here) names the schema's tables, which are dropped.
     const replayed = metadataOf(a).tags.payloadOf({ kind: 'tables', schema: project.schema });
     await a.ok(SQL, { p: project.id, text: `SELECT pg_notify('paige_metadata', 'nonsense'), pg_notify('paige_metadata', $1)`, params: [replayed] }, project.token);
-    const deadline = Date.now() + 10_000;
-    while ((await a.metrics()).paige_metadata_cache_drops_total! <= dropped && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const ack = `${METADATA_ACK_CHANNEL} ${a.server.services.subscriber.applicationName} ${replayed}`;
+    await acks.first(1, "A's acknowledgement of the replayed payload", (notification) => notification === ack);
     expect((await a.metrics()).paige_metadata_cache_drops_total!).toBeGreaterThan(dropped);
     const after = await recordStatements(a, async () => expect((await onA.page('forged')).nodes).toEqual([]));
     expect(after).toHaveLength(2);
@@ -172,21 +187,14 @@ describe('two servers on one database', () => {
   });
 
   it('a session that LISTENs learns that metadata changed, never which project, table or key', async () => {
-    const listener = await superuserClient();
-    const payloads: string[] = [];
-    listener.on('notification', (message) => payloads.push(`${message.channel} ${message.payload}`));
-    try {
-      await listener.query('LISTEN paige_metadata; LISTEN paige_metadata_ack');
-      await onA.createTable({ name: 'watched', columns: [{ name: 'a', type: 'TEXT' }] });
-      const { createApiKey } = await a.ok(CREATE_KEY, { p: project.id });
-      await a.ok(REVOKE_KEY, { id: createApiKey.apiKey.id });
-      await waitFor('the notifications', () => payloads.filter((p) => p.startsWith('paige_metadata ')).length >= 2);
-      for (const payload of payloads) {
-        expect(payload).toMatch(/^(paige_metadata [A-Za-z0-9_-]{16}#[0-9a-f]{12}|paige_metadata_ack paige-db-listener-\S+ [A-Za-z0-9_-]{16}#[0-9a-f]{12})$/);
-        for (const secret of [project.id, project.schema, 'watched', createApiKey.apiKey.id]) expect(payload).not.toContain(secret);
-      }
-    } finally {
-      await listener.end();
+    const payloads = await notificationsOn('paige_metadata', 'paige_metadata_ack');
+    await onA.createTable({ name: 'watched', columns: [{ name: 'a', type: 'TEXT' }] });
+    const { createApiKey } = await a.ok(CREATE_KEY, { p: project.id });
+    await a.ok(REVOKE_KEY, { id: createApiKey.apiKey.id });
+    await payloads.first(2, 'two notifications on paige_metadata', (p) => p.startsWith('paige_metadata '));
+    for (const payload of payloads.items) {
+      expect(payload).toMatch(/^(paige_metadata [A-Za-z0-9_-]{16}#[0-9a-f]{12}|paige_metadata_ack paige-db-listener-\S+ [A-Za-z0-9_-]{16}#[0-9a-f]{12})$/);
+      for (const secret of [project.id, project.schema, 'watched', createApiKey.apiKey.id]) expect(payload).not.toContain(secret);
     }
   });
 });
@@ -199,20 +207,12 @@ describe("with B's listener down", () => {
     const { createApiKey } = await a.ok(CREATE_KEY, { p: project.id });
     await b.ok(PROJECT, { p: project.id }, createApiKey.token);
 
-    // Keep B's listener from reconnecting while the test needs it down.
-    const { applicationName } = b.server.services.subscriber;
-    const connect = pg.Client.prototype.connect;
-    const refuse = function (this: pg.Client, ...args: unknown[]) {
-      if ((this as unknown as { connectionParameters: { application_name?: string } }).connectionParameters.application_name === applicationName) {
-        return Promise.reject(new Error('test: the listener stays down'));
-      }
-      return (connect as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof connect;
-    pg.Client.prototype.connect = refuse;
+    // B's listening connection is cut, and kept from reconnecting while the test needs it down.
+    const reports = listenerReports(b);
+    const down = wireOf(b).refuse(listenerOf(b));
     try {
-      const killed = await asSuperuser((c) => c.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1', [applicationName]));
-      expect(killed.rows).toEqual([{ ok: true }]);
-      await waitFor("B's listener to notice", () => !metadataOf(b).trusted);
+      await reports.until("B's listener to notice", (seen) => (seen.includes(false) ? true : undefined));
+      expect(metadataOf(b).trusted).toBe(false);
 
       // Every lookup goes to Postgres: the key, the project, the catalog, then the page.
       const read = await recordStatements(b, () => onB.page('outage'));
@@ -223,12 +223,22 @@ describe("with B's listener down", () => {
       expectError(await b.gql(PROJECT, { p: project.id }, createApiKey.token), 'UNAUTHENTICATED', 'invalid or revoked token');
       expect(metadataOf(b).trusted).toBe(false);
     } finally {
-      pg.Client.prototype.connect = connect;
+      down.release();
     }
-    await waitFor("B's listener to reconnect", () => metadataOf(b).trusted, 15_000);
+    await reports.until("B's listener to reconnect", (seen) => (seen.at(-1) === true ? true : undefined), 15_000);
+    expect(metadataOf(b).trusted).toBe(true);
     // Reconnected: everything was forgotten (notifications sent meanwhile reached nobody).
     const first = await recordStatements(b, async () => expect((await onB.page('outage')).nodes).toEqual([{ id: '1', a: 'x', b: 1 }]));
     expect(first).toHaveLength(4);
     expect(await recordStatements(b, () => onB.page('outage'))).toHaveLength(1);
   }, 30_000);
 });
+
+/** The notifications on `channels` ("<channel> <payload>") that a superuser session hears from now on. */
+async function notificationsOn(...channels: string[]): Promise<Arrivals<string>> {
+  const listener = await superuserClient(database);
+  const heard = new Arrivals<string>();
+  listener.on('notification', (message) => heard.push(`${message.channel} ${message.payload}`));
+  for (const channel of channels) await listener.query(`LISTEN ${channel}`);
+  return heard;
+}

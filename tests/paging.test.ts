@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { expectError, recordStatements, rowApi, type RowsPage } from './support/rows.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 
@@ -17,7 +17,8 @@ let items: Item[];
 const G = [null, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // Through a wire proxy, which shows the statements of the server's pool (recordStatements).
+  t = await startTestServer({}, {}, { wireProxy: true });
   project = await createTestProject(t);
   api = rowApi(t, project);
   await api.createTable({
@@ -33,10 +34,6 @@ beforeAll(async () => {
   expect(result.errors).toBeUndefined();
   items = result.data.insertRows;
   expect(items).toHaveLength(1000);
-});
-afterAll(async () => {
-  await project?.remove();
-  await t?.stop();
 });
 
 /** Follows endCursor until hasNextPage is false; returns every id seen, in order. */

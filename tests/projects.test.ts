@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { asSuperuser, loginRoleClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestServer } from './support/server.js';
@@ -6,9 +6,6 @@ import { createTestProject, startTestServer, type TestServer } from './support/s
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.stop();
 });
 
 const countObjects = (projectId: string) =>
@@ -71,21 +68,12 @@ describe('createProject', () => {
   it("gives two projects distinct system tables: A's login role cannot read B's contacts", async () => {
     const a = await createTestProject(t);
     const b = await createTestProject(t);
-    try {
-      await asSuperuser((client) => client.query(`INSERT INTO ${b.schema}.contacts (phone, name) VALUES ('+15550001', 'Bea')`));
-      const aLogin = await loginRoleClient(a.id);
-      try {
-        // Unqualified names resolve to A's own tables (search_path), which are distinct and empty.
-        expect((await aLogin.query(`SELECT count(*)::int AS n FROM contacts`)).rows[0].n).toBe(0);
-        await expect(aLogin.query(`SELECT * FROM ${b.schema}.contacts`)).rejects.toThrow(`permission denied for schema ${b.schema}`);
-        await expect(aLogin.query(`SELECT * FROM paige.projects`)).rejects.toThrow('permission denied for schema paige');
-      } finally {
-        await aLogin.end();
-      }
-    } finally {
-      await a.remove();
-      await b.remove();
-    }
+    await asSuperuser((client) => client.query(`INSERT INTO ${b.schema}.contacts (phone, name) VALUES ('+15550001', 'Bea')`));
+    const aLogin = await loginRoleClient(a.id);
+    // Unqualified names resolve to A's own tables (search_path), which are distinct and empty.
+    expect((await aLogin.query(`SELECT count(*)::int AS n FROM contacts`)).rows[0].n).toBe(0);
+    await expect(aLogin.query(`SELECT * FROM ${b.schema}.contacts`)).rejects.toThrow(`permission denied for schema ${b.schema}`);
+    await expect(aLogin.query(`SELECT * FROM paige.projects`)).rejects.toThrow('permission denied for schema paige');
   });
 });
 
@@ -93,38 +81,29 @@ describe('system tables through raw SQL', () => {
   it("cannot be dropped, renamed or altered by the project's login role", async () => {
     const project = await createTestProject(t);
     const login = await loginRoleClient(project.id);
-    try {
-      for (const table of ['contacts', 'conversations', 'messages']) {
-        await expect(login.query(`DROP TABLE ${table}`)).rejects.toThrow(`must be owner of table ${table}`);
-        await expect(login.query(`ALTER TABLE ${table} RENAME TO x_${table}`)).rejects.toThrow(`must be owner of table ${table}`);
-        await expect(login.query(`ALTER TABLE ${table} ADD COLUMN extra text`)).rejects.toThrow(`must be owner of table ${table}`);
-        await expect(login.query(`ALTER TABLE ${table} DROP COLUMN id`)).rejects.toThrow(`must be owner of table ${table}`);
-      }
-      await expect(login.query(`CREATE TABLE sneaky (id int)`)).rejects.toThrow(`permission denied for schema ${project.schema}`);
-      await expect(login.query(`CREATE TEMP TABLE sneaky (id int)`)).rejects.toThrow('permission denied to create temporary tables');
-      // Rows are the login role's to change: DML works.
-      await login.query(`INSERT INTO contacts (phone) VALUES ('+15550002')`);
-      expect((await login.query(`SELECT phone FROM contacts`)).rows).toEqual([{ phone: '+15550002' }]);
-    } finally {
-      await login.end();
-      await project.remove();
+    for (const table of ['contacts', 'conversations', 'messages']) {
+      await expect(login.query(`DROP TABLE ${table}`)).rejects.toThrow(`must be owner of table ${table}`);
+      await expect(login.query(`ALTER TABLE ${table} RENAME TO x_${table}`)).rejects.toThrow(`must be owner of table ${table}`);
+      await expect(login.query(`ALTER TABLE ${table} ADD COLUMN extra text`)).rejects.toThrow(`must be owner of table ${table}`);
+      await expect(login.query(`ALTER TABLE ${table} DROP COLUMN id`)).rejects.toThrow(`must be owner of table ${table}`);
     }
+    await expect(login.query(`CREATE TABLE sneaky (id int)`)).rejects.toThrow(`permission denied for schema ${project.schema}`);
+    await expect(login.query(`CREATE TEMP TABLE sneaky (id int)`)).rejects.toThrow('permission denied to create temporary tables');
+    // Rows are the login role's to change: DML works.
+    await login.query(`INSERT INTO contacts (phone) VALUES ('+15550002')`);
+    expect((await login.query(`SELECT phone FROM contacts`)).rows).toEqual([{ phone: '+15550002' }]);
   });
 });
 
 describe('deleteProject', () => {
   it('with a wrong name changes nothing', async () => {
     const project = await createTestProject(t);
-    try {
-      const result = await t.gql(`mutation ($id: ID!) { deleteProject(id: $id, confirmName: "not it") }`, { id: project.id });
-      expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-      expect(result.errors?.[0]?.message).toBe(`confirmName "not it" does not match the name of project "${project.id}"`);
-      expect(await countObjects(project.id)).toEqual({ schemas: 1, roles: 2 });
-      const { project: still } = await t.ok(`query ($id: ID!) { project(id: $id) { id } }`, { id: project.id });
-      expect(still).toEqual({ id: project.id });
-    } finally {
-      await project.remove();
-    }
+    const result = await t.gql(`mutation ($id: ID!) { deleteProject(id: $id, confirmName: "not it") }`, { id: project.id });
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0]?.message).toBe(`confirmName "not it" does not match the name of project "${project.id}"`);
+    expect(await countObjects(project.id)).toEqual({ schemas: 1, roles: 2 });
+    const { project: still } = await t.ok(`query ($id: ID!) { project(id: $id) { id } }`, { id: project.id });
+    expect(still).toEqual({ id: project.id });
   });
 
   it('with the right name leaves no schema, role, key, change-log entry or project row behind', async () => {

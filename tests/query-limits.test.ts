@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -7,10 +7,6 @@ let closed: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
   closed = await startTestServer({ GRAPHQL_INTROSPECTION: 'false' });
-});
-afterAll(async () => {
-  await t?.stop();
-  await closed?.stop();
 });
 
 const post = (server: TestServer, body: string) =>

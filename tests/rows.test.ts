@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { asSuperuser } from './support/postgres.js';
 import { expectError, recordStatements, rowApi } from './support/rows.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
@@ -25,7 +25,8 @@ const ALL_TYPES = {
 };
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // Through a wire proxy, which shows the statements of the server's pool (recordStatements).
+  t = await startTestServer({}, {}, { wireProxy: true });
   project = await createTestProject(t);
   api = rowApi(t, project);
   await api.createTable(ALL_TYPES);
@@ -37,10 +38,6 @@ beforeAll(async () => {
       { name: 'age', type: 'INTEGER' },
     ],
   });
-});
-afterAll(async () => {
-  await project?.remove();
-  await t?.stop();
 });
 
 /** What Postgres itself holds, printed as text by Postgres (not through the API's parsers). */
@@ -146,19 +143,15 @@ describe('bad values: BAD_USER_INPUT naming column and row index, nothing writte
 
   it("another project's key cannot tell this project's rows from missing ones (NOT_FOUND), nothing is written", async () => {
     const other = await createTestProject(t);
-    try {
-      const before = await countRows('people');
-      const result = await t.gql(
-        `mutation ($p: ID!) { insertRows(projectId: $p, table: "people", rows: [{ email: "x@x", name: "X" }]) }`,
-        { p: project.id },
-        other.token,
-      );
-      expectError(result, 'NOT_FOUND', `project "${project.id}" not found`);
-      expectError(await t.gql(`mutation ($p: ID!) { deleteRows(projectId: $p, table: "people", where: { age: { _gt: 0 } }) }`, { p: project.id }, other.token), 'NOT_FOUND');
-      expect(await countRows('people')).toBe(before);
-    } finally {
-      await other.remove();
-    }
+    const before = await countRows('people');
+    const result = await t.gql(
+      `mutation ($p: ID!) { insertRows(projectId: $p, table: "people", rows: [{ email: "x@x", name: "X" }]) }`,
+      { p: project.id },
+      other.token,
+    );
+    expectError(result, 'NOT_FOUND', `project "${project.id}" not found`);
+    expectError(await t.gql(`mutation ($p: ID!) { deleteRows(projectId: $p, table: "people", where: { age: { _gt: 0 } }) }`, { p: project.id }, other.token), 'NOT_FOUND');
+    expect(await countRows('people')).toBe(before);
   });
 
   it('a missing NOT NULL column and an explicit null are BAD_USER_INPUT with the row index', async () => {

@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { migrations } from '../src/db/migrations/index.js';
-import { withDatabase } from './support/global-setup.js';
+import { createEmptyDatabase } from './support/postgres.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.stop();
 });
 
 describe('endpoints', () => {
@@ -35,38 +30,25 @@ describe('endpoints', () => {
 
 describe('platform migrations', () => {
   it('two servers migrating one empty database at once both come up, and it is migrated once', async () => {
-    const name = `paige_test_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: inject('serverUrl') });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = withDatabase(inject('serverUrl'), name);
-    try {
-      const [one, two] = await Promise.all([startTestServer({ DATABASE_URL: url }), startTestServer({ DATABASE_URL: url })]);
-      try {
-        for (const server of [one, two]) {
-          const ready = await fetch(server.url.replace(/\/graphql$/, '/readyz'));
-          expect(ready.status).toBe(200);
-          expect(await server.ok(`{ projects { id } }`)).toEqual({ projects: [] });
-        }
-        const db = new pg.Client({ connectionString: url });
-        await db.connect();
-        const { rows } = await db.query(`SELECT version, name FROM paige.schema_migrations ORDER BY version`);
-        // Every migration recorded, each once (a second run would have failed on the primary key).
-        expect(rows).toEqual(migrations.map(({ version, name }) => ({ version, name })));
-        expect(rows[0]).toEqual({ version: 1, name: 'platform' });
-        // /readyz is not ready while a known migration is missing from the record.
-        await db.query(`DELETE FROM paige.schema_migrations WHERE version = $1`, [migrations.at(-1)!.version]);
-        await db.end();
-        const notReady = await fetch(one.url.replace(/\/graphql$/, '/readyz'));
-        expect(notReady.status).toBe(503);
-        expect(await notReady.json()).toEqual({ status: 'not ready' });
-      } finally {
-        await one.stop();
-        await two.stop();
-      }
-    } finally {
-      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-      await admin.end();
+    // Dropped after the servers have stopped (leftovers go last first).
+    const url = await createEmptyDatabase();
+    const [one, two] = await Promise.all([startTestServer({ DATABASE_URL: url }), startTestServer({ DATABASE_URL: url })]);
+    for (const server of [one, two]) {
+      const ready = await fetch(server.url.replace(/\/graphql$/, '/readyz'));
+      expect(ready.status).toBe(200);
+      expect(await server.ok(`{ projects { id } }`)).toEqual({ projects: [] });
     }
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    const { rows } = await db.query(`SELECT version, name FROM paige.schema_migrations ORDER BY version`);
+    // Every migration recorded, each once (a second run would have failed on the primary key).
+    expect(rows).toEqual(migrations.map(({ version, name }) => ({ version, name })));
+    expect(rows[0]).toEqual({ version: 1, name: 'platform' });
+    // /readyz is not ready while a known migration is missing from the record.
+    await db.query(`DELETE FROM paige.schema_migrations WHERE version = $1`, [migrations.at(-1)!.version]);
+    await db.end();
+    const notReady = await fetch(one.url.replace(/\/graphql$/, '/readyz'));
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toEqual({ status: 'not ready' });
   });
 });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -12,14 +12,7 @@ beforeAll(async () => {
   t = await startTestServer();
   a = await createTestProject(t);
   b = await createTestProject(t);
-  admin = new pg.Client({ connectionString: inject('databaseUrl') });
-  await admin.connect();
-});
-afterAll(async () => {
-  await a?.remove();
-  await b?.remove();
-  await admin?.end();
-  await t?.stop();
+  admin = await superuserClient();
 });
 
 const SQL = /* GraphQL */ `
@@ -192,18 +185,15 @@ describe('sql', () => {
     expect(await loginSessions(c)).toBe(0);
 
     const second = await startTestServer();
-    try {
-      const d = await createTestProject(second);
-      const result = await second.gql(SQL, { projectId: d.id, text: 'select 1 as one' }, d.token);
-      expect(result.data.sql.rows).toEqual([{ one: 1 }]);
-      expect(await loginSessions(d)).toBeGreaterThan(0);
-      await second.stop();
-      // pool.end() resolves once its clients have sent Terminate; the backend exits a moment later.
-      for (let i = 0; i < 50 && (await loginSessions(d)) > 0; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(await loginSessions(d)).toBe(0);
-      await t.gql(`mutation ($id: ID!, $name: String!) { deleteProject(id: $id, confirmName: $name) }`, { id: d.id, name: d.name });
-    } finally {
-      await second.stop().catch(() => {});
-    }
+    const d = await createTestProject(second);
+    const result = await second.gql(SQL, { projectId: d.id, text: 'select 1 as one' }, d.token);
+    expect(result.data.sql.rows).toEqual([{ one: 1 }]);
+    expect(await loginSessions(d)).toBeGreaterThan(0);
+    await second.stop();
+    // pool.end() resolves once its clients have sent Terminate; the backend exits a moment later.
+    for (let i = 0; i < 50 && (await loginSessions(d)) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await loginSessions(d)).toBe(0);
+    // Its server is stopped: through this one.
+    await t.gql(`mutation ($id: ID!, $name: String!) { deleteProject(id: $id, confirmName: $name) }`, { id: d.id, name: d.name });
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -9,11 +9,6 @@ beforeAll(async () => {
   t = await startTestServer();
   project = await createTestProject(t);
   other = await createTestProject(t);
-});
-afterAll(async () => {
-  await project?.remove();
-  await other?.remove();
-  await t?.stop();
 });
 
 const UPSERT = /* GraphQL */ `

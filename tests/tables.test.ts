@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { asSuperuser, loginRoleClient, superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { expectError, recordStatements } from './support/rows.js';
@@ -6,12 +6,9 @@ import { expectError, recordStatements } from './support/rows.js';
 let t: TestServer;
 let project: TestProjectHandle;
 beforeAll(async () => {
-  t = await startTestServer();
+  // Through a wire proxy, which shows the statements of the server's pool (recordStatements).
+  t = await startTestServer({}, {}, { wireProxy: true });
   project = await createTestProject(t);
-});
-afterAll(async () => {
-  await project?.remove();
-  await t?.stop();
 });
 
 const COLUMN = `name type nullable default unique primaryKey maxLength`;
@@ -185,24 +182,16 @@ describe('createTable', () => {
     );
     expect(owner.rows[0].tableowner).toBe(`p_${project.id}_owner`);
     const login = await loginRoleClient(project.id);
-    try {
-      const inserted = await login.query(`INSERT INTO raw_access (label) VALUES ('from raw sql') RETURNING id, n, label`);
-      expect(inserted.rows).toEqual([{ id: '1', n: 1, label: 'from raw sql' }]);
-      await expect(login.query(`ALTER TABLE raw_access ADD COLUMN sneaky text`)).rejects.toThrow(/must be owner of table raw_access/);
-      await expect(login.query(`DROP TABLE raw_access`)).rejects.toThrow(/must be owner of table raw_access/);
-    } finally {
-      await login.end();
-    }
+    const inserted = await login.query(`INSERT INTO raw_access (label) VALUES ('from raw sql') RETURNING id, n, label`);
+    expect(inserted.rows).toEqual([{ id: '1', n: 1, label: 'from raw sql' }]);
+    await expect(login.query(`ALTER TABLE raw_access ADD COLUMN sneaky text`)).rejects.toThrow(/must be owner of table raw_access/);
+    await expect(login.query(`DROP TABLE raw_access`)).rejects.toThrow(/must be owner of table raw_access/);
   });
 
   it('does not let one project key create tables in another project', async () => {
     const other = await createTestProject(t);
-    try {
-      expectError(await createTable({ name: 'intruder', columns: [] }, other.token), 'NOT_FOUND', `project "${project.id}" not found`);
-      expect(await relations()).not.toContain('intruder');
-    } finally {
-      await other.remove();
-    }
+    expectError(await createTable({ name: 'intruder', columns: [] }, other.token), 'NOT_FOUND', `project "${project.id}" not found`);
+    expect(await relations()).not.toContain('intruder');
   });
 });
 
@@ -513,32 +502,28 @@ const countStatements = async (work: () => Promise<unknown>) => (await recordSta
 describe('statement count', () => {
   it('projects { tables { columns } } costs a fixed number of statements however many tables and projects', async () => {
     const second = await createTestProject(t);
-    try {
-      const query = `{ projects { id tables { name columns { name type default } } } }`;
-      let tablesSeen = 0;
-      const run = () =>
-        countStatements(async () => {
-          const data = await t.ok(query);
-          // Only these two projects: other test files create and delete theirs meanwhile.
-          const ours = data.projects.filter((p: { id: string }) => p.id === project.id || p.id === second.id);
-          tablesSeen = ours.reduce((sum: number, p: { tables: unknown[] }) => sum + p.tables.length, 0);
-        });
-      // The counter sees statements at all: the project list alone is one.
-      expect(await countStatements(() => t.ok(`{ projects { id } }`))).toBe(1);
-      const small = await run();
-      const smallTables = tablesSeen;
-      for (let i = 0; i < 12; i += 1) {
-        for (const p of [project, second]) {
-          await t.ok(CREATE, { p: p.id, input: { name: `bulk_${i}`, columns: [{ name: 'a', type: 'TEXT' }, { name: 'b', type: 'JSONB' }] } });
-        }
+    const query = `{ projects { id tables { name columns { name type default } } } }`;
+    let tablesSeen = 0;
+    const run = () =>
+      countStatements(async () => {
+        const data = await t.ok(query);
+        // Only these two projects: other test files create and delete theirs meanwhile.
+        const ours = data.projects.filter((p: { id: string }) => p.id === project.id || p.id === second.id);
+        tablesSeen = ours.reduce((sum: number, p: { tables: unknown[] }) => sum + p.tables.length, 0);
+      });
+    // The counter sees statements at all: the project list alone is one.
+    expect(await countStatements(() => t.ok(`{ projects { id } }`))).toBe(1);
+    const small = await run();
+    const smallTables = tablesSeen;
+    for (let i = 0; i < 12; i += 1) {
+      for (const p of [project, second]) {
+        await t.ok(CREATE, { p: p.id, input: { name: `bulk_${i}`, columns: [{ name: 'a', type: 'TEXT' }, { name: 'b', type: 'JSONB' }] } });
       }
-      const large = await run();
-      expect(tablesSeen).toBeGreaterThanOrEqual(smallTables + 24);
-      // One statement for the projects, one catalog statement for the tables of all of them.
-      expect(small).toBe(2);
-      expect(large).toBe(2);
-    } finally {
-      await second.remove();
     }
+    const large = await run();
+    expect(tablesSeen).toBeGreaterThanOrEqual(smallTables + 24);
+    // One statement for the projects, one catalog statement for the tables of all of them.
+    expect(small).toBe(2);
+    expect(large).toBe(2);
   });
 });

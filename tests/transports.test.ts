@@ -1,27 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from 'graphql-ws';
 import { startTestServer, type TestServer } from './support/server.js';
+import { wsClient } from './support/subscriptions.js';
 
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
 });
-afterAll(async () => {
-  await t?.stop();
-});
-
-const wsUrl = () => t.url.replace(/^http/, 'ws');
-
-function wsClient(token: string | undefined): Client {
-  return createClient({
-    url: wsUrl(),
-    webSocketImpl: WebSocket,
-    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
-    retryAttempts: 0,
-    lazy: true,
-  });
-}
 
 /** Runs one operation over graphql-ws; resolves with the result or the close/error reason. */
 function runOnce(client: Client, query: string): Promise<{ data?: unknown; errors?: { message: string; extensions?: { code?: string } }[]; closed?: number }> {
@@ -40,41 +25,27 @@ function runOnce(client: Client, query: string): Promise<{ data?: unknown; error
 
 describe('graphql-ws on /graphql', () => {
   it('runs operations with the token from connectionParams', async () => {
-    const client = wsClient(t.adminToken);
-    try {
-      const result = await runOnce(client, `{ projects { id } }`);
-      expect(result.errors).toBeUndefined();
-      expect(result.data).toHaveProperty('projects');
-    } finally {
-      await client.dispose();
-    }
+    const result = await runOnce(wsClient(t, t.adminToken), `{ projects { id } }`);
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toHaveProperty('projects');
   });
 
   it('closes with 4403 Forbidden without a valid token', async () => {
-    for (const token of [undefined, 'pdb_wrong_token']) {
-      const client = wsClient(token);
-      try {
-        expect(await runOnce(client, `{ projects { id } }`)).toEqual({ closed: 4403 });
-      } finally {
-        await client.dispose();
-      }
+    for (const token of [null, 'pdb_wrong_token']) {
+      expect(await runOnce(wsClient(t, token), `{ projects { id } }`)).toEqual({ closed: 4403 });
     }
   });
 
   it('applies the same query limits as HTTP', async () => {
     const deep = `{ projects { tables { columns { name } } projects: __typename } }`;
     const aliases = `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: projects { id }`).join(' ')} }`;
-    const client = wsClient(t.adminToken);
-    try {
-      for (const query of [aliases]) {
-        const overWs = await runOnce(client, query);
-        const overHttp = await t.gql(query);
-        expect(overHttp.errors?.[0]?.message).toMatch(/aliases/i);
-        expect(overWs.errors?.[0]?.message).toBe(overHttp.errors?.[0]?.message);
-      }
-      expect((await runOnce(client, deep)).errors).toBeUndefined();
-    } finally {
-      await client.dispose();
+    const client = wsClient(t, t.adminToken);
+    for (const query of [aliases]) {
+      const overWs = await runOnce(client, query);
+      const overHttp = await t.gql(query);
+      expect(overHttp.errors?.[0]?.message).toMatch(/aliases/i);
+      expect(overWs.errors?.[0]?.message).toBe(overHttp.errors?.[0]?.message);
     }
+    expect((await runOnce(client, deep)).errors).toBeUndefined();
   });
 });

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { compareCodePoints, compareDecimals, timestampMicros } from '../src/domain/value-order.js';
 import { columnSchema } from '../src/domain/values.js';
 import { likeMatches } from '../src/domain/where.js';
 import { superuserClient } from './support/postgres.js';
+import { seededRandom } from './support/random.js';
 
 /**
  * The in-memory comparisons that live-change filters use, checked against Postgres itself on
@@ -13,21 +14,8 @@ let client: pg.Client;
 beforeAll(async () => {
   client = await superuserClient();
 });
-afterAll(async () => {
-  await client?.end();
-});
 
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const next = random(7);
-const int = (n: number) => Math.floor(next() * n);
-const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
+const { int, pick } = seededRandom(7);
 const digits = (n: number) => Array.from({ length: n }, () => int(10)).join('');
 
 describe('in-memory comparisons agree with Postgres', () => {

@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { readTable } from '../src/db/catalog.js';
 import { type TableInfo } from '../src/domain/tables.js';
 import { matchesWhere, parseWhere } from '../src/domain/where.js';
 import { asSuperuser } from './support/postgres.js';
 import { expectError, rowApi } from './support/rows.js';
+import { seededRandom } from './support/random.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -52,10 +53,6 @@ beforeAll(async () => {
   table = (await asSuperuser((client) => readTable(client as unknown as pg.Pool, project.schema, 'f')))!;
   all = (await api.page('f', { first: 1000 })).nodes;
   expect(all).toHaveLength(ROWS.length);
-});
-afterAll(async () => {
-  await project?.remove();
-  await t?.stop();
 });
 
 /** The ids the API returns for a filter, and checks the in-memory evaluator picks the same rows. */
@@ -133,20 +130,9 @@ describe('every operator, checked against expected ids (and the in-memory evalua
   });
 });
 
-/** A small seeded PRNG, so a failure can be replayed. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('SQL and in-memory agree on random filters', () => {
   it('300 random filters over every column and operator', async () => {
-    const next = random(20241126);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+    const { next, pick } = seededRandom(20241126);
     const valuesOf = (column: string) => ROWS.map((row) => (row as Record<string, unknown>)[column]).filter((v) => v !== null);
     const columns = ['name', 'score', 'n', 'big', 'ok', 'day', 'at', 'u', 'data', 'code'];
     const condition = (): Record<string, unknown> => {

@@ -1,19 +1,34 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { projectNames } from '../../src/db/projects.js';
 import { loginRolePassword, readPlatformSecret } from '../../src/db/platform-secret.js';
 import { exactTypes } from '../../src/db/pool.js';
+import { withDatabase } from './global-setup.js';
+import { leftover } from './leftovers.js';
 
-/** A superuser client on this run's database, for looking at what Postgres really holds. */
-export async function superuserClient(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: inject('databaseUrl'), types: exactTypes });
+/** A session at `url` with the service's exact types. */
+async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, types: exactTypes });
   await client.connect();
   return client;
 }
 
+/** A session that is ended after the test file (or earlier by `end()`). */
+async function session(url: string): Promise<pg.Client> {
+  const client = await connect(url);
+  leftover(() => client.end());
+  return client;
+}
+
+/** A superuser session on this run's database (or `url`), as an operator's psql, for looking at what Postgres really holds. */
+export function superuserClient(url = inject('databaseUrl')): Promise<pg.Client> {
+  return session(url);
+}
+
 /** Runs `work` with a superuser client, closing it after. */
 export async function asSuperuser<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await superuserClient();
+  const client = await connect(inject('databaseUrl'));
   try {
     return await work(client);
   } finally {
@@ -21,14 +36,21 @@ export async function asSuperuser<T>(work: (client: pg.Client) => Promise<T>): P
   }
 }
 
-/** A client logged in as a project's own login role (what raw SQL from bot code runs as). */
+/** A session of a project's own login role (what raw SQL from bot code runs as). */
 export async function loginRoleClient(projectId: string): Promise<pg.Client> {
   const names = projectNames(projectId);
   const password = loginRolePassword(await asSuperuser(readPlatformSecret), names.login);
   const url = new URL(inject('databaseUrl'));
   url.username = names.login;
   url.password = password;
-  const client = new pg.Client({ connectionString: url.toString(), types: exactTypes });
-  await client.connect();
-  return client;
+  return session(url.toString());
+}
+
+/** A new empty database on the test Postgres (not this run's), dropped after the test file; its URL. */
+export async function createEmptyDatabase(): Promise<string> {
+  const name = `paige_test_${randomBytes(4).toString('hex')}`;
+  const admin = await session(inject('serverUrl'));
+  await admin.query(`CREATE DATABASE ${name}`);
+  leftover(() => admin.query(`DROP DATABASE ${name} WITH (FORCE)`));
+  return withDatabase(inject('serverUrl'), name);
 }

@@ -1,6 +1,5 @@
-import pg from 'pg';
 import { expect } from 'vitest';
-import type { GraphQLResponse, TestProjectHandle, TestServer } from './server.js';
+import { wireOf, type GraphQLResponse, type TestProjectHandle, type TestServer } from './server.js';
 
 /** GraphQL operations and helpers shared by the row tests. */
 
@@ -45,28 +44,11 @@ export function expectError(result: GraphQLResponse, code: string, message?: str
 }
 
 /**
- * Counts (and records) the statements the server sends on its own pool's connections: clients are
- * marked when the pool hands them out, so connections of other code in this process do not count.
+ * The statements the server's platform pool sends while `work` runs, as its wire proxy sees them
+ * (start the server with `{ wireProxy: true }`). The change hub's, the listener's and raw SQL's
+ * connections have application names of their own and do not count.
  */
-export async function recordStatements(t: TestServer, work: () => Promise<unknown>): Promise<string[]> {
-  const pool = t.server.services.db.pool;
-  const pooled = new WeakSet<object>();
-  const mark = (client: object) => pooled.add(client);
-  const original = pg.Client.prototype.query;
-  const statements: string[] = [];
-  pool.on('acquire', mark);
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    if (pooled.has(this)) {
-      const first = args[0] as string | { text: string };
-      statements.push(typeof first === 'string' ? first : first.text);
-    }
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    await work();
-  } finally {
-    pg.Client.prototype.query = original;
-    pool.off('acquire', mark);
-  }
-  return statements;
+export function recordStatements(t: TestServer, work: () => Promise<unknown>): Promise<string[]> {
+  const platformPool = t.server.services.db.pool.options.application_name;
+  return wireOf(t).record((applicationName) => applicationName === platformPool, work);
 }

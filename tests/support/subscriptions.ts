@@ -1,16 +1,23 @@
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
+import { Arrivals } from './arrivals.js';
+import { leftover } from './leftovers.js';
 import type { TestServer } from './server.js';
 
-/** A graphql-ws client of the real server, as a dashboard would open it (token in connectionParams). */
+/**
+ * A graphql-ws client of the real server, as a dashboard would open it (token in
+ * connectionParams); disposed after the test file.
+ */
 export function wsClient(t: Pick<TestServer, 'url'>, token: string | null): Client {
-  return createClient({
+  const client = createClient({
     url: t.url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     retryAttempts: 0,
     lazy: true,
   });
+  leftover(() => client.dispose());
+  return client;
 }
 
 export interface Payload<T = any> {
@@ -24,9 +31,9 @@ export interface Collected<T = any> {
   /** Set when the server ended the subscription with an error (before or during the stream). */
   error: unknown;
   completed: boolean;
-  /** Resolves once at least `count` payloads arrived; rejects after `timeoutMs`. */
+  /** Resolves with the payloads once at least `count` arrived; fails if the subscription ends first, or after `timeoutMs`. */
   waitFor(count: number, timeoutMs?: number): Promise<Payload<T>[]>;
-  /** Resolves when the subscription ends (completed or errored). */
+  /** Resolves when the subscription ends (completed or errored); fails after `timeoutMs`. */
   ended(timeoutMs?: number): Promise<void>;
   unsubscribe(): void;
 }
@@ -41,50 +48,79 @@ export function subscribeErrors(collected: Collected): NonNullable<Payload['erro
   return errors;
 }
 
-async function until(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** What graphql-ws handed to `error`: a CloseEvent, the GraphQL errors, or an Error. */
+function describeError(error: unknown): string {
+  const { code, reason, message } = (error ?? {}) as { code?: number; reason?: string; message?: string };
+  if (typeof code === 'number') return `the socket closed with ${code}${reason ? ` (${reason})` : ''}`;
+  return `the subscription failed with ${message ?? JSON.stringify(error)}`;
 }
 
-/** Subscribes and collects what arrives. */
+/** Subscribes on `client` and collects what arrives; unsubscribed after the test file. */
 export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown>): Collected<T> {
+  const arrivals = new Arrivals<Payload<T>>();
+  const field = /\{\s*(\w+)/.exec(query)?.[1] ?? 'the subscription';
   const collected: Collected<T> = {
-    payloads: [],
+    payloads: arrivals.items,
     error: undefined,
     completed: false,
-    waitFor: async (count, timeoutMs = 10_000) => {
-      await until(() => collected.payloads.length >= count || collected.error !== undefined, timeoutMs,
-        () => `${count} payloads (got ${collected.payloads.length})`);
-      if (collected.payloads.length < count) throw new Error(`subscription failed: ${JSON.stringify(collected.error)}`);
-      return collected.payloads;
-    },
-    ended: (timeoutMs = 10_000) => until(() => collected.completed || collected.error !== undefined, timeoutMs, () => 'the end'),
+    waitFor: (count, timeoutMs = 10_000) =>
+      arrivals.until(`${count} ${field} payloads`, (payloads) => (payloads.length >= count ? arrivals.items : undefined), timeoutMs),
+    ended: (timeoutMs = 10_000) => arrivals.until(`the end of ${field}`, () => (arrivals.ended ? true : undefined), timeoutMs).then(() => {}),
     unsubscribe: () => {},
   };
   collected.unsubscribe = client.subscribe<T>(
     { query, variables },
     {
-      next: (payload) => void collected.payloads.push(payload as Payload<T>),
-      error: (error) => void (collected.error = error ?? 'error'),
-      complete: () => void (collected.completed = true),
+      next: (payload) => arrivals.push(payload as Payload<T>),
+      error: (error) => {
+        collected.error = error ?? 'error';
+        arrivals.end(describeError(error));
+      },
+      complete: () => {
+        collected.completed = true;
+        arrivals.end('the subscription completed');
+      },
     },
   );
+  leftover(() => collected.unsubscribe());
+  return collected;
+}
+
+/**
+ * A subscriber on a socket of its own with `token`: resolves once the server's hub has
+ * registered it (from then on no change can be missed), or once the server has ended it (a
+ * refused subscription: see `subscribeErrors`).
+ */
+export async function subscribe<T = any>(t: TestServer, token: string | null, query: string, variables: Record<string, unknown>): Promise<Collected<T>> {
+  const hub = t.server.services.changes;
+  const before = hub.subscriberCount;
+  const collected = collect<T>(wsClient(t, token), query, variables);
+  await hubState(() => hub.subscriberCount > before || collected.completed || collected.error !== undefined, () => `a new subscriber (have ${hub.subscriberCount}, had ${before}) or the end of the subscription`);
   return collected;
 }
 
 /** Waits until the server's hub has `count` subscribers: from then on no change can be missed. */
-export async function waitForSubscribers(t: TestServer, count: number, timeoutMs = 10_000): Promise<void> {
+export function waitForSubscribers(t: TestServer, count: number, timeoutMs = 10_000): Promise<void> {
   const hub = t.server.services.changes;
-  await until(() => hub.subscriberCount >= count, timeoutMs, () => `${count} subscribers (have ${hub.subscriberCount})`);
+  return hubState(() => hub.subscriberCount >= count, () => `${count} subscribers (have ${hub.subscriberCount})`, timeoutMs);
 }
 
 /** Waits until the hub has exactly `count` subscribers (e.g. after unsubscribing). */
-export async function waitForSubscriberCount(t: TestServer, count: number, timeoutMs = 10_000): Promise<void> {
+export function waitForSubscriberCount(t: TestServer, count: number, timeoutMs = 10_000): Promise<void> {
   const hub = t.server.services.changes;
-  await until(() => hub.subscriberCount === count, timeoutMs, () => `exactly ${count} subscribers (have ${hub.subscriberCount})`);
+  return hubState(() => hub.subscriberCount === count, () => `exactly ${count} subscribers (have ${hub.subscriberCount})`, timeoutMs);
+}
+
+/**
+ * The one poll of these fixtures: the hub (src/live/change-hub.ts) reports no event when a
+ * subscriber joins or leaves, only `subscriberCount`, so it is read every 5 ms.
+ */
+async function hubState(holds: () => boolean, what: () => string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!holds()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 export const ROW_CHANGES = /* GraphQL */ `
