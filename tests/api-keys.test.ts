@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
-import { ApiKeyUsage } from '../src/resolvers/api-key-usage.js';
+import { ApiKeyUsage } from '../src/db/api-key-usage.js';
+import { leftover } from './support/leftovers.js';
 import { asSuperuser } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 
@@ -76,7 +77,8 @@ describe('ApiKeyUsage', () => {
   it('writes a key\'s use at most once per interval, per key', async () => {
     const { createApiKey: one } = await t.ok(CREATE, { p: a.id, name: 'one' });
     const { createApiKey: two } = await t.ok(CREATE, { p: a.id, name: 'two' });
-    const usage = new ApiKeyUsage(t.server.services.db.pool, createLogger('silent'), 60_000);
+    const usage = new ApiKeyUsage(t.server.services.db.url, createLogger('silent'), 60_000);
+    leftover(() => usage.close());
     const write = async (id: string, at: number) => {
       usage.used(id, at);
       await usage.settled();

@@ -1,6 +1,6 @@
 import type { ApiKeyListing } from '../db/api-keys.js';
 import * as apiKeys from '../resolvers/api-keys.js';
-import { API_KEY_USE_INTERVAL_MS } from '../resolvers/api-key-usage.js';
+import { API_KEY_USE_INTERVAL_MS } from '../db/api-key-usage.js';
 import { builder } from './builder.js';
 
 const ApiKeyRef = builder.objectRef<ApiKeyListing>('ApiKey').implement({

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../logger.js';
-import { recordApiKeyUse } from '../db/api-keys.js';
+import { recordApiKeyUse } from './api-keys.js';
+import { createPool } from './pool.js';
 
 /** The shortest time between two writes of one key's last use by one process. */
 export const API_KEY_USE_INTERVAL_MS = 60_000;
@@ -13,17 +14,21 @@ const MAX_KEYS = 10_000;
  * the key lookup itself is cached per process (MetadataCache), and this writes a key's use at
  * most once per API_KEY_USE_INTERVAL_MS per process. The write is started, never awaited: the
  * request does not wait for it, and a failed one (the database down) is only logged at debug
- * level, the next use after the interval tries again.
+ * level, the next use after the interval tries again. The writes have a session of their own, so
+ * they neither wait behind requests nor take a request's connection.
  */
 export class ApiKeyUsage {
   private readonly lastWritten = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
+  private readonly pool: pg.Pool;
 
   constructor(
-    private readonly pool: pg.Pool,
+    url: string,
     private readonly log: Logger,
     private readonly intervalMs = API_KEY_USE_INTERVAL_MS,
-  ) {}
+  ) {
+    this.pool = createPool(url, { max: 1, applicationName: 'paige-db-key-use', allowExitOnIdle: true });
+  }
 
   /** The key authenticated a request at `now` (ms). */
   used(keyId: string, now = Date.now()): void {
@@ -37,8 +42,14 @@ export class ApiKeyUsage {
     this.pending.add(write);
   }
 
-  /** Resolves once the writes started so far have finished (before the pool closes; tests). */
+  /** Resolves once the writes started so far have finished (tests). */
   async settled(): Promise<void> {
     await Promise.all([...this.pending]);
+  }
+
+  /** Lets the writes in flight finish, then ends the session. */
+  async close(): Promise<void> {
+    await this.settled();
+    await this.pool.end();
   }
 }
