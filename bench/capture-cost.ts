@@ -62,7 +62,7 @@ try {
   const names = projectNames(project.id);
   rememberRoles(names.owner, names.login);
   const table = (kind: Kind) => qualify(project.schemaName, kind);
-  for (const kind of kinds) await createTable(admin, project, { name: kind, columns, primaryKey: null });
+  for (const kind of kinds) await createTable(admin, { kind: 'ADMIN' }, project, { name: kind, columns, primaryKey: null });
   for (const kind of kinds.filter((k) => k !== 'captured')) await admin.query(`ALTER TABLE ${table(kind)} DISABLE TRIGGER USER`);
   await admin.query(/* SQL */ `
     CREATE TRIGGER legacy_insert AFTER INSERT ON ${table('legacy')}

@@ -7,11 +7,15 @@ import { MetadataCache } from './db/metadata-cache.js';
 import { LISTENER_APP_PREFIX, readMetadataTags } from './db/metadata-notify.js';
 import { PgSubscriber } from './db/pg-subscriber.js';
 import { ProjectSqlPools } from './db/project-sql.js';
+import { CaptureStatusReader, readCaptureState, type CaptureMode } from './db/capture-mode.js';
 import { ChangeHub } from './live/change-hub.js';
+import type { CaptureLeader } from './live/capture-leader.js';
+import { captureLeader, prepareCapture } from './live/capture-switch.js';
 import { createAuthenticator, type Authenticator } from './resolvers/auth.js';
 import type { Auth, Context } from './resolvers/context.js';
+import type { Actor } from './domain/actor.js';
 import { createLoaders } from './resolvers/loaders.js';
-import { ApiKeyUsage } from './resolvers/api-key-usage.js';
+import { ApiKeyUsage } from './db/api-key-usage.js';
 
 /**
  * The long-lived parts of a process. The server and dbServices' in-process transport both open
@@ -36,22 +40,36 @@ export interface AppServices {
   authenticate: Authenticator;
   /** Records API keys' last use, at most once a minute per key, off the request's path. */
   apiKeyUsage: ApiKeyUsage;
+  /** How changes are captured; in logical mode, this process's candidacy for the replication slot (started by start()). */
+  capture: { mode: CaptureMode; leader: CaptureLeader | undefined; status: CaptureStatusReader };
+}
+
+export interface OpenOptions {
+  /** The admin token; absent: a random one nobody knows (dbServices in-process never authenticates a token). */
+  adminToken?: string;
+  /**
+   * A server decides the database's capture mode (PAIGE_CAPTURE) and switches it when needed;
+   * bot code in-process runs with whatever mode the database has. @default false
+   */
+  decideCapture?: boolean;
 }
 
 /**
- * Opens the database (migrating it) and connects the process's subscriber, so the metadata cache
- * can be trusted from the first operation. `adminToken` absent: a random one nobody knows
- * (dbServices in-process never authenticates a token).
+ * Opens the database (migrating it, and deciding its capture mode when asked) and connects the
+ * process's subscriber, so the metadata cache can be trusted from the first operation.
  */
-export async function openAppServices(config: Config, log: Logger, adminToken?: string): Promise<AppServices> {
+export async function openAppServices(config: Config, log: Logger, options: OpenOptions = {}): Promise<AppServices> {
   const metrics = new Metrics();
   const db = await Database.open(config, log);
   try {
+    const setup = { pool: db.pool, url: db.url, log, metrics };
+    const mode = options.decideCapture ? await prepareCapture(setup, config.capture) : (await readCaptureState(db.pool)).mode;
+    if (options.decideCapture) log.info(`capture: ${mode === 'logical' ? 'from the write-ahead log (logical decoding)' : 'by triggers'}`);
     const subscriber = new PgSubscriber({ url: db.url, log, applicationPrefix: LISTENER_APP_PREFIX });
     const metadata = new MetadataCache(await readMetadataTags(db.pool), subscriber, log, metrics);
     await metadata.watch();
     await subscriber.start();
-    const apiKeyUsage = new ApiKeyUsage(db.pool, log);
+    const apiKeyUsage = new ApiKeyUsage(db.url, log);
     return {
       config,
       log,
@@ -59,10 +77,11 @@ export async function openAppServices(config: Config, log: Logger, adminToken?: 
       db,
       subscriber,
       metadata,
-      changes: new ChangeHub({ url: db.url, subscriber, log, metrics, retentionHours: config.changeRetentionHours }),
+      changes: new ChangeHub({ url: db.url, subscriber, log, metrics, retentionHours: config.changeRetentionHours, fromWal: mode === 'logical' }),
       projectSql: new ProjectSqlPools(db.pool, db.url),
-      authenticate: createAuthenticator(adminToken ?? `unusable-${randomBytes(24).toString('hex')}`, metadata, db.pool, apiKeyUsage),
+      authenticate: createAuthenticator(options.adminToken ?? `unusable-${randomBytes(24).toString('hex')}`, metadata, db.pool, apiKeyUsage),
       apiKeyUsage,
+      capture: { mode, leader: mode === 'logical' ? captureLeader(setup) : undefined, status: new CaptureStatusReader(db.url) },
     };
   } catch (error) {
     await db.close();
@@ -70,16 +89,21 @@ export async function openAppServices(config: Config, log: Logger, adminToken?: 
   }
 }
 
-/** The context of one operation: who is asking, and what a resolver may use. */
-export function createContext(services: AppServices, auth: Auth): Context {
+/** The actor of a token's writes. */
+const actorOf = (auth: Auth): Actor => (auth.kind === 'admin' ? { kind: 'ADMIN' } : { kind: 'API_KEY', apiKeyId: auth.keyId, apiKeyName: auth.keyName });
+
+/** The context of one operation: who is asking, and what a resolver may use. `actor` defaults to the token's. */
+export function createContext(services: AppServices, auth: Auth, actor: Actor = actorOf(auth)): Context {
   const { db, projectSql, changes, metadata, log } = services;
-  return { auth, pg: db.pool, projectSql, changes, metadata, log, loaders: createLoaders(db.pool, metadata) };
+  return { auth, actor, pg: db.pool, projectSql, changes, metadata, log, loaders: createLoaders(db.pool, metadata) };
 }
 
 /** Ends what openAppServices opened: subscriptions, key-use writes in flight, the raw-SQL pools, the subscriber, then the platform pool (and embedded Postgres). */
 export async function closeAppServices(services: AppServices): Promise<void> {
+  await services.capture.leader?.stop();
+  await services.capture.status.close();
   await services.changes.stop();
-  await services.apiKeyUsage.settled();
+  await services.apiKeyUsage.close();
   await services.projectSql.closeAll();
   await services.subscriber.stop();
   await services.db.close();

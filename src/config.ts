@@ -37,6 +37,10 @@ const envSchema = z.object({
   CHANGE_RETENTION_HOURS: z.preprocess(emptyAsUndefined, z.coerce.number({ error: 'must be a positive number of hours' }).positive('must be a positive number of hours').default(24)),
   /** Schema introspection (GraphiQL needs it); turn off in production. @default true */
   GRAPHQL_INTROSPECTION: flag,
+  /** How changes are captured: from the WAL (logical), by triggers, or the first where the server allows it. @default auto */
+  PAIGE_CAPTURE: z.preprocess(emptyAsUndefined, z.enum(['auto', 'logical', 'triggers'], { error: 'must be auto, logical or triggers' }).default('auto')),
+  /** WAL kept for the capture slot past which a warning is logged, in MB. @default 256 */
+  CAPTURE_LAG_WARN_MB: z.preprocess(emptyAsUndefined, z.coerce.number({ error: 'must be a positive number of megabytes' }).positive('must be a positive number of megabytes').default(256)),
 });
 
 export interface Config {
@@ -48,6 +52,8 @@ export interface Config {
   logLevel: LogLevel;
   changeRetentionHours: number;
   introspection: boolean;
+  capture: 'auto' | 'logical' | 'triggers';
+  captureLagWarnBytes: number;
 }
 
 /** Parses the environment once; the first problem becomes a ConfigError naming its variable. */
@@ -71,5 +77,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     changeRetentionHours: e.CHANGE_RETENTION_HOURS,
     introspection: e.GRAPHQL_INTROSPECTION ?? true,
+    capture: e.PAIGE_CAPTURE,
+    captureLagWarnBytes: e.CAPTURE_LAG_WARN_MB * 1024 * 1024,
   };
 }

@@ -36,7 +36,7 @@ export async function createServer(
 ): Promise<PaigeServer> {
   const { token: adminToken, source } = await resolveAdminToken(config);
   if (source === 'created') log.info('generated an admin token and kept it in the data dir');
-  const services = await openAppServices(config, log, adminToken);
+  const services = await openAppServices(config, log, { adminToken, decideCapture: true });
   const maskError = createMaskError(log);
   const fanOut = new GroupFanOut(services.metrics);
 
@@ -55,7 +55,7 @@ export async function createServer(
   });
 
   const http = createHttpServer(
-    createRequestHandler({ yoga, webUi: createWebUi(log), ready: () => services.db.ready(), metrics: services.metrics, authenticate: services.authenticate }),
+    createRequestHandler({ yoga, webUi: createWebUi(log), readiness: () => readiness(services), metrics: services.metrics, authenticate: services.authenticate }),
   );
   const websocket = attachGraphqlWs(
     http,
@@ -63,12 +63,15 @@ export async function createServer(
     websocketOptions,
   );
 
+  let lagWatch: NodeJS.Timeout | undefined;
   const server: PaigeServer = {
     services,
     adminToken,
     url: '',
     async start() {
       services.changes.start();
+      services.capture.leader?.start();
+      lagWatch = watchCaptureLag(services);
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.port, config.host, () => resolve());
@@ -77,6 +80,7 @@ export async function createServer(
       server.url = `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql`;
     },
     async stop() {
+      clearInterval(lagWatch);
       // Stop accepting, end every socket, then the services (subscriptions, pools, embedded Postgres).
       await websocket.close();
       await new Promise<void>((resolve) => {
@@ -87,4 +91,29 @@ export async function createServer(
     },
   };
   return server;
+}
+
+/** /readyz: ready when the database answers and is migrated; with how changes are captured. */
+async function readiness(services: AppServices): Promise<{ ready: boolean } & Record<string, unknown>> {
+  if (!(await services.db.ready())) return { ready: false };
+  return { ready: true, ...(await services.capture.status.read().catch(() => ({}))) };
+}
+
+/** How often the capture slot's lag is checked. */
+const LAG_CHECK_MS = 30_000;
+
+/**
+ * A slot that nobody consumes keeps WAL until the disk is full: past the configured lag, every
+ * server process says so, naming the slot (it also shows in /readyz).
+ */
+function watchCaptureLag(services: AppServices): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    void services.capture.status.read().then(({ slot }) => {
+      if (slot && slot.lagBytes > services.config.captureLagWarnBytes) {
+        services.log.warn(`capture: the replication slot paige_capture keeps ${Math.round(slot.lagBytes / 1024 / 1024)} MB of WAL (${slot.streaming ? 'a leader streams it but lags' : 'no process streams it'}); it is dropped by Postgres past max_slot_wal_keep_size`);
+      }
+    }, () => {});
+  }, LAG_CHECK_MS);
+  timer.unref();
+  return timer;
 }

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { Pool, Queryable } from './pool.js';
 import * as sql from './sql/change-log.sql.js';
+import { parseLsn } from './pgoutput.js';
+import type { Actor } from '../domain/actor.js';
 
 export { CHANGES_CHANNEL } from './sql/change-log.sql.js';
 
@@ -24,6 +26,10 @@ export interface ChangeEntry {
   newName: string | null;
   /** ISO 8601 with microseconds. */
   at: string;
+  /** Who wrote the transaction; null for a write made outside the API. */
+  actor: Actor | null;
+  /** Where the transaction committed in the WAL (logical capture); null for one the triggers captured. */
+  commitLsn: string | null;
 }
 
 /** A place in the log, in commit order: the transaction's seq, then the entry id inside it. */
@@ -71,6 +77,12 @@ export async function readChanges(db: Queryable, after: ChangePosition, schemas:
   const { rows } = await db.query<ChangeEntry & { head: string }>(sql.readChangesSql, [...params(after), schemas, limit]);
   const head = BigInt(rows[0]?.head ?? '0');
   return { head, entries: rows.filter((row) => row.seq !== null).map(({ head: _head, ...entry }) => entry) };
+}
+
+/** Where the WAL is being written now: every transaction that commits from here on has a commit LSN at or past it. */
+export async function readWalPosition(db: Queryable): Promise<bigint> {
+  const { rows } = await db.query<{ lsn: string }>(sql.walInsertPositionSql);
+  return parseLsn(rows[0]!.lsn);
 }
 
 export async function readHead(db: Queryable): Promise<bigint> {
@@ -139,4 +151,38 @@ export async function pruneChangeLog(db: Queryable, cutoff: Date): Promise<{ thr
 /** Removes a deleted project's entries, inside deleteProject's transaction. */
 export async function purgeSchemaChanges(client: pg.PoolClient, schema: string): Promise<void> {
   await client.query(sql.purgeSchemaSql, [schema]);
+}
+
+/** One entry of a transaction decoded from the WAL, numbered from 1 within it. */
+export interface DecodedEntry {
+  id: number;
+  schema: string;
+  table: string;
+  op: RowOp | TableChangeKind;
+  row: Record<string, unknown> | null;
+  oldRow: Record<string, unknown> | null;
+  changedColumns: string[] | null;
+  newName: string | null;
+}
+
+/** A committed transaction decoded from the WAL, ready to append (its entries, or the rest of them). */
+export interface DecodedTransaction {
+  /** The 32-bit transaction id pgoutput names it by. */
+  xid: number;
+  commitLsn: string;
+  /** ISO 8601 with microseconds: the events' `at`. */
+  committedAt: string;
+  actor: unknown;
+  entries: DecodedEntry[];
+}
+
+/** Appends decoded transactions in commit order, in one statement, and wakes every process at its commit. */
+export async function appendTransactions(db: Queryable, transactions: readonly DecodedTransaction[]): Promise<void> {
+  const given = transactions.map((transaction, ord) => ({ ord, ...transaction }));
+  await db.query(sql.appendTransactionsSql, [JSON.stringify(given)]);
+}
+
+/** Appends part of a large transaction's entries ahead of its commit (invisible until then). */
+export async function appendEntries(db: Queryable, transaction: Pick<DecodedTransaction, 'xid' | 'committedAt'>, entries: readonly DecodedEntry[]): Promise<void> {
+  await db.query(sql.appendEntriesSql, [transaction.xid, transaction.committedAt, JSON.stringify(entries)]);
 }

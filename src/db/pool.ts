@@ -107,3 +107,32 @@ export async function inTransaction<T>(pool: Pool, work: (client: pg.PoolClient)
     client.release();
   }
 }
+
+/** Type OIDs whose text a change's row carries as JSON values rather than strings. */
+const TEXT_VALUE = { BOOL: 16, INT2: 21, INT4: 23, FLOAT4: 700, FLOAT8: 701, JSON: 114, JSONB: 3802 } as const;
+
+/**
+ * A column's text as Postgres prints it (a pgoutput value, in a UTC, ISO session) as the API's
+ * value: the same encoding a row read through `exactTypes` gets, and the one the trigger capture
+ * writes with to_jsonb (bigint and numeric as strings, timestamptz as ISO 8601 with microseconds,
+ * jsonb parsed, booleans and small integers as JSON).
+ */
+export function apiValueOfText(typeOid: number, text: string): unknown {
+  switch (typeOid) {
+    case TEXT_VALUE.BOOL:
+      return text === 't';
+    case TEXT_VALUE.INT2:
+    case TEXT_VALUE.INT4:
+      return Number(text);
+    case TEXT_VALUE.FLOAT4:
+    case TEXT_VALUE.FLOAT8:
+      return Number.isFinite(Number(text)) ? Number(text) : text;
+    case TEXT_VALUE.JSON:
+    case TEXT_VALUE.JSONB:
+      return JSON.parse(text) as unknown;
+    case OID.TIMESTAMPTZ:
+      return timestamptzToIso(text);
+    default:
+      return text;
+  }
+}

@@ -93,6 +93,10 @@ export class Postmaster {
         '-c', 'unix_socket_directories=',
         '-c', 'max_connections=200',
         '-c', `lc_messages=${MESSAGES_LOCALE}`,
+        // Changes are captured from the WAL (DESIGN.md "Live changes"); the capture slot keeps at
+        // most 2 GB of WAL for a capture that has stopped, so it cannot fill the disk.
+        '-c', 'wal_level=logical',
+        '-c', 'max_slot_wal_keep_size=2GB',
       ],
       {
         ...runAs,

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { DomainError, badInput } from '../domain/errors.js';
 import { isPostgresError } from './pg-errors.js';
+import { markTransaction } from './actor.js';
+import type { Actor } from '../domain/actor.js';
 import { runCappedQuery, SessionCutOff, type Caps, type CappedResult } from './pg-capped-query.js';
 import { EXACT_SESSION_OPTIONS, exactTypes, keepClientErrorsHeard } from './pool.js';
 import { LOGIN_ROLE_LIMITS, projectNames, resetLoginPasswordSql } from './sql/projects.sql.js';
@@ -108,12 +110,15 @@ export class ProjectSqlPools {
     }
   }
 
-  /** Runs one statement as the project's login role, in a transaction of its own. */
-  async run(projectId: string, text: string, params: readonly unknown[] = [], cap = SQL_ROW_CAP): Promise<SqlResult> {
+  /**
+   * Runs one statement as the project's login role, in a transaction of its own, marked with its
+   * actor before the statement runs (so the statement cannot name another).
+   */
+  async run(projectId: string, actor: Actor, text: string, params: readonly unknown[] = [], cap = SQL_ROW_CAP): Promise<SqlResult> {
     const client = await this.connect(projectId);
     let reusable = false;
     try {
-      const result = await statementInTransaction(client, text, [...params], { rows: cap, bytes: SQL_BYTE_CAP });
+      const result = await statementInTransaction(client, actor, text, [...params], { rows: cap, bytes: SQL_BYTE_CAP });
       reusable = await resetSession(client);
       return sqlResult(result);
     } catch (error) {
@@ -144,10 +149,11 @@ export class ProjectSqlPools {
  * BEGIN, the statement, COMMIT; ROLLBACK when it fails (unless the session was cut off). A COMMIT
  * or ROLLBACK in the user's text already ended the transaction: ours then only warns.
  */
-async function statementInTransaction(client: pg.PoolClient, text: string, params: unknown[], caps: Caps): Promise<CappedResult> {
+async function statementInTransaction(client: pg.PoolClient, actor: Actor, text: string, params: unknown[], caps: Caps): Promise<CappedResult> {
   await client.query('BEGIN');
   let result: CappedResult;
   try {
+    await markTransaction(client, actor);
     result = await runCappedQuery(client, text, params, caps);
     // A cursor WITH HOLD runs its whole query during COMMIT, where Postgres has already turned
     // the statement timeout off (DECLARE ... WITH HOLD FOR SELECT pg_sleep(600) ran for 10

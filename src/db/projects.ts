@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { inTransaction, type Pool, type Queryable } from './pool.js';
 import { loginRolePassword, readPlatformSecret } from './platform-secret.js';
 import { quoteIdent } from './identifiers.js';
-import { createProjectRolesSql, dropProjectSql, projectNames, terminateLoginSessionsSql, type ProjectNames } from './sql/projects.sql.js';
+import { createProjectRolesSql, dropProjectSql, projectNames, publishSchemaSql, terminateLoginSessionsSql, unpublishSchemaSql, type ProjectNames } from './sql/projects.sql.js';
+import { apiDdlSql } from './sql/ddl.sql.js';
 import { createSystemTablesSql } from './sql/system-tables.sql.js';
 import { SYSTEM_TABLES } from '../domain/tables.js';
 import { attachChangeCapture } from './change-capture.js';
@@ -43,12 +44,15 @@ export async function createProject(pool: Pool, name: string): Promise<Project> 
   const id = newProjectId();
   const names = projectNames(id);
   return inTransaction(pool, async (client) => {
+    // The API records its own table changes: the event trigger for DDL outside it stays out.
+    await client.query(apiDdlSql);
     await client.query(createProjectRolesSql(names, loginRolePassword(await readPlatformSecret(client), names.login)));
     await client.query(`SET LOCAL ROLE ${quoteIdent(names.owner)}; SET LOCAL search_path = ${quoteIdent(names.schema)}`);
     await client.query(createSystemTablesSql);
     await client.query('RESET ROLE; SET LOCAL search_path = DEFAULT');
     // As the platform: the triggers call a function no project role may execute.
     for (const table of SYSTEM_TABLES) await attachChangeCapture(client, names.schema, table);
+    await client.query(publishSchemaSql, [names.schema]);
     const { rows } = await client.query<Project>(
       /* SQL */ `INSERT INTO paige.projects (id, name, schema_name) VALUES ($1, $2, $3)
                  RETURNING id, name, schema_name AS "schemaName", created_at AS "createdAt"`,
@@ -66,6 +70,7 @@ export async function deleteProject(pool: Pool, id: string, announcement?: Metad
     if (!rowCount) return false;
     // Sessions of the login role (raw SQL pools, here or in another process) would keep it alive.
     await client.query(terminateLoginSessionsSql, [names.login]);
+    await client.query(unpublishSchemaSql, [names.schema]);
     await client.query(dropProjectSql(names));
     // Nobody may replay a deleted project's rows.
     await purgeSchemaChanges(client, names.schema);

@@ -1,4 +1,6 @@
 import type { Queryable } from './pool.js';
+import type { Actor } from '../domain/actor.js';
+import { markedStatement, stripActor } from './actor.js';
 import type { ColumnInfo, Row, TableInfo } from '../domain/tables.js';
 import type { WhereNode } from '../domain/where.js';
 import {
@@ -15,12 +17,17 @@ import {
 
 export { DEFAULT, type InsertValue } from './sql/rows.sql.js';
 
-/** Postgres refuses a statement with more bind parameters than this. */
-export const MAX_PARAMETERS = 65535;
+/** The most values one write may bind: Postgres refuses more than 65535 parameters, and the actor takes one. */
+export const MAX_PARAMETERS = 65535 - 1;
 
 async function run(db: Queryable, statement: Statement): Promise<Row[]> {
   const { rows } = await db.query<Row>({ text: statement.text, values: statement.values });
   return rows;
+}
+
+/** A write, marked with its actor within the same statement. */
+async function write(db: Queryable, statement: Statement, actor: Actor): Promise<Row[]> {
+  return stripActor(await run(db, markedStatement(statement, actor)));
 }
 
 /** One page in one statement. Asks for `limit + 1` rows so the caller knows whether more follow. */
@@ -37,19 +44,19 @@ export async function countRows(db: Queryable, table: TableInfo, where: WhereNod
 }
 
 /** Inserts all rows in one statement (so all or nothing) and returns them as stored. */
-export function insertRows(db: Queryable, table: TableInfo, columns: ColumnInfo[], rows: InsertValue[][]): Promise<Row[]> {
-  return run(db, insertRowsSql(table, columns, rows));
+export function insertRows(db: Queryable, actor: Actor, table: TableInfo, columns: ColumnInfo[], rows: InsertValue[][]): Promise<Row[]> {
+  return write(db, insertRowsSql(table, columns, rows), actor);
 }
 
 /** Inserts, or updates the given columns of the row with the same `conflict` key; one statement. */
-export function upsertRows(db: Queryable, table: TableInfo, columns: ColumnInfo[], rows: InsertValue[][], conflict: ColumnInfo[]): Promise<Row[]> {
-  return run(db, upsertRowsSql(table, columns, rows, conflict));
+export function upsertRows(db: Queryable, actor: Actor, table: TableInfo, columns: ColumnInfo[], rows: InsertValue[][], conflict: ColumnInfo[]): Promise<Row[]> {
+  return write(db, upsertRowsSql(table, columns, rows, conflict), actor);
 }
 
-export function updateRows(db: Queryable, table: TableInfo, set: [ColumnInfo, unknown][], where: WhereNode): Promise<Row[]> {
-  return run(db, updateRowsSql(table, set, where));
+export function updateRows(db: Queryable, actor: Actor, table: TableInfo, set: [ColumnInfo, unknown][], where: WhereNode): Promise<Row[]> {
+  return write(db, updateRowsSql(table, set, where), actor);
 }
 
-export function deleteRows(db: Queryable, table: TableInfo, where: WhereNode): Promise<Row[]> {
-  return run(db, deleteRowsSql(table, where));
+export function deleteRows(db: Queryable, actor: Actor, table: TableInfo, where: WhereNode): Promise<Row[]> {
+  return write(db, deleteRowsSql(table, where), actor);
 }

@@ -1,5 +1,7 @@
 import { inTransaction, type Queryable, type Pool } from './pool.js';
 import * as sql from './sql/system-rows.sql.js';
+import { markedStatement, markTransaction, stripActor } from './actor.js';
+import type { Actor } from '../domain/actor.js';
 
 /**
  * Rows of the system tables (contacts, conversations, messages) of one project schema. Every
@@ -51,6 +53,12 @@ async function rows<T>(db: Queryable, schema: string, text: string, params: unkn
   return result.rows.map((row) => ({ schema, ...row }) as T);
 }
 
+/** A single writing statement (ending in RETURNING), marked with its actor within itself. */
+async function writtenRows<T>(db: Queryable, actor: Actor, schema: string, text: string, params: unknown[]): Promise<T[]> {
+  const statement = markedStatement({ text, values: params }, actor);
+  return stripActor(await rows<T & Record<string, unknown>>(db, schema, statement.text, statement.values));
+}
+
 export async function contactByPhone(db: Queryable, schema: string, phone: string): Promise<ContactRow | undefined> {
   return (await rows<ContactRow>(db, schema, sql.contactByPhoneSql(schema), [phone]))[0];
 }
@@ -68,9 +76,9 @@ export interface ContactFields {
 }
 
 /** Inserts or updates the contact with this phone; it counts as seen now. */
-export async function upsertContact(db: Queryable, schema: string, input: ContactFields): Promise<ContactRow> {
+export async function upsertContact(db: Queryable, actor: Actor, schema: string, input: ContactFields): Promise<ContactRow> {
   const params = [input.phone, input.name ?? null, input.name !== undefined, jsonParam(input.profile), input.profile !== undefined];
-  return (await rows<ContactRow>(db, schema, sql.upsertContactSql(schema), params))[0]!;
+  return (await writtenRows<ContactRow>(db, actor, schema, sql.upsertContactSql(schema), params))[0]!;
 }
 
 /** The contact's id, creating the contact when missing; `seen` stamps last_seen_at. */
@@ -101,8 +109,9 @@ export function listConversations(db: Queryable, schema: string, page: Conversat
  * The phone's open conversation, opening one (and creating the contact) when there is none.
  * A concurrent opener of the same contact makes our insert a no-op; we then read theirs.
  */
-export async function currentConversation(pool: Pool, schema: string, phone: string): Promise<ConversationRow> {
+export async function currentConversation(pool: Pool, actor: Actor, schema: string, phone: string): Promise<ConversationRow> {
   return inTransaction(pool, async (client) => {
+    await markTransaction(client, actor);
     const contactId = await contactIdFor(client, schema, phone, false);
     for (let attempt = 0; attempt < 3; attempt++) {
       const [open] = await rows<ConversationRow>(client, schema, sql.openConversationOfContactSql(schema), [contactId]);
@@ -115,13 +124,13 @@ export async function currentConversation(pool: Pool, schema: string, phone: str
   });
 }
 
-export async function setConversationState(db: Queryable, schema: string, id: string, state: unknown): Promise<ConversationRow | undefined> {
-  return (await rows<ConversationRow>(db, schema, sql.setConversationStateSql(schema), [id, jsonParam(state)]))[0];
+export async function setConversationState(db: Queryable, actor: Actor, schema: string, id: string, state: unknown): Promise<ConversationRow | undefined> {
+  return (await writtenRows<ConversationRow>(db, actor, schema, sql.setConversationStateSql(schema), [id, jsonParam(state)]))[0];
 }
 
 /** Closes an open conversation; a closed one is returned unchanged; undefined when there is none. */
-export async function closeConversation(db: Queryable, schema: string, id: string): Promise<ConversationRow | undefined> {
-  const [closed] = await rows<ConversationRow>(db, schema, sql.closeConversationSql(schema), [id]);
+export async function closeConversation(db: Queryable, actor: Actor, schema: string, id: string): Promise<ConversationRow | undefined> {
+  const [closed] = await writtenRows<ConversationRow>(db, actor, schema, sql.closeConversationSql(schema), [id]);
   return closed ?? (await conversationsByIds(db, schema, [id]))[0];
 }
 
@@ -147,7 +156,7 @@ class KeyTaken extends Error {}
  * nothing: the common retry is answered by a read; a concurrent one loses the insert, rolls
  * back its contact and conversation writes, and reads the winner's message.
  */
-export async function recordMessage(pool: Pool, schema: string, input: MessageFields): Promise<{ message: MessageRow; created: boolean }> {
+export async function recordMessage(pool: Pool, actor: Actor, schema: string, input: MessageFields): Promise<{ message: MessageRow; created: boolean }> {
   const key = input.idempotencyKey ?? null;
   if (key !== null) {
     const [seen] = await rows<MessageRow>(pool, schema, sql.messageByKeySql(schema), [key]);
@@ -155,6 +164,7 @@ export async function recordMessage(pool: Pool, schema: string, input: MessageFi
   }
   try {
     const message = await inTransaction(pool, async (client) => {
+      await markTransaction(client, actor);
       const contactId = await contactIdFor(client, schema, input.phone, input.direction === 'inbound');
       // The open conversation is the common case; opening one is the rare one that must not race.
       const [stamped] = await rows<ConversationRow>(client, schema, sql.stampOpenConversationSql(schema), [contactId]);

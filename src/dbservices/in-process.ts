@@ -116,7 +116,7 @@ export class InProcessTransport implements Transport {
     } catch (error) {
       throw this.connectionError(error);
     }
-    return createContext(services, { kind: 'project', projectId: this.settings.projectId, keyId: 'in-process' });
+    return createContext(services, { kind: 'project', projectId: this.settings.projectId, keyId: 'in-process', keyName: 'in-process' }, { kind: 'IN_PROCESS' });
   }
 
   /** The committed documents are checked against the running schema once each, like a server would. */

@@ -1,5 +1,6 @@
 import { encodeCursor, type ChangeEntry, type RowOp, type TableChangeKind } from '../db/change-log.js';
 import { matchesWhere, type WhereNode } from '../domain/where.js';
+import type { Actor } from '../domain/actor.js';
 
 /** What a `rowChanges` subscriber receives (the contract's RowChange). */
 export interface RowChangeEvent {
@@ -11,6 +12,7 @@ export interface RowChangeEvent {
   oldRow: Record<string, unknown> | null;
   changedColumns: string[] | null;
   at: string;
+  actor: Actor | null;
 }
 
 /** What a `tableChanges` subscriber receives (the contract's TableChange). */
@@ -20,6 +22,7 @@ export interface TableChangeEvent {
   kind: TableChangeKind;
   newName: string | null;
   at: string;
+  actor: Actor | null;
 }
 
 const ROW_OPS = new Set<string>(['INSERT', 'UPDATE', 'DELETE', 'CLEAR']);
@@ -38,11 +41,12 @@ export function toRowChange(entry: ChangeEntry & { op: RowOp }): RowChangeEvent 
     oldRow: entry.oldRow,
     changedColumns: entry.op === 'UPDATE' ? entry.changedColumns ?? [] : null,
     at: entry.at,
+    actor: entry.actor,
   };
 }
 
 export function toTableChange(entry: ChangeEntry): TableChangeEvent {
-  return { projectId: projectIdOfSchema(entry.schema), table: entry.table, kind: entry.op as TableChangeKind, newName: entry.newName, at: entry.at };
+  return { projectId: projectIdOfSchema(entry.schema), table: entry.table, kind: entry.op as TableChangeKind, newName: entry.newName, at: entry.at, actor: entry.actor };
 }
 
 /**

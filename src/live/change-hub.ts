@@ -7,6 +7,7 @@ import type { WhereNode } from '../domain/where.js';
 import * as changeLog from '../db/change-log.js';
 import type { ChangeEntry, ChangePosition } from '../db/change-log.js';
 import type { PgSubscriber } from '../db/pg-subscriber.js';
+import { parseLsn } from '../db/pgoutput.js';
 import { Member, type RowGroup } from './member.js';
 import { changeMatches, isRowChange, toRowChange, toTableChange, type RowChangeEvent, type TableChangeEvent } from './change-events.js';
 
@@ -19,6 +20,11 @@ export interface ChangeHubOptions {
   metrics: Metrics;
   /** How long the log keeps entries for resuming subscribers; older ones are pruned. */
   retentionHours: number;
+  /**
+   * The log is appended from the WAL (logical capture), after each transaction commits: a live
+   * subscriber then starts at the WAL's position when it joins, not at the log's head.
+   */
+  fromWal: boolean;
   /** Entries per read of the log. @default 1000 */
   batchSize?: number;
   /** A subscriber further behind than this many events is ended with an error. @default 100000 */
@@ -142,6 +148,7 @@ export class ChangeHub {
       const group = groups.get(spec.whereKey) ?? { where: spec.where, members: new Set() };
       groups.set(spec.whereKey, group);
       group.members.add(member);
+      if (!spec.since) await this.startLive(member);
       return this.position;
     });
     if (!spec.since) return member.queue;
@@ -178,6 +185,7 @@ export class ChangeHub {
       if (this.subscriberCount === 0) await this.listen();
       const members = this.tableMembers.get(schema) ?? new Set();
       this.tableMembers.set(schema, members.add(member));
+      await this.startLive(member);
     });
     return member.queue;
   }
@@ -192,6 +200,16 @@ export class ChangeHub {
         return this.unlistenWhenIdle();
       }
     }
+  }
+
+  /**
+   * A live subscriber sees what commits after it joined. With trigger capture a transaction is in
+   * the log when it commits, so the log's head is that point. From the WAL, a transaction reaches
+   * the log a moment after its commit: the subscriber starts at the WAL position read now, after
+   * joining (run in the exclusive section, so no entry is handed to it before).
+   */
+  private async startLive(member: Pick<Member<unknown>, 'liveFrom'>): Promise<void> {
+    if (this.options.fromWal) member.liveFrom = await changeLog.readWalPosition(this.pool);
   }
 
   /**
@@ -258,6 +276,7 @@ export class ChangeHub {
 
   private dispatch(entry: ChangeEntry): void {
     const position = changeLog.positionOf(entry);
+    const commitLsn = entry.commitLsn === null ? undefined : parseLsn(entry.commitLsn);
     if (isRowChange(entry)) {
       let event: RowChangeEvent | undefined;
       for (const group of this.rowGroups.get(tableKey(entry.schema, entry.table))?.values() ?? []) {
@@ -266,12 +285,12 @@ export class ChangeHub {
           event = toRowChange(entry);
           this.counters.eventsBuilt.inc();
         }
-        for (const member of group.members) member.offer(event, position);
+        for (const member of group.members) member.offer(event, position, commitLsn);
       }
       return;
     }
     const event = toTableChange(entry);
-    for (const member of this.tableMembers.get(entry.schema) ?? []) member.offer(event, position);
+    for (const member of this.tableMembers.get(entry.schema) ?? []) member.offer(event, position, commitLsn);
     const key = tableKey(entry.schema, entry.table);
     const groups = this.rowGroups.get(key);
     if (!groups) return;

@@ -8,6 +8,12 @@ import type { RowChangeEvent } from './change-events.js';
 export class Member<E> {
   readonly queue: EventQueue<E | DomainError>;
   held: E[] | undefined;
+  /**
+   * A live subscriber's start in the WAL (logical capture): a transaction that committed before it
+   * (its commit LSN lower) may reach the log after the subscriber joined, and is not its to see.
+   * Cleared at the first transaction after it: commit order makes every later one after it too.
+   */
+  liveFrom: bigint | undefined;
   constructor(
     private readonly maxQueued: number,
     /** Only events after this position are delivered (its `since`). */
@@ -17,8 +23,12 @@ export class Member<E> {
     this.queue = new EventQueue(leave);
   }
 
-  offer(event: E, position: ChangePosition): void {
+  offer(event: E, position: ChangePosition, commitLsn: bigint | undefined): void {
     if (this.after && comparePositions(position, this.after) <= 0) return;
+    if (this.liveFrom !== undefined && commitLsn !== undefined) {
+      if (commitLsn < this.liveFrom) return;
+      this.liveFrom = undefined;
+    }
     if (this.held) return void this.held.push(event);
     if (this.queue.size >= this.maxQueued) {
       this.queue.push(new DomainError('CURSOR_EXPIRED', `this subscriber fell more than ${this.maxQueued} changes behind; resume with since: the last cursor received`));

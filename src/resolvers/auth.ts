@@ -4,7 +4,7 @@ import { findApiKeyByToken } from '../db/api-keys.js';
 import type { MetadataCache } from '../db/metadata-cache.js';
 import type { Queryable } from '../db/pool.js';
 import type { Auth } from './context.js';
-import type { ApiKeyUsage } from './api-key-usage.js';
+import type { ApiKeyUsage } from '../db/api-key-usage.js';
 
 const unauthenticated = (why: string) => new DomainError('UNAUTHENTICATED', why);
 
@@ -45,6 +45,6 @@ export function createAuthenticator(adminToken: string, metadata: Pick<MetadataC
     const key = await metadata.apiKey(token, () => findApiKeyByToken(pg, token));
     if (!key) throw unauthenticated('invalid or revoked token');
     usage.used(key.id);
-    return { kind: 'project', projectId: key.projectId, keyId: key.id };
+    return { kind: 'project', projectId: key.projectId, keyId: key.id, keyName: key.name };
   };
 }

@@ -36,7 +36,7 @@ export interface ContactInput {
 export async function upsertContact(ctx: Context, projectId: string, input: ContactInput): Promise<ContactRow> {
   const project = await requireProject(ctx, projectId);
   const fields = parseInput(contactInput, input, 'input');
-  return systemTables.upsertContact(ctx.pg, project.schemaName, {
+  return systemTables.upsertContact(ctx.pg, ctx.actor, project.schemaName, {
     phone: parsePhone(input.phone, 'input.phone'),
     ...('name' in input ? { name: fields.name ?? null } : {}),
     ...('profile' in input ? { profile: input.profile ?? null } : {}),

@@ -4,9 +4,10 @@ import type { Pool } from '../db/pool.js';
 import type { ProjectSqlPools } from '../db/project-sql.js';
 import type { ChangeHub } from '../live/change-hub.js';
 import type { Loaders } from './loaders.js';
+import type { Actor } from '../domain/actor.js';
 
-/** Who is asking: the admin token, or a key of one project. */
-export type Auth = { kind: 'admin' } | { kind: 'project'; projectId: string; keyId: string };
+/** Who is asking: the admin token, or a key of one project (keyName as it is now). */
+export type Auth = { kind: 'admin' } | { kind: 'project'; projectId: string; keyId: string; keyName: string };
 
 /**
  * The context of one GraphQL operation, over HTTP, WebSocket or dbServices alike, created per
@@ -16,6 +17,8 @@ export type Auth = { kind: 'admin' } | { kind: 'project'; projectId: string; key
  */
 export interface Context {
   readonly auth: Auth;
+  /** Who the changes this operation writes are attributed to. */
+  readonly actor: Actor;
   /** The platform pool: statements and transactions as the service's own role. */
   readonly pg: Pool;
   /** Raw SQL as a project's own login role. */

@@ -40,13 +40,13 @@ export async function listConversations(ctx: Context, projectId: string, args: C
 /** The phone's open conversation, opened (with the contact) when there is none. */
 export async function currentConversation(ctx: Context, projectId: string, phone: string): Promise<ConversationRow> {
   const project = await requireProject(ctx, projectId);
-  return systemTables.currentConversation(ctx.pg, project.schemaName, parsePhone(phone));
+  return systemTables.currentConversation(ctx.pg, ctx.actor, project.schemaName, parsePhone(phone));
 }
 
 export async function setConversationState(ctx: Context, projectId: string, conversationId: string, state: unknown): Promise<ConversationRow> {
   const project = await requireProject(ctx, projectId);
   const id = parseRowId(conversationId, 'conversationId');
-  const updated = await systemTables.setConversationState(ctx.pg, project.schemaName, id, state);
+  const updated = await systemTables.setConversationState(ctx.pg, ctx.actor, project.schemaName, id, state);
   if (!updated) throw notFound(`conversation "${conversationId}"`);
   return updated;
 }
@@ -55,7 +55,7 @@ export async function setConversationState(ctx: Context, projectId: string, conv
 export async function closeConversation(ctx: Context, projectId: string, conversationId: string): Promise<ConversationRow> {
   const project = await requireProject(ctx, projectId);
   const id = parseRowId(conversationId, 'conversationId');
-  const closed = await systemTables.closeConversation(ctx.pg, project.schemaName, id);
+  const closed = await systemTables.closeConversation(ctx.pg, ctx.actor, project.schemaName, id);
   if (!closed) throw notFound(`conversation "${conversationId}"`);
   return closed;
 }

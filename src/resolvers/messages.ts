@@ -33,6 +33,6 @@ export async function recordMessage(ctx: Context, projectId: string, input: Mess
   if (key !== undefined && key !== null && (key.length === 0 || key.length > 200)) {
     throw badInput('input.idempotencyKey: must be 1 to 200 characters', { field: 'input.idempotencyKey' });
   }
-  const { message } = await systemTables.recordMessage(ctx.pg, project.schemaName, { ...input, phone });
+  const { message } = await systemTables.recordMessage(ctx.pg, ctx.actor, project.schemaName, { ...input, phone });
   return message;
 }

@@ -105,7 +105,7 @@ function encodeRows(table: TableInfo, rows: readonly unknown[]): EncodedRows {
 export function insertRows(ctx: Context, projectId: string, tableName: string, rows: readonly unknown[]): Promise<Row[]> {
   return withTable(ctx, projectId, tableName, (table) => {
     const { columns, values } = encodeRows(table, rows);
-    return db.insertRows(ctx.pg, table, columns, values);
+    return db.insertRows(ctx.pg, ctx.actor, table, columns, values);
   });
 }
 
@@ -133,7 +133,7 @@ async function upsertInto(ctx: Context, table: TableInfo, rows: readonly unknown
       });
     }
   });
-  return db.upsertRows(ctx.pg, table, columns, values, conflict);
+  return db.upsertRows(ctx.pg, ctx.actor, table, columns, values, conflict);
 }
 
 export function updateRows(ctx: Context, projectId: string, tableName: string, where: unknown, set: Record<string, unknown>): Promise<Row[]> {
@@ -145,7 +145,7 @@ export function updateRows(ctx: Context, projectId: string, tableName: string, w
       const column = findColumn(table, name, 'set');
       return [column, encodeValue(column, value, `set.${name}`, { table: table.name })];
     });
-    return db.updateRows(ctx.pg, table, assignments, filter);
+    return db.updateRows(ctx.pg, ctx.actor, table, assignments, filter);
   });
 }
 
@@ -153,6 +153,6 @@ export function deleteRows(ctx: Context, projectId: string, tableName: string, w
   return withTable(ctx, projectId, tableName, async (table) => {
     const filter = parseWhere(table, where);
     if (isMatchAll(filter)) throw badInput('where: an empty filter would delete every row; use clearTable to remove them all');
-    return db.deleteRows(ctx.pg, table, filter);
+    return db.deleteRows(ctx.pg, ctx.actor, table, filter);
   });
 }

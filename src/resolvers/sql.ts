@@ -40,7 +40,7 @@ export async function runSql(ctx: Context, projectId: string, text: string, para
   const broken = params.map((param, i) => loneSurrogateAt(param, `params[${i}]`)).find(Boolean);
   if (broken) throw badInput(`${broken}: a string cannot contain a lone UTF-16 surrogate`, { field: broken });
   try {
-    return await ctx.projectSql.run(project.id, text, params);
+    return await ctx.projectSql.run(project.id, ctx.actor, text, params);
   } catch (error) {
     throw mapUserSqlError(error) ?? error;
   }

@@ -78,7 +78,7 @@ export async function createTable(ctx: Context, projectId: string, rawInput: Cre
   }
 
   await refuseExistingTable(ctx, project.schemaName, name);
-  const table = await ctx.metadata.announce(tablesOf(project), (a) => ddl.createTable(ctx.pg, project, { name, columns, primaryKey }, a));
+  const table = await ctx.metadata.announce(tablesOf(project), (a) => ddl.createTable(ctx.pg, ctx.actor, project, { name, columns, primaryKey }, a));
   forgetTables(ctx, project.schemaName);
   ctx.log.info(`created table ${project.schemaName}.${name}`);
   return table;
@@ -89,14 +89,14 @@ export async function renameTable(ctx: Context, projectId: string, name: string,
   checkName('table', newName, 'newName');
   if (newName === name) return table;
   await refuseExistingTable(ctx, project.schemaName, newName);
-  const renamed = await ctx.metadata.announce(tablesOf(project), (a) => ddl.renameTable(ctx.pg, project, name, newName, a));
+  const renamed = await ctx.metadata.announce(tablesOf(project), (a) => ddl.renameTable(ctx.pg, ctx.actor, project, name, newName, a));
   forgetTables(ctx, project.schemaName);
   return renamed;
 }
 
 export async function dropTable(ctx: Context, projectId: string, name: string): Promise<boolean> {
   const { project } = await requireCustomTable(ctx, projectId, name, structure('dropped'));
-  await ctx.metadata.announce(tablesOf(project), (a) => ddl.dropTable(ctx.pg, project, name, a));
+  await ctx.metadata.announce(tablesOf(project), (a) => ddl.dropTable(ctx.pg, ctx.actor, project, name, a));
   forgetTables(ctx, project.schemaName);
   return true;
 }
@@ -104,7 +104,7 @@ export async function dropTable(ctx: Context, projectId: string, name: string): 
 /** Removes every row of a custom table; returns how many. System tables' rows go through deleteRows. */
 export async function clearTable(ctx: Context, projectId: string, name: string): Promise<number> {
   const { project } = await requireCustomTable(ctx, projectId, name, noClear);
-  return ddl.clearTable(ctx.pg, project, name);
+  return ddl.clearTable(ctx.pg, ctx.actor, project, name);
 }
 
 export async function addColumn(ctx: Context, projectId: string, tableName: string, input: unknown): Promise<ColumnInfo> {
@@ -113,7 +113,7 @@ export async function addColumn(ctx: Context, projectId: string, tableName: stri
   if (table.columns.some((c) => c.name === column.name)) {
     throw conflict(`column "${column.name}" already exists in table "${tableName}"`, { table: tableName, column: column.name });
   }
-  const added = await ctx.metadata.announce(tablesOf(project), (a) => ddl.addColumn(ctx.pg, project, tableName, column, a));
+  const added = await ctx.metadata.announce(tablesOf(project), (a) => ddl.addColumn(ctx.pg, ctx.actor, project, tableName, column, a));
   forgetTables(ctx, project.schemaName);
   return added;
 }
@@ -126,7 +126,7 @@ export async function renameColumn(ctx: Context, projectId: string, tableName: s
   if (table.columns.some((c) => c.name === newName)) {
     throw conflict(`column "${newName}" already exists in table "${tableName}"`, { table: tableName, column: newName });
   }
-  const renamed = await ctx.metadata.announce(tablesOf(project), (a) => ddl.renameColumn(ctx.pg, project, tableName, name, newName, a));
+  const renamed = await ctx.metadata.announce(tablesOf(project), (a) => ddl.renameColumn(ctx.pg, ctx.actor, project, tableName, name, newName, a));
   forgetTables(ctx, project.schemaName);
   return renamed;
 }
@@ -141,7 +141,7 @@ export async function dropColumn(ctx: Context, projectId: string, tableName: str
   if (column.primaryKey) {
     throw badInput(`column "${name}" is part of the primary key of table "${tableName}" and cannot be dropped`, { table: tableName, column: name });
   }
-  await ctx.metadata.announce(tablesOf(project), (a) => ddl.dropColumn(ctx.pg, project, tableName, name, a));
+  await ctx.metadata.announce(tablesOf(project), (a) => ddl.dropColumn(ctx.pg, ctx.actor, project, tableName, name, a));
   forgetTables(ctx, project.schemaName);
   return true;
 }

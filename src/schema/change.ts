@@ -1,10 +1,32 @@
 import { DomainError } from '../domain/errors.js';
 import type { RowChangeEvent, TableChangeEvent } from '../live/change-events.js';
+import type { Actor } from '../domain/actor.js';
 import * as changes from '../resolvers/changes.js';
 import { builder } from './builder.js';
 
 export const ChangeOpEnum = builder.enumType('ChangeOp', { values: ['INSERT', 'UPDATE', 'DELETE', 'CLEAR'] as const });
 export const TableChangeKindEnum = builder.enumType('TableChangeKind', { values: ['CREATED', 'DROPPED', 'RENAMED', 'ALTERED'] as const });
+
+export const ChangeActorKindEnum = builder.enumType('ChangeActorKind', {
+  values: {
+    ADMIN: { description: 'The admin token.' },
+    API_KEY: { description: "A project's API key (apiKeyId, apiKeyName)." },
+    IN_PROCESS: { description: 'Bot code through dbServices in its own process.' },
+  } as const,
+});
+
+export const ChangeActorRef = builder.objectRef<Actor>('ChangeActor').implement({
+  description: 'Who made a change through the API or dbServices.',
+  fields: (t) => ({
+    kind: t.field({ type: ChangeActorKindEnum, resolve: (actor) => actor.kind }),
+    apiKeyId: t.id({ nullable: true, resolve: (actor) => (actor.kind === 'API_KEY' ? actor.apiKeyId : null) }),
+    apiKeyName: t.string({ nullable: true, description: 'As the key was named when it wrote.', resolve: (actor) => (actor.kind === 'API_KEY' ? actor.apiKeyName : null) }),
+  }),
+});
+
+/** The actor as the API shows it: one a process of ours wrote, else null (an operator can write any mark). */
+const knownActor = (actor: Actor | null): Actor | null => (actor && ['ADMIN', 'API_KEY', 'IN_PROCESS'].includes(actor.kind) ? actor : null);
+const ACTOR_DESCRIPTION = 'Who made the change: null for a write made outside the API (psql, another program).';
 
 export const RowChangeRef = builder.objectRef<RowChangeEvent>('RowChange').implement({
   description: 'One committed change of one row (or a CLEAR of the whole table), in commit order.',
@@ -17,6 +39,7 @@ export const RowChangeRef = builder.objectRef<RowChangeEvent>('RowChange').imple
     oldRow: t.field({ type: 'JSONObject', nullable: true, description: 'The old row (UPDATE, DELETE).', resolve: (change) => change.oldRow }),
     changedColumns: t.exposeStringList('changedColumns', { nullable: true, description: 'UPDATE only.' }),
     at: t.field({ type: 'DateTime', description: 'When the change was made.', resolve: (change) => change.at }),
+    actor: t.field({ type: ChangeActorRef, nullable: true, description: ACTOR_DESCRIPTION, resolve: (change) => knownActor(change.actor) }),
   }),
 });
 
@@ -28,6 +51,7 @@ export const TableChangeRef = builder.objectRef<TableChangeEvent>('TableChange')
     kind: t.field({ type: TableChangeKindEnum, resolve: (change) => change.kind }),
     newName: t.exposeString('newName', { nullable: true }),
     at: t.field({ type: 'DateTime', resolve: (change) => change.at }),
+    actor: t.field({ type: ChangeActorRef, nullable: true, description: ACTOR_DESCRIPTION, resolve: (change) => knownActor(change.actor) }),
   }),
 });
 

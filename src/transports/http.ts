@@ -10,8 +10,8 @@ export interface HttpDeps {
   yoga: YogaServerInstance<WebSocketInitialContext, Context>;
   /** The dashboard at `/` and its assets (web-ui.ts): it answers the requests that are its own. */
   webUi: { handle(req: IncomingMessage, res: ServerResponse): boolean };
-  /** /readyz: the database answers and every platform migration is applied. */
-  ready(): Promise<boolean>;
+  /** /readyz: whether the database answers and every platform migration is applied, and what else to show. */
+  readiness(): Promise<{ ready: boolean } & Record<string, unknown>>;
   metrics: Metrics;
   authenticate: Authenticator;
 }
@@ -25,7 +25,9 @@ export function createRequestHandler(deps: HttpDeps) {
     if (deps.webUi.handle(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/readyz') return void deps.ready().then((ready) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }));
+    if (path === '/readyz') {
+      return void deps.readiness().then(({ ready, ...details }) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...details }));
+    }
     if (path === '/metrics') return void sendMetrics(req, res, deps);
     if (Number(req.headers['content-length'] ?? 0) > QUERY_LIMITS.maxBodyBytes) return sendTooLarge(res);
     if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {

@@ -3,6 +3,7 @@ import { changeLog } from './002-change-log.sql.js';
 import { staticCapture } from './003-static-capture.sql.js';
 import { outsideDdl } from './004-outside-ddl.sql.js';
 import { apiKeyUse } from './005-api-key-use.sql.js';
+import { logicalCapture } from './006-logical-capture.sql.js';
 
 export interface Migration {
   version: number;
@@ -17,4 +18,5 @@ export const migrations: Migration[] = [
   { version: 3, name: 'static change capture', sql: staticCapture },
   { version: 4, name: 'structural changes outside the API', sql: outsideDdl },
   { version: 5, name: 'API key last use', sql: apiKeyUse },
+  { version: 6, name: 'capture from the write-ahead log', sql: logicalCapture },
 ];

@@ -19,7 +19,7 @@ export const recordTableChangeSql = /* SQL */ `SELECT paige.record_table_change(
 /** The columns of one change, bigints as text (node-postgres keeps int8 as strings). */
 const changeColumns = /* SQL */ `
   c.seq, l.id, l.schema_name AS "schema", l.table_name AS "table", l.op, l.new_row AS "row", l.old_row AS "oldRow",
-  l.changed_columns AS "changedColumns", l.new_name AS "newName", l.at`;
+  l.changed_columns AS "changedColumns", l.new_name AS "newName", l.at, c.actor, c.commit_lsn::text AS "commitLsn"`;
 
 // A position is (seq, id): commit order first, then the order within the transaction. "After
 // ($1, $2)" is `c.seq >= $1 AND (c.seq > $1 OR l.id > $2)`, split below between the commit and
@@ -51,6 +51,9 @@ SELECT h.head, e.*
      LIMIT $4
   ) e ON true
  ORDER BY e.seq, e.id`;
+
+/** The WAL's insert position, as text (16/B374D848). */
+export const walInsertPositionSql = /* SQL */ `SELECT pg_current_wal_insert_lsn()::text AS lsn`;
 
 /** The highest committed seq: where a process starts reading. */
 export const headSql = /* SQL */ `SELECT coalesce(max(seq), 0) AS head FROM paige.change_commits`;
@@ -99,3 +102,56 @@ SELECT count(*)::int AS "deleted" FROM rows`;
 export const purgeSchemaSql = /* SQL */ `
 WITH purged AS (DELETE FROM paige.change_log WHERE schema_name = $1)
 SELECT paige.drop_orphan_captures($1)`;
+
+/**
+ * The 64-bit id (xid8) of a decoded transaction from its 32-bit xid (what pgoutput sends): the
+ * current epoch, or the one before when the xid is above the current counter (it wrapped since).
+ * A decoded transaction has committed, so its xid is below the current xmax. `x` is a bigint.
+ */
+const xid8Of = (x: string) => /* SQL */ `(
+  SELECT (CASE WHEN ${x} <= (c & 4294967295) THEN ((c >> 32) << 32) | ${x} ELSE (((c >> 32) - 1) << 32) | ${x} END)::text::xid8
+    FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS c) cur)`;
+
+/** The entries of a decoded transaction, as the capture leader sends them ($n: jsonb array). */
+const decodedEntries = (param: string) => /* SQL */ `
+  jsonb_to_recordset(${param}) AS e(id bigint, schema text, "table" text, op text, row jsonb, "oldRow" jsonb, "changedColumns" text[], "newName" text)`;
+
+/**
+ * Appends decoded transactions in commit order, in ONE statement (logical capture's leader):
+ * each gets the next commit seq in the order given, its actor and commit LSN, and its entries,
+ * then one data-less NOTIFY wakes every process at commit. A transaction already in the log (the
+ * same one appended before a crash, or stamped by the triggers during a mode switch) is skipped
+ * whole, so a replay writes nothing twice. $1: [{ ord, xid, commitLsn, committedAt, actor, entries }].
+ */
+export const appendTransactionsSql = /* SQL */ `
+WITH given AS (
+  SELECT t.ord, ${xid8Of('t.xid')} AS xid, t."commitLsn", t."committedAt", t.actor, t.entries
+    FROM jsonb_to_recordset($1::jsonb) AS t(ord int, xid bigint, "commitLsn" pg_lsn, "committedAt" timestamptz, actor jsonb, entries jsonb)
+), fresh AS (
+  -- nextval in the order of the sorted subquery: seq order is commit order.
+  SELECT g.*, nextval('paige.change_commit_seq') AS seq
+    FROM (SELECT * FROM given g WHERE NOT EXISTS (SELECT 1 FROM paige.change_commits c WHERE c.xid = g.xid) ORDER BY g.ord) g
+), commits AS (
+  INSERT INTO paige.change_commits (xid, seq, committed_at, commit_lsn, actor)
+  SELECT xid, seq, "committedAt", "commitLsn", actor FROM fresh
+  ON CONFLICT (xid) DO NOTHING
+  RETURNING xid
+), entries AS (
+  INSERT INTO paige.change_log (id, xid, schema_name, table_name, op, new_row, old_row, changed_columns, new_name, at) OVERRIDING SYSTEM VALUE
+  SELECT e.id, f.xid, e.schema, e."table", e.op, e.row, e."oldRow", e."changedColumns", e."newName", f."committedAt"
+    FROM fresh f JOIN commits c ON c.xid = f.xid CROSS JOIN LATERAL ${decodedEntries('f.entries')}
+  ON CONFLICT DO NOTHING
+)
+SELECT pg_notify('${CHANGES_CHANNEL}', '')`;
+
+/**
+ * Some entries of a transaction too large to append in one go, ahead of its commit: invisible to
+ * readers until the commit row exists, and skipped when the transaction is already in the log.
+ * $1 xid (32-bit), $2 committed at, $3 entries.
+ */
+export const appendEntriesSql = /* SQL */ `
+INSERT INTO paige.change_log (id, xid, schema_name, table_name, op, new_row, old_row, changed_columns, new_name, at) OVERRIDING SYSTEM VALUE
+SELECT e.id, x.xid, e.schema, e."table", e.op, e.row, e."oldRow", e."changedColumns", e."newName", $2::timestamptz
+  FROM (SELECT ${xid8Of('$1::bigint')} AS xid) x CROSS JOIN LATERAL ${decodedEntries('$3::jsonb')}
+ WHERE NOT EXISTS (SELECT 1 FROM paige.change_commits c WHERE c.xid = x.xid)
+ON CONFLICT DO NOTHING`;

@@ -55,3 +55,10 @@ export const terminateLoginSessionsSql = /* SQL */ `
  */
 export const resetLoginPasswordSql = (login: string, password: string) =>
   /* SQL */ `ALTER ROLE ${quoteIdent(login)} PASSWORD ${quoteLiteral(password)}`;
+
+/**
+ * $1 schema. Every project schema is in the capture publication (migration 006), in either capture
+ * mode, so a switch of mode needs no backfill; a no-op where there is no publication.
+ */
+export const publishSchemaSql = /* SQL */ `SELECT paige.publish_schema($1)`;
+export const unpublishSchemaSql = /* SQL */ `SELECT paige.unpublish_schema($1)`;

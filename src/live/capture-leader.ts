@@ -1,0 +1,241 @@
+import type pg from 'pg';
+import type { Logger } from '../logger.js';
+import type { Counter, Metrics } from '../metrics.js';
+import { createPool, type Queryable } from '../db/pool.js';
+import { appendEntries, appendTransactions, type DecodedEntry, type DecodedTransaction } from '../db/change-log.js';
+import type { PgoutputMessage } from '../db/pgoutput.js';
+import { ReplicationStream, SlotInUse } from '../db/replication-stream.js';
+import { decodeChange, decodeMessage } from './decoded-changes.js';
+
+export interface CaptureLeaderOptions {
+  url: string;
+  log: Logger;
+  metrics: Metrics;
+  slot: string;
+  publication: string;
+  /** Asked (on the leader's own connections) before every attempt to stream: false once the database has left logical mode, which ends the candidacy. */
+  stillLogical: (db: Queryable) => Promise<boolean>;
+  /** How often a process standing by tries to take the slot over, in ms. @default 1000 */
+  standbyRetryMs?: number;
+}
+
+/** A transaction being decoded: its entries so far (those not yet appended ahead of its commit). */
+interface OpenTransaction {
+  xid: number;
+  committedAt: string;
+  actor: unknown;
+  entries: DecodedEntry[];
+  bytes: number;
+  nextId: number;
+  /** Some entries were appended ahead of the commit (a large transaction). */
+  chunked: boolean;
+}
+
+/** Entries of one open transaction past which they are appended ahead of its commit: it never sits whole in memory. */
+const CHUNK = { entries: 1_000, bytes: 4 * 1024 * 1024 };
+/** Committed transactions appended in one statement at most. */
+const BATCH = { transactions: 500, bytes: 4 * 1024 * 1024 };
+
+/**
+ * Capture from the write-ahead log, in the one process that holds the replication slot (Postgres
+ * lets one walsender stream a slot at a time: that is the election; the others retry every
+ * second and take over within one retry of the leader's connection closing). It decodes each
+ * committed transaction, appends committed transactions to the change log in commit order (one
+ * statement per batch, each with one data-less NOTIFY), and only then confirms their LSN. After
+ * a crash between the append and the confirmation, the slot sends those transactions again and
+ * the append skips them whole (DESIGN.md "Live changes").
+ */
+export class CaptureLeader {
+  private stream: ReplicationStream | undefined;
+  private stopped = false;
+  private looping: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private open: OpenTransaction | undefined;
+  private batch: DecodedTransaction[] = [];
+  private batchBytes = 0;
+  /** The end LSN of the last commit handled: everything before it is appended once `chain` settles. */
+  private lastEnd: string | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private appending = 0;
+  private flushScheduled = false;
+  private appendFailure: unknown;
+  private readonly pool: pg.Pool;
+  private readonly counters: { transactions: Counter; entries: Counter; batches: Counter };
+  leading = false;
+
+  constructor(private readonly options: CaptureLeaderOptions) {
+    // Its own session: a burst of requests on the platform pool must not hold the capture back.
+    this.pool = createPool(options.url, { max: 1, applicationName: 'paige-db-capture' });
+    this.counters = {
+      transactions: options.metrics.counter('paige_capture_transactions_total', 'Committed transactions decoded from the WAL and appended to the change log'),
+      entries: options.metrics.counter('paige_capture_entries_total', 'Row and table changes decoded from the WAL and appended'),
+      batches: options.metrics.counter('paige_capture_batches_total', 'Append statements (each with one NOTIFY) written by the capture leader'),
+    };
+  }
+
+  start(): void {
+    this.looping ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.stream?.stop();
+    await this.looping;
+    await this.pool.end();
+  }
+
+  private async loop(): Promise<void> {
+    const { log } = this.options;
+    let failures = 0;
+    while (!this.stopped) {
+      if (!(await this.options.stillLogical(this.pool).catch(() => true))) {
+        log.info('capture: the database captures with triggers now; this process stops standing for the slot');
+        return;
+      }
+      if (this.stopped) return;
+      const stream = new ReplicationStream({ url: this.options.url, slot: this.options.slot, publication: this.options.publication, applicationName: 'paige-db-capture-stream' });
+      this.stream = stream;
+      let delay = this.options.standbyRetryMs ?? 1_000;
+      try {
+        await stream.run((message) => this.handle(message), (lsn) => this.heartbeat(lsn));
+        failures = 0;
+      } catch (error) {
+        if (!(error instanceof SlotInUse)) {
+          failures += 1;
+          delay = Math.min(250 * 2 ** Math.min(failures, 5), 5_000);
+          if (!this.stopped) log.warn(`capture: the replication stream ended (${String(error)}); starting again in ${delay} ms`);
+        }
+      }
+      if (this.leading) log.info('capture: this process no longer holds the replication slot');
+      this.leading = false;
+      // What was decoded but not confirmed is sent again by the slot: start clean.
+      await this.chain.catch(() => {});
+      this.reset();
+      if (!this.stopped) await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private reset(): void {
+    this.open = undefined;
+    this.batch = [];
+    this.batchBytes = 0;
+    this.lastEnd = undefined;
+    this.appendFailure = undefined;
+    this.chain = Promise.resolve();
+  }
+
+  private async handle(message: PgoutputMessage): Promise<void> {
+    if (this.appendFailure !== undefined) throw this.appendFailure;
+    if (!this.leading) {
+      this.leading = true;
+      this.options.log.info('capture: this process holds the replication slot and appends the change log');
+    }
+    switch (message.tag) {
+      case 'begin':
+        this.open = { xid: message.xid, committedAt: message.commitTime, actor: null, entries: [], bytes: 0, nextId: 1, chunked: false };
+        return;
+      case 'message': {
+        const decoded = decodeMessage(message);
+        if (!this.open || !decoded) return;
+        if (decoded.actor !== undefined) this.open.actor ??= decoded.actor;
+        if (decoded.entry) this.add([decoded.entry], 0);
+        return;
+      }
+      case 'insert':
+      case 'update':
+      case 'delete':
+      case 'truncate': {
+        if (!this.open) throw new Error(`capture: a ${message.tag} outside a transaction`);
+        const { entries, bytes } = decodeChange(message);
+        this.add(entries, bytes);
+        if (this.open.entries.length >= CHUNK.entries || this.open.bytes >= CHUNK.bytes) await this.appendChunk();
+        return;
+      }
+      case 'commit':
+        return this.commit(message.commitLsn, message.endLsn);
+      default:
+        return;
+    }
+  }
+
+  private add(entries: Omit<DecodedEntry, 'id'>[], bytes: number): void {
+    const open = this.open!;
+    for (const entry of entries) open.entries.push({ id: open.nextId++, ...entry });
+    open.bytes += bytes;
+  }
+
+  /** A large transaction's entries so far go ahead of its commit, so it never sits whole in memory. */
+  private async appendChunk(): Promise<void> {
+    const open = this.open!;
+    const entries = open.entries;
+    open.entries = [];
+    open.bytes = 0;
+    open.chunked = true;
+    await this.enqueue(() => appendEntries(this.pool, open, entries));
+  }
+
+  private async commit(commitLsn: string, endLsn: string): Promise<void> {
+    const open = this.open;
+    this.open = undefined;
+    this.lastEnd = endLsn;
+    // A transaction with nothing the log keeps (the leader's own appends, an actor mark alone).
+    if (open && (open.entries.length > 0 || open.chunked)) {
+      this.batch.push({ xid: open.xid, commitLsn, committedAt: open.committedAt, actor: open.actor, entries: open.entries });
+      this.batchBytes += open.bytes;
+    }
+    if (this.batch.length >= BATCH.transactions || this.batchBytes >= BATCH.bytes) await this.flush();
+    else if (!this.flushScheduled) {
+      // Once the messages already received are handled: several commits share one statement.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        void this.flush().catch(() => {});
+      });
+    }
+  }
+
+  /** Appends the committed transactions decoded so far, then confirms up to the last commit handled. */
+  private flush(): Promise<void> {
+    const batch = this.batch;
+    const confirmable = this.lastEnd;
+    const stream = this.stream!;
+    this.batch = [];
+    this.batchBytes = 0;
+    return this.enqueue(async () => {
+      if (batch.length > 0) {
+        await appendTransactions(this.pool, batch);
+        this.counters.batches.inc();
+        this.counters.transactions.inc(batch.length);
+        this.counters.entries.inc(batch.reduce((sum, transaction) => sum + transaction.entries.length, 0));
+      }
+      if (confirmable) await stream.confirm(confirmable);
+    });
+  }
+
+  /** Appends run one after another, in the order decoded; the first failure stops the stream. */
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    this.appending += 1;
+    const run = this.chain.then(work).finally(() => (this.appending -= 1));
+    this.chain = run.catch((error: unknown) => {
+      this.appendFailure ??= error;
+      void this.stream?.stop();
+    });
+    return run;
+  }
+
+  /**
+   * A keepalive says the server has sent everything before `lsn`. With nothing received still to
+   * handle, nothing open and nothing being appended, all of it is in the log: confirm it, so an
+   * idle project does not hold back the WAL of a busy cluster.
+   */
+  private heartbeat(lsn: string): void {
+    if (this.stream && this.stream.pending === 0 && !this.open && this.batch.length === 0 && this.appending === 0) void this.stream.confirm(lsn).catch(() => {});
+  }
+}
