@@ -59,7 +59,7 @@ describe('fan-out', () => {
     const metrics = new Metrics();
     const subscriber = new PgSubscriber({ url: inject('databaseUrl'), log, applicationPrefix: 'paige-db-test-' });
     await subscriber.start();
-    const hub = new ChangeHub({ url: inject('databaseUrl'), subscriber, log, metrics, retentionHours: 24, maxQueued: 3, batchSize: 1 });
+    const hub = new ChangeHub({ url: inject('databaseUrl'), subscriber, log, metrics, retentionHours: 24, maxQueued: 3, batchSize: 1, fromWal: t.server.services.capture.mode === 'logical' });
     try {
       const stalled = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });
       const reading = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });

@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import type pg from 'pg';
 import { createDbServices } from '../src/dbservices/index.js';
 import { superuserClient } from './support/postgres.js';
+import { Arrivals } from './support/arrivals.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
 import { ROW_CHANGES, subscribe } from './support/subscriptions.js';
@@ -72,7 +73,8 @@ describe('write paths', () => {
 });
 
 describe('the wake-up', () => {
-  it('is one NOTIFY per transaction, carrying no data, sent only when the transaction commits', async () => {
+  it('is one NOTIFY per transaction, carrying no data, sent only when the transaction commits (trigger capture)', async () => {
+    if (t.server.services.capture.mode !== 'triggers') return;
     const listener = await superuserClient();
     const writer = await superuserClient();
     const pid = (await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
@@ -95,6 +97,30 @@ describe('the wake-up', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(heard.map((n) => [n.channel, n.payload])).toEqual([['paige_changes', '']]);
   });
+
+  it("comes from the capture leader alone, never from a writer's transaction (capture from the WAL)", async () => {
+    if (t.server.services.capture.mode !== 'logical') return;
+    const listener = await superuserClient();
+    const writer = await superuserClient();
+    const pid = (await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const heard = new Arrivals<pg.Notification>();
+    listener.on('notification', (n) => heard.push(n));
+    await listener.query('LISTEN paige_changes');
+    const leaders = async () =>
+      (await listener.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'paige-db-capture'`)).rows.map((row) => row.pid as number);
+    const sub = await subscribeToTable('orders', { where: { sku: { _like: 'wal-%' } } });
+    const schema = `"${project.schema}"`;
+    await writer.query('BEGIN');
+    await writer.query(`INSERT INTO ${schema}.orders (sku, qty) SELECT 'wal-' || g, g FROM generate_series(1, 3) g`);
+    await writer.query(`UPDATE ${schema}.orders SET qty = qty + 1 WHERE sku LIKE 'wal-%'`);
+    await writer.query('COMMIT');
+    // The subscriber has the changes: the append that brought them sent its NOTIFY before.
+    await sub.waitFor(6);
+    const appenders = await leaders();
+    await heard.until('a NOTIFY from the capture leader', (items) => (items.some((n) => appenders.includes(n.processId)) ? true : undefined));
+    expect(heard.items.filter((n) => n.processId === pid)).toEqual([]);
+    expect(new Set(heard.items.filter((n) => appenders.includes(n.processId)).map((n) => n.payload))).toEqual(new Set(['']));
+  });
 });
 
 describe('the change log is the platform’s', () => {
@@ -103,15 +129,20 @@ describe('the change log is the platform’s', () => {
       'SELECT * FROM paige.change_log',
       `INSERT INTO paige.change_log (schema_name, table_name, op) VALUES ('x', 'y', 'INSERT')`,
       `SELECT paige.record_table_change('x', 'y', 'CREATED', NULL)`,
-      'DROP TRIGGER paige_capture_insert ON orders',
+      ...(t.server.services.capture.mode === 'triggers' ? ['DROP TRIGGER paige_capture_insert ON orders'] : []),
       'ALTER TABLE orders DISABLE TRIGGER ALL',
+      // What capture from the WAL rests on: the old row in the WAL, the publication, the slot.
+      'ALTER TABLE orders REPLICA IDENTITY DEFAULT',
+      'ALTER PUBLICATION paige_changes DROP TABLES IN SCHEMA public',
+      `SELECT pg_create_logical_replication_slot('tenant', 'pgoutput')`,
+      `SELECT pg_logical_emit_message(true, 'paige.actor', '{"kind":"ADMIN"}')`,
     ]) {
       const result = await sqlAsLogin(text);
       expect(result.errors?.[0]?.extensions?.code, text).toBe('FORBIDDEN');
     }
   });
 
-  it('still captures after those attempts (the triggers are intact)', async () => {
+  it('still captures after those attempts (the triggers, or the publication and the slot, are intact)', async () => {
     const sub = await subscribeToTable('orders', { where: { sku: { _eq: 'still-captured' } } });
     expect((await sqlAsLogin(`INSERT INTO orders (sku, qty) VALUES ('still-captured', 1)`)).errors).toBeUndefined();
     await sub.waitFor(1);

@@ -17,7 +17,11 @@ describe('endpoints', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready' });
+    const readiness = await ready.json();
+    // How changes are captured: from the WAL (with the slot's lag) where the server allows it, else by triggers.
+    if (t.server.services.capture.mode === 'logical') {
+      expect(readiness).toEqual({ status: 'ready', capture: 'logical', slot: { lagBytes: expect.any(Number), streaming: expect.any(Boolean) } });
+    } else expect(readiness).toEqual({ status: 'ready', capture: 'triggers' });
   });
 
   it('serves GraphiQL to a browser GET on /graphql', async () => {
