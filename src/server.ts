@@ -110,7 +110,7 @@ function watchCaptureLag(services: AppServices): NodeJS.Timeout {
   const timer = setInterval(() => {
     void services.capture.status.read().then(({ slot }) => {
       if (slot && slot.lagBytes > services.config.captureLagWarnBytes) {
-        services.log.warn(`capture: the replication slot paige_capture keeps ${Math.round(slot.lagBytes / 1024 / 1024)} MB of WAL (${slot.streaming ? 'a leader streams it but lags' : 'no process streams it'}); it is dropped by Postgres past max_slot_wal_keep_size`);
+        services.log.warn(`capture: the replication slot ${slot.name} keeps ${Math.round(slot.lagBytes / 1024 / 1024)} MB of WAL (${slot.streaming ? 'a leader streams it but lags' : 'no process streams it'}); it is dropped by Postgres past max_slot_wal_keep_size`);
       }
     }, () => {});
   }, LAG_CHECK_MS);

@@ -56,7 +56,7 @@ async function snapshot() {
             (SELECT count(*) FROM pg_extension) AS extensions,
             (SELECT string_agg(relname || ':' || relreplident::text, ',' ORDER BY relname) FROM pg_class WHERE relnamespace IN ($1::regnamespace, $2::regnamespace) AND relkind = 'r') AS replica_identities,
             (SELECT count(*) FROM pg_publication_namespace WHERE pnnspid IN ($1::regnamespace, $2::regnamespace)) AS published_schemas,
-            (SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots) AS slots,
+            (SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots WHERE database = current_database()) AS slots,
             (SELECT count(*) FROM pg_auth_members WHERE member = to_regrole($3::text)) AS memberships_of_login,
             (SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls OR rolinherit FROM pg_roles WHERE rolname = $3::text) AS login_has_more`,
     [a.schema, b.schema, loginOf(a)],
@@ -173,7 +173,7 @@ describe('roles: SET ROLE, RESET ROLE, SET SESSION AUTHORIZATION, set_config gai
 });
 
 describe('structure: triggers, tables, functions, extensions', () => {
-  const cases = (trigger: string | undefined): Refusal[] => [
+  const cases = (trigger: string | undefined, slot: string): Refusal[] => [
     ['alter table contacts disable trigger all', 'FORBIDDEN', /must be owner of table contacts/],
     ['alter table notes disable trigger user', 'FORBIDDEN'],
     ...(trigger ? ([[`alter table notes disable trigger "${trigger}"`, 'FORBIDDEN'], [`drop trigger "${trigger}" on notes`, 'FORBIDDEN']] as Refusal[]) : []),
@@ -211,9 +211,9 @@ describe('structure: triggers, tables, functions, extensions', () => {
     [`alter publication paige_changes add tables in schema "${b.schema}"`, 'FORBIDDEN'],
     ['drop publication paige_changes', 'FORBIDDEN'],
     [`select pg_create_logical_replication_slot('mine', 'pgoutput')`, 'FORBIDDEN'],
-    [`select pg_drop_replication_slot('paige_capture')`, 'FORBIDDEN'],
-    [`select pg_replication_slot_advance('paige_capture', pg_current_wal_lsn())`, 'FORBIDDEN'],
-    [`select * from pg_logical_slot_peek_changes('paige_capture', null, null)`, 'FORBIDDEN'],
+    [`select pg_drop_replication_slot('${slot}')`, 'FORBIDDEN'],
+    [`select pg_replication_slot_advance('${slot}', pg_current_wal_lsn())`, 'FORBIDDEN'],
+    [`select * from pg_logical_slot_peek_changes('${slot}', null, null)`, 'FORBIDDEN'],
     [`select pg_logical_emit_message(true, 'paige.actor', '{"kind":"ADMIN"}')`, 'FORBIDDEN'],
   ];
 
@@ -221,8 +221,10 @@ describe('structure: triggers, tables, functions, extensions', () => {
     // Trigger capture: each table's capture triggers; capture from the WAL has none (the case still tries).
     const { rows } = await su.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal LIMIT 1`, [`"${a.schema}".notes`]);
     const trigger = rows[0]?.tgname as string | undefined;
+    // The database's slot (whether or not it exists: a tenant is refused either way).
+    const slot = (await su.query(`SELECT 'paige_capture_' || oid AS slot FROM pg_database WHERE datname = current_database()`)).rows[0].slot as string;
     const before = await snapshot();
-    for (const refusal of cases(trigger)) await asA.refused(refusal);
+    for (const refusal of cases(trigger, slot)) await asA.refused(refusal);
     expect(await snapshot()).toEqual(before);
     const marker = `captured-${randomBytes(3).toString('hex')}`;
     const changes = collect(wsClient(t, a.token), ROW_CHANGES, { p: a.id, t: 'notes', where: { v: { _eq: marker } } });

@@ -20,7 +20,7 @@ describe('endpoints', () => {
     const readiness = await ready.json();
     // How changes are captured: from the WAL (with the slot's lag) where the server allows it, else by triggers.
     if (t.server.services.capture.mode === 'logical') {
-      expect(readiness).toEqual({ status: 'ready', capture: 'logical', slot: { lagBytes: expect.any(Number), streaming: expect.any(Boolean) } });
+      expect(readiness).toEqual({ status: 'ready', capture: 'logical', slot: { name: expect.stringMatching(/^paige_capture_\d+$/), lagBytes: expect.any(Number), streaming: expect.any(Boolean) } });
     } else expect(readiness).toEqual({ status: 'ready', capture: 'triggers' });
   });
 

@@ -10,8 +10,7 @@ import * as sql from './sql/capture.sql.js';
 export type CaptureMode = 'logical' | 'triggers';
 export type CaptureSetting = CaptureMode | 'auto';
 
-/** The replication slot logical capture reads (pgoutput) and the publication it reads through. */
-export const CAPTURE_SLOT = 'paige_capture';
+/** The publication logical capture reads through (one per database, as the slot: paige.capture_slot()). */
 export const CAPTURE_PUBLICATION = 'paige_changes';
 
 export interface CaptureState {
@@ -20,12 +19,14 @@ export interface CaptureState {
   canReplicate: boolean;
   /** The database's mode now. */
   mode: CaptureMode;
+  /** The database's replication slot (pgoutput), `paige_capture_<database oid>`: slot names are the cluster's. */
+  slotName: string;
   slot: boolean;
   slotsAvailable: boolean;
 }
 
 export async function readCaptureState(db: Queryable): Promise<CaptureState> {
-  const { rows } = await db.query<CaptureState>(sql.captureStateSql, [CAPTURE_SLOT]);
+  const { rows } = await db.query<CaptureState>(sql.captureStateSql);
   return rows[0]!;
 }
 
@@ -53,7 +54,7 @@ export async function createSlot(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url, application_name: 'paige-db-capture-setup' });
   await client.connect();
   try {
-    await client.query(sql.createSlotSql, [CAPTURE_SLOT]);
+    await client.query(sql.createSlotSql);
   } finally {
     await client.end();
   }
@@ -92,27 +93,27 @@ export async function placeBarrier(db: Queryable): Promise<string> {
 }
 
 export async function slotConfirmedPast(db: Queryable, lsn: string): Promise<boolean> {
-  const { rows } = await db.query<{ past: boolean }>(sql.slotConfirmedPastSql, [CAPTURE_SLOT, lsn]);
+  const { rows } = await db.query<{ past: boolean }>(sql.slotConfirmedPastSql, [lsn]);
   return rows[0]!.past;
 }
 
 /** Drops the slot, ending the walsender that streams it first; true once it is gone. */
 export async function dropSlot(db: Queryable): Promise<boolean> {
-  await db.query(sql.releaseSlotSql, [CAPTURE_SLOT]);
-  await db.query(sql.dropSlotSql, [CAPTURE_SLOT]);
+  await db.query(sql.releaseSlotSql);
+  await db.query(sql.dropSlotSql);
   return !(await readCaptureState(db)).slot;
 }
 
 /** How many bytes of WAL the slot keeps for capture, and whether a leader streams it; undefined without the slot. */
-async function slotLag(db: Queryable): Promise<{ lagBytes: number; streaming: boolean } | undefined> {
-  const { rows } = await db.query<{ lagBytes: string; active: boolean }>(sql.slotLagSql, [CAPTURE_SLOT]);
-  return rows[0] ? { lagBytes: Number(rows[0].lagBytes), streaming: rows[0].active } : undefined;
+async function slotLag(db: Queryable): Promise<CaptureStatus['slot']> {
+  const { rows } = await db.query<{ name: string; lagBytes: string; active: boolean }>(sql.slotLagSql);
+  return rows[0] ? { name: rows[0].name, lagBytes: Number(rows[0].lagBytes), streaming: rows[0].active } : undefined;
 }
 
 export interface CaptureStatus {
   capture: CaptureMode;
   /** In logical mode: the WAL the slot keeps, and whether a leader streams it. */
-  slot?: { lagBytes: number; streaming: boolean };
+  slot?: { name: string; lagBytes: number; streaming: boolean };
 }
 
 /**

@@ -11,10 +11,12 @@ export interface CaptureLeaderOptions {
   url: string;
   log: Logger;
   metrics: Metrics;
-  slot: string;
   publication: string;
-  /** Asked (on the leader's own connections) before every attempt to stream: false once the database has left logical mode, which ends the candidacy. */
-  stillLogical: (db: Queryable) => Promise<boolean>;
+  /**
+   * Asked (on the leader's own connection) before every attempt to stream: the database's slot,
+   * or undefined once the database has left logical mode, which ends the candidacy.
+   */
+  slotToStream: (db: Queryable) => Promise<string | undefined>;
   /** How often a process standing by tries to take the slot over, in ms. @default 1000 */
   standbyRetryMs?: number;
 }
@@ -62,6 +64,8 @@ export class CaptureLeader {
   private readonly pool: pg.Pool;
   private readonly counters: { transactions: Counter; entries: Counter; batches: Counter };
   leading = false;
+  /** The slot last streamed or tried. */
+  private slot: string | undefined;
 
   constructor(private readonly options: CaptureLeaderOptions) {
     // Its own session: a burst of requests on the platform pool must not hold the capture back.
@@ -89,12 +93,15 @@ export class CaptureLeader {
     const { log } = this.options;
     let failures = 0;
     while (!this.stopped) {
-      if (!(await this.options.stillLogical(this.pool).catch(() => true))) {
+      // Postgres unreachable (no answer): the slot known from before is tried, failing and retrying after the delay.
+      const answer = await this.options.slotToStream(this.pool).then((name) => ({ name }), () => undefined);
+      if (answer && answer.name === undefined) {
         log.info('capture: the database captures with triggers now; this process stops standing for the slot');
         return;
       }
+      this.slot = answer?.name ?? this.slot;
       if (this.stopped) return;
-      const stream = new ReplicationStream({ url: this.options.url, slot: this.options.slot, publication: this.options.publication, applicationName: 'paige-db-capture-stream' });
+      const stream = new ReplicationStream({ url: this.options.url, slot: this.slot ?? '', publication: this.options.publication, applicationName: 'paige-db-capture-stream' });
       this.stream = stream;
       let delay = this.options.standbyRetryMs ?? 1_000;
       try {

@@ -11,7 +11,6 @@ import {
   slotConfirmedPast,
   underSwitchLock,
   CAPTURE_PUBLICATION,
-  CAPTURE_SLOT,
   type CaptureMode,
   type CaptureSetting,
 } from '../db/capture-mode.js';
@@ -37,9 +36,11 @@ export function captureLeader(setup: CaptureSetup): CaptureLeader {
     url: setup.url,
     log: setup.log,
     metrics: setup.metrics,
-    slot: CAPTURE_SLOT,
     publication: CAPTURE_PUBLICATION,
-    stillLogical: async (db) => (await readCaptureState(db)).mode === 'logical',
+    slotToStream: async (db) => {
+      const state = await readCaptureState(db);
+      return state.mode === 'logical' ? state.slotName : undefined;
+    },
   });
 }
 

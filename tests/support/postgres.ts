@@ -46,11 +46,11 @@ export async function loginRoleClient(projectId: string): Promise<pg.Client> {
   return session(url.toString());
 }
 
-/** A new empty database on the test Postgres (not this run's), dropped after the test file; its URL. */
-export async function createEmptyDatabase(): Promise<string> {
+/** A new empty database on the test Postgres (not this run's), or on the server at `serverUrl`, dropped after the test file; its URL. */
+export async function createEmptyDatabase(serverUrl = inject('serverUrl')): Promise<string> {
   const name = `paige_test_${randomBytes(4).toString('hex')}`;
-  const admin = await session(inject('serverUrl'));
+  const admin = await session(serverUrl);
   await admin.query(`CREATE DATABASE ${name}`);
   leftover(() => admin.query(`DROP DATABASE ${name} WITH (FORCE)`));
-  return withDatabase(inject('serverUrl'), name);
+  return withDatabase(serverUrl, name);
 }

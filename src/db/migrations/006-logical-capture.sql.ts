@@ -42,6 +42,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f
   SELECT value FROM paige.settings WHERE key = 'capture_mode';
 $fn$;
 
+-- Replication slots are named per cluster: each database's capture has a slot of its own, named by its oid.
+CREATE FUNCTION paige.capture_slot() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT 'paige_capture_' || oid FROM pg_database WHERE datname = current_database();
+$fn$;
+
 /**
  * The first call of a transaction names its actor; later ones change nothing. In a schema of its
  * own that every role may use, since raw SQL's transactions (run as a project's login role, which
@@ -273,6 +279,7 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION paige.capture_mode() FROM PUBLIC;
+REVOKE ALL ON FUNCTION paige.capture_slot() FROM PUBLIC;
 REVOKE ALL ON FUNCTION paige.publish_schema(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION paige.unpublish_schema(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION paige.enter_capture_mode(text) FROM PUBLIC;
