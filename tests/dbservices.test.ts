@@ -11,6 +11,7 @@ import { collect, ROW_CHANGES, waitForSubscribers, wsClient } from './support/su
 import { createDbServices, DbServicesError, type DbServices, type RowChange } from '../src/dbservices/index.js';
 import { resolveSettings } from '../src/dbservices/settings.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { logicalDatabaseUrl } from './support/capture-modes.js';
 
 let t: TestServer;
 
@@ -19,6 +20,9 @@ beforeAll(async () => {
 });
 
 const project = () => createTestProject(t);
+
+/** What dbServices' subscribe selects: every field of a row change, its actor included. */
+const ROW_CHANGES_WITH_ACTOR = ROW_CHANGES.replace('changedColumns at', 'changedColumns at actor { kind apiKeyId apiKeyName }');
 
 /** `db`, closed after the test file. */
 function closedAfterFile(db: DbServices): DbServices {
@@ -354,7 +358,7 @@ describe.each(['in-process', 'remote'] as const)('dbServices %s', (kind) => {
     const db = connect(kind, p);
     await db.tables.ensure('orders', [{ name: 'item', type: 'text' }, { name: 'qty', type: 'integer' }]);
     const baseline = t.server.services.changes.subscriberCount;
-    const dashboard = collect(wsClient(t, p.token), ROW_CHANGES, { p: p.id, t: 'orders', where: { qty: { _gt: 1 } } });
+    const dashboard = collect(wsClient(t, p.token), ROW_CHANGES_WITH_ACTOR, { p: p.id, t: 'orders', where: { qty: { _gt: 1 } } });
     await waitForSubscribers(t, baseline + 1);
     // A first change whose cursor the helper resumes from: no gap, however long its subscription takes to start.
     await db.rows.insert('orders', { item: 'seed', qty: 5 });
@@ -385,6 +389,31 @@ describe.each(['in-process', 'remote'] as const)('dbServices %s', (kind) => {
     db.subscribe('missing', { onError: (error) => errors.push(error) }, () => {});
     await errors.first(1, 'the error of a subscription to a missing table', undefined, 3_000);
     expect(errors.items[0]).toMatchObject({ name: 'DbServicesError', code: 'NOT_FOUND', message: 'table "missing" not found' });
+  });
+});
+
+describe('dbServices in-process with no paige-db server running', () => {
+  it('a bot that subscribes gets its changes in logical capture mode too: it stands for the replication slot itself', async () => {
+    // A database a server once put in logical mode (and made a project in), then stopped.
+    const url = await logicalDatabaseUrl();
+    const server = await startTestServer({ DATABASE_URL: url, PAIGE_CAPTURE: 'logical' });
+    const p = await createTestProject(server);
+    await server.stop();
+
+    const db = closedAfterFile(createDbServices({ projectId: p.id, databaseUrl: url, env: {} }));
+    await db.tables.ensure('orders', [{ name: 'item', type: 'text' }]);
+    const seen = new Arrivals<RowChange>();
+    db.subscribe('orders', {}, (change) => seen.push(change));
+    // The subscription starts live at a moment the bot cannot see: probe until its first event.
+    const deadline = Date.now() + 15_000;
+    for (let probe = 1; !seen.items.length; probe++) {
+      if (Date.now() > deadline) throw new Error(`no event for ${probe - 1} probes: nobody captures this database's changes`);
+      await db.rows.insert('orders', { item: `probe ${probe}` });
+      await seen.first(1, 'a probe', undefined, 1_000).catch(() => undefined);
+    }
+    await db.rows.insert('orders', { item: 'tea' });
+    await seen.until('the insert after the first change', (items) => (items.some((c) => c.row?.item === 'tea') ? true : undefined), 10_000);
+    expect(seen.items.at(-1)).toMatchObject({ op: 'INSERT', row: { item: 'tea' }, actor: { kind: 'IN_PROCESS' } });
   });
 });
 

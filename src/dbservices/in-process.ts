@@ -152,6 +152,9 @@ export class InProcessTransport implements Transport {
     void (async () => {
       this.check(document);
       const contextValue = await this.context();
+      // With capture from the WAL, events exist only while some process holds the slot: bot code
+      // that subscribes stands for it too, so its events come with no paige-db server running.
+      void this.services?.then((services) => services.capture.leader?.start());
       const started = await subscribe({ schema, document, variableValues: variables, contextValue });
       if (!(Symbol.asyncIterator in started)) return fail(fromGraphQLErrors((started.errors ?? []).map((error) => this.mask(error))));
       iterator = started as AsyncIterator<ExecutionResult<R>>;
