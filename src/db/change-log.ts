@@ -3,6 +3,7 @@ import type { Pool, Queryable } from './pool.js';
 import * as sql from './sql/change-log.sql.js';
 import { parseLsn } from './pgoutput.js';
 import type { Actor } from '../domain/actor.js';
+import type { PageSnapshot } from './page-snapshot.js';
 
 export { CHANGES_CHANNEL } from './sql/change-log.sql.js';
 
@@ -30,6 +31,8 @@ export interface ChangeEntry {
   actor: Actor | null;
   /** Where the transaction committed in the WAL (logical capture); null for one the triggers captured. */
   commitLsn: string | null;
+  /** The writing transaction's id (xid8 as text). */
+  xid: string;
 }
 
 /** A place in the log, in commit order: the transaction's seq, then the entry id inside it. */
@@ -90,6 +93,12 @@ export async function readHead(db: Queryable): Promise<bigint> {
   return BigInt(rows[0]!.head);
 }
 
+/** Where a page's snapshot starts its replay: past every transaction before any it could have missed. */
+export async function snapshotStart(db: Queryable, snapshot: Pick<PageSnapshot, 'head' | 'xmin'>): Promise<ChangePosition> {
+  const { rows } = await db.query<{ start: string }>(sql.snapshotStartSql, [snapshot.head.toString(), snapshot.xmin.toString()]);
+  return afterTransaction(BigInt(rows[0]!.start));
+}
+
 /** The cursor is older than the retention: the changes after it are gone. */
 export class CursorExpiredError extends Error {}
 /** The cursor lies beyond everything committed: no server issued it. */
@@ -115,8 +124,9 @@ export async function replayChanges(pool: Pool, range: ReplayRange, onPage: (ent
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const { rows } = await client.query<{ prunedThrough: string }>(sql.prunedThroughSql);
     const prunedThrough = BigInt(rows[0]?.prunedThrough ?? '0');
-    // At the watermark itself we cannot tell whether the cursor was the transaction's last entry.
-    if (range.after.seq <= prunedThrough) throw new CursorExpiredError();
+    // At the watermark itself an event's cursor may not have been its transaction's last entry;
+    // the end of a transaction (a page's snapshot) is past all of it.
+    if (range.after.seq < prunedThrough || (range.after.seq === prunedThrough && range.after.id !== END_OF_TRANSACTION)) throw new CursorExpiredError();
     const head = BigInt((await client.query<{ head: string }>(sql.headSql)).rows[0]!.head);
     if (range.after.seq > head) throw new UnknownCursorError();
     const pageSize = range.pageSize ?? 1000;

@@ -1,13 +1,17 @@
 import type { Queryable } from './pool.js';
 import type { Actor } from '../domain/actor.js';
 import { markedStatement, stripActor } from './actor.js';
+import { PAGE_SNAPSHOT_SQL } from './page-snapshot.js';
 import type { ColumnInfo, Row, TableInfo } from '../domain/tables.js';
 import type { WhereNode } from '../domain/where.js';
 import {
   countRowsSql,
   deleteRowsSql,
   insertRowsSql,
+  PAGE_ORDINAL_COLUMN,
+  PAGE_SNAPSHOT_COLUMN,
   selectRowsSql,
+  selectRowsWithSnapshotSql,
   updateRowsSql,
   upsertRowsSql,
   type InsertValue,
@@ -30,11 +34,21 @@ async function write(db: Queryable, statement: Statement, actor: Actor): Promise
   return stripActor(await run(db, markedStatement(statement, actor)));
 }
 
-/** One page in one statement. Asks for `limit + 1` rows so the caller knows whether more follow. */
-export async function selectRows(db: Queryable, table: TableInfo, spec: SelectRowsSpec): Promise<{ rows: Row[]; hasMore: boolean }> {
-  const rows = await run(db, selectRowsSql(table, { ...spec, limit: spec.limit + 1 }));
+/**
+ * One page in one statement. Asks for `limit + 1` rows so the caller knows whether more follow.
+ * `withSnapshot`: the statement also returns its snapshot, as a changesCursor (page-snapshot.ts).
+ */
+export async function selectRows(db: Queryable, table: TableInfo, spec: SelectRowsSpec & { withSnapshot?: boolean }): Promise<{ rows: Row[]; hasMore: boolean; snapshot?: string }> {
+  const asked = { ...spec, limit: spec.limit + 1 };
+  let rows: Row[];
+  let snapshot: string | undefined;
+  if (spec.withSnapshot) {
+    const joined = await run(db, selectRowsWithSnapshotSql(table, asked, PAGE_SNAPSHOT_SQL));
+    snapshot = joined[0]![PAGE_SNAPSHOT_COLUMN] as string;
+    rows = joined.filter((row) => row[PAGE_ORDINAL_COLUMN] !== null).map(({ [PAGE_SNAPSHOT_COLUMN]: _s, [PAGE_ORDINAL_COLUMN]: _o, ...row }) => row);
+  } else rows = await run(db, selectRowsSql(table, asked));
   const hasMore = rows.length > spec.limit;
-  return { rows: hasMore ? rows.slice(0, spec.limit) : rows, hasMore };
+  return { rows: hasMore ? rows.slice(0, spec.limit) : rows, hasMore, ...(snapshot ? { snapshot } : {}) };
 }
 
 /** The number of rows a filter matches (a statement of its own, run only when asked for). */

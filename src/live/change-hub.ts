@@ -7,6 +7,7 @@ import type { WhereNode } from '../domain/where.js';
 import * as changeLog from '../db/change-log.js';
 import type { ChangeEntry, ChangePosition } from '../db/change-log.js';
 import type { PgSubscriber } from '../db/pg-subscriber.js';
+import type { PageSnapshot } from '../db/page-snapshot.js';
 import { parseLsn } from '../db/pgoutput.js';
 import { Member, type RowGroup } from './member.js';
 import { changeMatches, isRowChange, toRowChange, toTableChange, type RowChangeEvent, type TableChangeEvent } from './change-events.js';
@@ -38,6 +39,8 @@ export interface RowSubscription {
   /** Identical subscriptions (same table, same filter) share one group: filtered once per change. */
   whereKey: string;
   since?: ChangePosition;
+  /** A page's snapshot (its changesCursor): the changes it does not show, then live. */
+  snapshot?: PageSnapshot;
 }
 
 const tableKey = (schema: string, table: string) => `${schema}\u0000${table}`;
@@ -138,8 +141,9 @@ export class ChangeHub {
    */
   async subscribeRows(spec: RowSubscription): Promise<AsyncIterableIterator<RowChangeEvent | DomainError>> {
     const maxQueued = this.options.maxQueued ?? 100_000;
-    const member: Member<RowChangeEvent> = new Member(maxQueued, spec.since, () => this.leaveRowGroup(member));
-    if (spec.since) member.held = [];
+    const since = spec.snapshot ? await changeLog.snapshotStart(this.pool, spec.snapshot) : spec.since;
+    const member: Member<RowChangeEvent> = new Member(maxQueued, since, () => this.leaveRowGroup(member), spec.snapshot);
+    if (since) member.held = [];
     const boundary = await this.exclusive(async () => {
       if (this.subscriberCount === 0) await this.listen();
       const key = tableKey(spec.schema, spec.table);
@@ -148,21 +152,22 @@ export class ChangeHub {
       const group = groups.get(spec.whereKey) ?? { where: spec.where, members: new Set() };
       groups.set(spec.whereKey, group);
       group.members.add(member);
-      if (!spec.since) await this.startLive(member);
+      if (!since) await this.startLive(member);
       return this.position;
     });
-    if (!spec.since) return member.queue;
+    if (!since) return member.queue;
     try {
-      const range = { schema: spec.schema, table: spec.table, after: spec.since, upTo: boundary };
+      const range = { schema: spec.schema, table: spec.table, after: since, upTo: boundary };
       await changeLog.replayChanges(this.pool, range, (entries) => {
         for (const entry of entries) {
-          if (isRowChange(entry) && changeMatches(spec.where, entry)) member.queue.push(toRowChange(entry));
+          if (isRowChange(entry) && changeMatches(spec.where, entry) && !member.saw(entry)) member.queue.push(toRowChange(entry));
         }
       });
     } catch (error) {
       member.queue.end();
       if (error instanceof changeLog.CursorExpiredError) {
-        throw new DomainError('CURSOR_EXPIRED', `since: the changes after cursor "${changeLog.encodeCursor({ seq: String(spec.since.seq), id: String(spec.since.id) })}" are older than the retention and were pruned; read the rows again and subscribe without since`, { field: 'since' });
+        const cursor = spec.snapshot ? 'this changesCursor' : `cursor "${changeLog.encodeCursor({ seq: String(since.seq), id: String(since.id) })}"`;
+        throw new DomainError('CURSOR_EXPIRED', `since: the changes after ${cursor} are older than the retention and were pruned; read the rows again and subscribe without since`, { field: 'since' });
       }
       if (error instanceof changeLog.UnknownCursorError) throw new DomainError('BAD_USER_INPUT', 'since: no change with this cursor was ever committed', { field: 'since' });
       throw error;
@@ -285,12 +290,12 @@ export class ChangeHub {
           event = toRowChange(entry);
           this.counters.eventsBuilt.inc();
         }
-        for (const member of group.members) member.offer(event, position, commitLsn);
+        for (const member of group.members) member.offer(event, entry, position, commitLsn);
       }
       return;
     }
     const event = toTableChange(entry);
-    for (const member of this.tableMembers.get(entry.schema) ?? []) member.offer(event, position, commitLsn);
+    for (const member of this.tableMembers.get(entry.schema) ?? []) member.offer(event, entry, position, commitLsn);
     const key = tableKey(entry.schema, entry.table);
     const groups = this.rowGroups.get(key);
     if (!groups) return;

@@ -1,5 +1,6 @@
 import { DomainError } from '../domain/errors.js';
-import { comparePositions, type ChangePosition } from '../db/change-log.js';
+import { comparePositions, type ChangeEntry, type ChangePosition } from '../db/change-log.js';
+import { visibleInSnapshot, type PageSnapshot } from '../db/page-snapshot.js';
 import type { WhereNode } from '../domain/where.js';
 import { EventQueue } from './event-queue.js';
 import type { RowChangeEvent } from './change-events.js';
@@ -19,12 +20,20 @@ export class Member<E> {
     /** Only events after this position are delivered (its `since`). */
     public after: ChangePosition | undefined,
     leave: () => void,
+    /** A page's snapshot (its changesCursor): a transaction visible in it is in the page already. */
+    private readonly snapshot?: PageSnapshot,
   ) {
     this.queue = new EventQueue(leave);
   }
 
-  offer(event: E, position: ChangePosition, commitLsn: bigint | undefined): void {
+  /** The subscriber's page already shows this entry's transaction. */
+  saw(entry: Pick<ChangeEntry, 'xid'>): boolean {
+    return this.snapshot !== undefined && visibleInSnapshot(this.snapshot, BigInt(entry.xid));
+  }
+
+  offer(event: E, entry: Pick<ChangeEntry, 'xid'>, position: ChangePosition, commitLsn: bigint | undefined): void {
     if (this.after && comparePositions(position, this.after) <= 0) return;
+    if (this.saw(entry)) return;
     if (this.liveFrom !== undefined && commitLsn !== undefined) {
       if (commitLsn < this.liveFrom) return;
       this.liveFrom = undefined;

@@ -1,5 +1,6 @@
 import { badInput } from '../domain/errors.js';
 import { decodeCursor } from '../db/change-log.js';
+import { decodePageSnapshot } from '../db/page-snapshot.js';
 import { canonicalJson } from '../domain/value-order.js';
 import { requireProject } from './access.js';
 import type { Context } from './context.js';
@@ -16,9 +17,10 @@ export interface RowChangesArgs {
 /**
  * `rowChanges`: checks access (another project's table is NOT_FOUND, as everywhere), validates
  * the filter against the table with the row-query parser and the cursor, then joins the
- * process's fan-out. With `since`, replays what the cursor missed before going live. Returns the
- * subscriber's own queue of events: graphql-js executes each, or a transport that executes them
- * once per group of identical subscriptions takes it with createSourceEventStream.
+ * process's fan-out. With `since` (an event's cursor, or a page's changesCursor), replays what it
+ * missed before going live. Returns the subscriber's own queue of events: graphql-js executes
+ * each, or a transport that executes them once per group of identical subscriptions takes it
+ * with createSourceEventStream.
  */
 export async function subscribeRowChanges(ctx: Context, args: RowChangesArgs) {
   // The filter is checked against fresh metadata before it is refused (see withTable).
@@ -28,9 +30,11 @@ export async function subscribeRowChanges(ctx: Context, args: RowChangesArgs) {
   }));
   const where = parsed && !isMatchAll(parsed) ? parsed : null;
   let since;
+  let snapshot;
   if (args.since !== undefined && args.since !== null) {
     since = decodeCursor(args.since);
-    if (!since) throw badInput(`since: ${JSON.stringify(args.since)} is not a cursor of a row change`, { field: 'since' });
+    snapshot = since ? undefined : decodePageSnapshot(args.since);
+    if (!since && !snapshot) throw badInput(`since: ${JSON.stringify(args.since)} is not a cursor of a row change nor a changesCursor of Table.rows`, { field: 'since' });
   }
   return ctx.changes.subscribeRows({
     schema: table.schema,
@@ -38,6 +42,7 @@ export async function subscribeRowChanges(ctx: Context, args: RowChangesArgs) {
     where,
     whereKey: where ? canonicalJson(args.where) : '',
     since,
+    snapshot,
   });
 }
 

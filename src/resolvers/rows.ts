@@ -17,12 +17,16 @@ export interface ListRowsArgs {
   first?: number | null;
   after?: string | null;
   offset?: number | null;
+  /** Read the page's snapshot too, for changesCursor (in the same statement). */
+  withChangesCursor?: boolean;
 }
 
 export interface RowPage {
   nodes: Row[];
   hasNextPage: boolean;
   endCursor: string | null;
+  /** The page's snapshot as a `since` for rowChanges (src/db/page-snapshot.ts); read when asked for. */
+  changesCursor?: string;
   /** Counts the rows the filter matches; runs a statement only when called (totalCount asked for). */
   totalCount: () => Promise<number>;
 }
@@ -43,11 +47,12 @@ async function listRowsOf(ctx: Context, table: TableInfo, args: ListRowsArgs): P
   const keys = sortKeys(table, args.orderBy);
   const after = args.after != null ? decodeCursor(table, keys, args.after) : undefined;
 
-  const { rows, hasMore } = await db.selectRows(ctx.pg, table, { where, keys, after, limit: first, offset });
+  const { rows, hasMore, snapshot } = await db.selectRows(ctx.pg, table, { where, keys, after, limit: first, offset, withSnapshot: args.withChangesCursor ?? false });
   const last = rows.at(-1);
   let count: Promise<number> | undefined;
   return {
     nodes: rows,
+    ...(snapshot ? { changesCursor: snapshot } : {}),
     hasNextPage: hasMore,
     endCursor: last && keysAreUnique(table, keys) ? encodeCursor(keys, last) : null,
     totalCount: () => (count ??= db.countRows(ctx.pg, table, where)),

@@ -1,6 +1,7 @@
 import * as rows from '../resolvers/rows.js';
 import type { RowPage } from '../resolvers/rows.js';
 import { builder } from './builder.js';
+import { selectsField } from './selection.js';
 import { TableRef } from './table.js';
 
 export const SortDirectionEnum = builder.enumType('SortDirection', { values: ['ASC', 'DESC'] as const });
@@ -23,6 +24,16 @@ export const RowConnectionRef = builder.objectRef<RowPage>('RowConnection').impl
   fields: (t) => ({
     nodes: t.field({ type: ['JSONObject'], resolve: (page) => page.nodes }),
     pageInfo: t.field({ type: PageInfoRef, resolve: (page) => page }),
+    changesCursor: t.string({
+      description:
+        'The snapshot this page was read in: `rowChanges(since: changesCursor)` delivers exactly the changes the page does not show ' +
+        '(none committed between the query and the subscription is missed, none already in the page comes again). ' +
+        'Works with any filter and order; valid as long as the change log keeps its changes (CHANGE_RETENTION_HOURS).',
+      resolve: (page) => {
+        if (page.changesCursor === undefined) throw new Error('changesCursor was not read with the page');
+        return page.changesCursor;
+      },
+    }),
     totalCount: t.int({
       description: 'Rows matching `where`, regardless of paging. Costs a count statement, run only when this field is asked for.',
       resolve: (page) => page.totalCount(),
@@ -43,7 +54,7 @@ builder.objectField(TableRef, 'rows', (t) =>
       after: t.arg.string(),
       offset: t.arg.int(),
     },
-    resolve: (table, args, ctx) => rows.listRows(ctx, table, args),
+    resolve: (table, args, ctx, info) => rows.listRows(ctx, table, { ...args, withChangesCursor: selectsField(info, 'changesCursor') }),
   }),
 );
 

@@ -19,7 +19,7 @@ export const recordTableChangeSql = /* SQL */ `SELECT paige.record_table_change(
 /** The columns of one change, bigints as text (node-postgres keeps int8 as strings). */
 const changeColumns = /* SQL */ `
   c.seq, l.id, l.schema_name AS "schema", l.table_name AS "table", l.op, l.new_row AS "row", l.old_row AS "oldRow",
-  l.changed_columns AS "changedColumns", l.new_name AS "newName", l.at, c.actor, c.commit_lsn::text AS "commitLsn"`;
+  l.changed_columns AS "changedColumns", l.new_name AS "newName", l.at, c.actor, c.commit_lsn::text AS "commitLsn", c.xid::text AS xid`;
 
 // A position is (seq, id): commit order first, then the order within the transaction. "After
 // ($1, $2)" is `c.seq >= $1 AND (c.seq > $1 OR l.id > $2)`, split below between the commit and
@@ -74,6 +74,14 @@ SELECT ${changeColumns}
  WHERE c.seq >= $1::bigint AND c.seq <= $3::bigint
  ORDER BY c.seq, l.id
  LIMIT $7`;
+
+/**
+ * Where a page's snapshot (page-snapshot.ts) starts its replay: before every logged transaction
+ * the snapshot could have missed (those from its xmin on), and not after the head it saw. $1 the
+ * head it saw, $2 its xmin.
+ */
+export const snapshotStartSql = /* SQL */ `
+SELECT least($1::bigint, coalesce(min(seq) - 1, $1::bigint)) AS start FROM paige.change_commits WHERE xid >= $2::text::xid8`;
 
 /** Everything at or below this seq has been pruned. */
 export const prunedThroughSql = /* SQL */ `

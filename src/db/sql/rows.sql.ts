@@ -71,13 +71,36 @@ export interface SelectRowsSpec {
 
 export function selectRowsSql(table: TableInfo, spec: SelectRowsSpec): Statement {
   const params = new SqlParams();
+  const { from, order, limit } = pageParts(table, spec, params);
+  return { text: /* SQL */ `SELECT ${selectList(table)} ${from}${order ? ` ORDER BY ${order}` : ''} ${limit}`, values: params.values };
+}
+
+/** The page's extra columns in selectRowsWithSnapshotSql. */
+export const PAGE_SNAPSHOT_COLUMN = 'paige.snapshot';
+export const PAGE_ORDINAL_COLUMN = 'paige.ordinal';
+
+/**
+ * The same page, still ONE statement, with the statement's own snapshot (`snapshotSql`) beside
+ * it: one row of it LEFT JOINed to the page, so an empty page still returns it (a row whose
+ * ordinal is null), and the page's order carried by its ordinal.
+ */
+export function selectRowsWithSnapshotSql(table: TableInfo, spec: SelectRowsSpec, snapshotSql: string): Statement {
+  const params = new SqlParams();
+  const { from, order, limit } = pageParts(table, spec, params);
+  const page = `SELECT ${selectList(table)}, row_number() OVER (${order ? `ORDER BY ${order}` : ''}) AS "${PAGE_ORDINAL_COLUMN}" ${from}${order ? ` ORDER BY ${order}` : ''} ${limit}`;
+  const text = /* SQL */ `SELECT page.*, s."${PAGE_SNAPSHOT_COLUMN}" FROM (SELECT ${snapshotSql} AS "${PAGE_SNAPSHOT_COLUMN}") s LEFT JOIN LATERAL (${page}) page ON true ORDER BY page."${PAGE_ORDINAL_COLUMN}"`;
+  return { text, values: params.values };
+}
+
+function pageParts(table: TableInfo, spec: SelectRowsSpec, params: SqlParams): { from: string; order: string; limit: string } {
   const conditions = [whereToSql(spec.where, params)];
   if (spec.after) conditions.push(keysetSql(spec.keys, spec.after, params));
   const order = spec.keys.map((key) => `${quoteIdent(key.column.name)} ${key.direction}`).join(', ');
-  const text = /* SQL */ `SELECT ${selectList(table)} FROM ${qualify(table.schema, table.name)} WHERE ${conditions.map((c) => `(${c})`).join(' AND ')}${
-    order ? ` ORDER BY ${order}` : ''
-  } LIMIT ${params.addPlain(spec.limit)}${spec.offset ? ` OFFSET ${params.addPlain(spec.offset)}` : ''}`;
-  return { text, values: params.values };
+  return {
+    from: `FROM ${qualify(table.schema, table.name)} WHERE ${conditions.map((c) => `(${c})`).join(' AND ')}`,
+    order,
+    limit: `LIMIT ${params.addPlain(spec.limit)}${spec.offset ? ` OFFSET ${params.addPlain(spec.offset)}` : ''}`,
+  };
 }
 
 export function countRowsSql(table: TableInfo, where: WhereNode): Statement {
