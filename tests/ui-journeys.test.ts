@@ -283,7 +283,7 @@ describe('a table from creation to drop', () => {
     const first = builder.locator('.filter-condition').nth(0);
     await first.getByLabel('Column').selectOption('c_boolean');
     // Exactly the operators the API accepts for a boolean: no like, no ilike.
-    expect(await first.getByLabel('Operator').locator('option').allInnerTexts()).toEqual(['=', '≠', '>', '≥', '<', '≤', 'in', 'not in', 'is null']);
+    await expect.poll(() => first.getByLabel('Operator').locator('option').allInnerTexts()).toEqual(['=', '≠', '>', '≥', '<', '≤', 'in', 'not in', 'is null']);
     await first.getByLabel('Value').selectOption('true');
     await builder.getByRole('button', { name: 'Add group' }).click();
     const inner = builder.locator('.filter-group .filter-group');
@@ -298,9 +298,9 @@ describe('a table from creation to drop', () => {
     await builder.getByRole('button', { name: 'Add condition' }).last().click();
     const third = builder.locator(':scope > fieldset > .filter-condition').nth(1);
     await third.getByLabel('Column').selectOption('c_jsonb');
-    expect(await third.getByLabel('Operator').locator('option').allInnerTexts()).toEqual(['=', '≠', 'in', 'not in', 'is null']);
+    await expect.poll(() => third.getByLabel('Operator').locator('option').allInnerTexts()).toEqual(['=', '≠', 'in', 'not in', 'is null']);
     await third.getByLabel('Column').selectOption('c_text');
-    expect(await third.getByLabel('Operator').locator('option').allInnerTexts()).toEqual(['=', '≠', '>', '≥', '<', '≤', 'in', 'not in', 'like', 'ilike', 'is null']);
+    await expect.poll(() => third.getByLabel('Operator').locator('option').allInnerTexts()).toEqual(['=', '≠', '>', '≥', '<', '≤', 'in', 'not in', 'like', 'ilike', 'is null']);
     await third.getByLabel('Operator').selectOption('_like');
     await third.getByLabel('Value').fill('row%');
     await builder.getByRole('button', { name: 'Apply filter' }).click();
@@ -314,6 +314,8 @@ describe('a table from creation to drop', () => {
 
     // Delete rows: select two, confirm.
     await page.getByRole('button', { name: /^c_integer/ }).click(); // back to the key order
+    // The pager said "Rows 1–50 of 120" sorted too: wait for the rows themselves.
+    await expect.poll(async () => (await columnTexts(page, 'c_text')).slice(0, 2)).toEqual(['Ada', 'row 002']);
     await page.getByText('Rows 1–50 of 120').waitFor();
     await page.getByLabel('Select row 1', { exact: true }).check();
     await page.getByLabel('Select row 2', { exact: true }).check();
