@@ -191,14 +191,18 @@ export function Grid(props: GridProps) {
                 >
                   <div className="column-header">
                     <button type="button" className="sort-button" onClick={() => props.onSort(column.name)} title={`Sort by ${column.name}`}>
-                      <span className="column-name">{column.name}</span>
+                      <span className="column-name">
+                        {column.name}
+                        {sorted && (
+                          <span className="sort-mark" aria-hidden="true">
+                            {sorted === 'ASC' ? '▲' : '▼'}
+                          </span>
+                        )}
+                      </span>
                       <span className="column-type">
                         {column.type.toLowerCase()}
                         {column.type === 'VARCHAR' && column.maxLength ? `(${column.maxLength})` : ''}
                         {column.primaryKey ? ' · key' : ''}
-                      </span>
-                      <span className="sort-mark" aria-hidden="true">
-                        {sorted === 'ASC' ? '▲' : sorted === 'DESC' ? '▼' : ''}
                       </span>
                     </button>
                     {props.renderColumnMenu?.(column)}
@@ -206,12 +210,13 @@ export function Grid(props: GridProps) {
                 </th>
               );
             })}
+            <th className="grid-filler" aria-hidden="true" />
           </tr>
         </thead>
         <tbody>
           {paddingTop > 0 && (
             <tr aria-hidden="true">
-              <td style={{ height: paddingTop }} colSpan={columns.length + 1} />
+              <td style={{ height: paddingTop }} colSpan={columns.length + 2} />
             </tr>
           )}
           {items.map((item) => {
@@ -281,12 +286,13 @@ export function Grid(props: GridProps) {
                     </td>
                   );
                 })}
+                <td className="grid-filler" aria-hidden="true" />
               </tr>
             );
           })}
           {paddingBottom > 0 && (
             <tr aria-hidden="true">
-              <td style={{ height: paddingBottom }} colSpan={columns.length + 1} />
+              <td style={{ height: paddingBottom }} colSpan={columns.length + 2} />
             </tr>
           )}
         </tbody>

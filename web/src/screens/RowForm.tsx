@@ -79,7 +79,7 @@ export function RowForm({ projectId, table, onClose, onInserted }: { projectId: 
           return (
             <div className="row-field" key={column.name}>
               <label htmlFor={id} className="row-field-label">
-                {column.name} <span className="column-type">{column.type.toLowerCase()}{column.nullable ? '' : ' · required'}</span>
+                {column.name} <span className="column-type">{column.type.toLowerCase()}{column.nullable || fillsItself(column) ? '' : ' · required'}</span>
               </label>
               <div className="row-field-input">
                 {column.type === 'BOOLEAN' ? (
