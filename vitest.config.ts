@@ -11,6 +11,9 @@ export default defineConfig({
     // Disposes each file's fixtures (tests/support/leftovers.ts) after it.
     setupFiles: ['tests/support/setup.ts'],
     testTimeout: 30_000,
+    // expect.poll waits for what a browser journey shows as long as a Playwright step waits
+    // (tests/support/browser.ts): its default second is not enough on a loaded machine.
+    expect: { poll: { timeout: 8_000 } },
     hookTimeout: 60_000,
     pool: 'forks',
     // Two cores: more workers only queue on Postgres.

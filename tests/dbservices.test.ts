@@ -421,8 +421,10 @@ describe('the example booking bot (plain JavaScript, paige-db/dbservices from di
   const root = resolve(import.meta.dirname, '..');
 
   beforeAll(async () => {
-    // The package export points at dist/: build it from this tree so the bot runs today's code.
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: root });
+    // The package export points at dist/: compile it from this tree so the bot runs today's code.
+    // The package only, not `npm run build`: that empties dist/ first, and a dashboard test file
+    // starting its server meanwhile (in the other worker) found no dist/web and served 503.
+    await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root });
   }, 240_000);
 
   it('a dashboard subscription sees the contact, the message and the booking within 1 s', async () => {

@@ -208,6 +208,55 @@ describe('a dropped connection', () => {
   }, 60_000);
 });
 
+describe('a person\'s own writes', () => {
+  it('show at once even when no live change comes (a proxy that holds the grid\'s subscription)', async () => {
+    const { project, bot } = await setUp();
+    await bot.rows.insert('visits', [{ name: 'first', amount: '1' }, { name: 'second', amount: '2' }]);
+    const page = await open(base);
+    // The socket works, but the grid's rowChanges never reaches the server: the state of every
+    // grid in the moments before the server registers its subscription, held for the whole test.
+    const held: string[] = [];
+    await page.routeWebSocket(/\/graphql$/, (socket) => {
+      const server = socket.connectToServer();
+      socket.onMessage((message) => {
+        if (String(message).includes('rowChanges')) held.push(String(message));
+        else server.send(message);
+      });
+    });
+    await signIn(page, base, project.token, `/#/p/${project.id}/t/visits`);
+    await page.getByText('Rows 1–2 of 2').waitFor();
+    await waitForSubscriberCount(t, 1);
+    await expect.poll(() => held.length).toBe(1);
+
+    // Insert through the dialog.
+    await page.getByRole('button', { name: 'Insert row' }).click();
+    await page.getByRole('dialog').locator('#insert-name').fill('typed here');
+    await page.getByRole('dialog').locator('#insert-amount').fill('3.5');
+    await page.getByRole('dialog').getByRole('button', { name: 'Insert row' }).click();
+    await page.getByText('Rows 1–3 of 3').waitFor();
+    expect(await gridTexts(page, 'amount')).toEqual(['1', '2', '3.5']);
+    // Edit a cell.
+    await page.locator('td[data-column="name"]').first().dblclick();
+    await page.getByLabel('Edit name').fill('edited here');
+    await page.getByLabel('Edit name').press('Enter');
+    await expect.poll(() => gridTexts(page, 'name')).toEqual(['edited here', 'second', 'typed here']);
+    // Delete a row.
+    await page.getByLabel('Select row 2', { exact: true }).check();
+    await page.getByRole('button', { name: 'Delete 1 row' }).click();
+    await page.getByRole('dialog').getByLabel(/Type delete to confirm/).fill('delete');
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Rows 1–2 of 2').waitFor();
+    expect(await gridTexts(page, 'name')).toEqual(['edited here', 'typed here']);
+    // Clear the table.
+    await page.getByRole('button', { name: 'Clear table' }).click();
+    await page.getByRole('dialog').getByLabel('Type visits to confirm').fill('visits');
+    await page.getByRole('dialog').getByRole('button', { name: 'Clear table' }).click();
+    await page.getByText('0 of 0 rows').waitFor();
+    expect(await page.locator('tr[data-row-key]').count()).toBe(0);
+    expect(problemsOf(page)).toEqual([]);
+  });
+});
+
 describe('the inbox', () => {
   it('shows a contact\'s conversation with its messages in order, updating as a bot records them', async () => {
     const { project, bot } = await setUp();

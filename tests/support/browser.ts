@@ -57,6 +57,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       const context = await browser.newContext({ viewport, baseURL: baseUrl });
       contexts.push(context);
       // A step that cannot happen fails at that step, well before the test's own timeout.
+      // expect.poll waits as long (vitest.config.ts).
       context.setDefaultTimeout(8_000);
       const page = await context.newPage();
       // A page error or a CSP violation is a failure of the journey, not a line in a log.

@@ -200,11 +200,19 @@ export interface ApiKey {
   id: string;
   name: string;
   createdAt: string;
-  lastUsedAt?: string | null;
+  /** Null until first used; up to a minute behind (the server records a use at most once a minute). */
+  lastUsedAt: string | null;
 }
+const API_KEY_FIELDS = /* GraphQL */ `id name createdAt lastUsedAt`;
+
+/** A project's keys, oldest first (never their tokens). */
+export const API_KEYS = /* GraphQL */ `
+  query ApiKeys($projectId: ID!) { apiKeys(projectId: $projectId) { ${API_KEY_FIELDS} } }
+`;
+export type ApiKeysResult = { apiKeys: ApiKey[] };
 export const CREATE_API_KEY = /* GraphQL */ `
   mutation CreateApiKey($projectId: ID!, $name: String!) {
-    createApiKey(projectId: $projectId, name: $name) { token apiKey { id name createdAt } }
+    createApiKey(projectId: $projectId, name: $name) { token apiKey { ${API_KEY_FIELDS} } }
   }
 `;
 export type CreateApiKeyResult = { createApiKey: { token: string; apiKey: ApiKey } };

@@ -100,12 +100,30 @@ export function Grid(props: GridProps) {
   const paddingBottom = items.length > 0 ? virtualizer.getTotalSize() - items.at(-1)!.end : 0;
   const allSelected = keyed && model.length > 0 && model.every((row) => row.getIsSelected());
 
+  // The cell to focus once it is in the DOM. Focused in the commit that renders it, not a frame
+  // later: a closing editor takes the focus with it, and a key pressed in between would go to
+  // the page instead of the grid (Escape then Space selected nothing).
+  const pendingFocus = useRef<string | null>(null);
+  useLayoutEffect(() => {
+    const cell = pendingFocus.current;
+    if (cell === null) return;
+    const outside = document.activeElement !== document.body && !scrollRef.current?.contains(document.activeElement);
+    // The person went elsewhere meanwhile (a filter, a dialog): leave their focus alone.
+    if (outside) return void (pendingFocus.current = null);
+    const element = scrollRef.current?.querySelector<HTMLElement>(`[data-cell="${cell}"]`);
+    // Not rendered yet (scrolled into view by the virtualizer): the render that shows it focuses it.
+    if (!element) return;
+    pendingFocus.current = null;
+    element.focus();
+  });
+
   const focusCell = (row: number, column: number) => {
     const r = Math.max(0, Math.min(model.length - 1, row));
     const c = Math.max(0, Math.min(columns.length - 1, column));
+    pendingFocus.current = `${r}:${c}`;
+    // A new object even when the cell is the same one: the render it causes applies the focus.
     setActive({ row: r, column: c });
     virtualizer.scrollToIndex(r);
-    requestAnimationFrame(() => scrollRef.current?.querySelector<HTMLElement>(`[data-cell="${r}:${c}"]`)?.focus());
   };
 
   const startEditing = (rowIndex: number, columnIndex: number) => {
@@ -173,14 +191,18 @@ export function Grid(props: GridProps) {
                 >
                   <div className="column-header">
                     <button type="button" className="sort-button" onClick={() => props.onSort(column.name)} title={`Sort by ${column.name}`}>
-                      <span className="column-name">{column.name}</span>
+                      <span className="column-name">
+                        {column.name}
+                        {sorted && (
+                          <span className="sort-mark" aria-hidden="true">
+                            {sorted === 'ASC' ? '▲' : '▼'}
+                          </span>
+                        )}
+                      </span>
                       <span className="column-type">
                         {column.type.toLowerCase()}
                         {column.type === 'VARCHAR' && column.maxLength ? `(${column.maxLength})` : ''}
                         {column.primaryKey ? ' · key' : ''}
-                      </span>
-                      <span className="sort-mark" aria-hidden="true">
-                        {sorted === 'ASC' ? '▲' : sorted === 'DESC' ? '▼' : ''}
                       </span>
                     </button>
                     {props.renderColumnMenu?.(column)}
@@ -188,12 +210,13 @@ export function Grid(props: GridProps) {
                 </th>
               );
             })}
+            <th className="grid-filler" aria-hidden="true" />
           </tr>
         </thead>
         <tbody>
           {paddingTop > 0 && (
             <tr aria-hidden="true">
-              <td style={{ height: paddingTop }} colSpan={columns.length + 1} />
+              <td style={{ height: paddingTop }} colSpan={columns.length + 2} />
             </tr>
           )}
           {items.map((item) => {
@@ -263,12 +286,13 @@ export function Grid(props: GridProps) {
                     </td>
                   );
                 })}
+                <td className="grid-filler" aria-hidden="true" />
               </tr>
             );
           })}
           {paddingBottom > 0 && (
             <tr aria-hidden="true">
-              <td style={{ height: paddingBottom }} colSpan={columns.length + 1} />
+              <td style={{ height: paddingBottom }} colSpan={columns.length + 2} />
             </tr>
           )}
         </tbody>

@@ -88,13 +88,13 @@ export interface LiveRowsOptions {
   markMs?: number;
 }
 
+/** Quiet time after the last change before the total is read again. */
+const RECOUNT_AFTER_MS = 300;
+
 /**
  * Who wrote a change. PLACEHOLDER until `RowChange.actor` exists (the WAL capture issue): the
  * events carry no actor today, so this is null and the mark shows no name.
  */
-/** Quiet time after the last change before the total is read again. */
-const RECOUNT_AFTER_MS = 300;
-
 export const actorOfChange = (change: RowChange): string | null => change.actor ?? null;
 
 export class LiveRows {
@@ -176,6 +176,7 @@ export class LiveRows {
   /**
    * Reads the page again; events arriving meanwhile are held and applied on top of the result.
    * One read at a time: a request for another while one runs makes it run once more after.
+   * The view also calls it after a write of its own, which then shows without its event.
    */
   async resync(): Promise<void> {
     if (this.held) {

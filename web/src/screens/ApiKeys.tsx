@@ -1,30 +1,36 @@
 import { useState } from 'react';
 import { useApp } from '../app-context.js';
-import { CREATE_API_KEY, REVOKE_API_KEY, type ApiKey, type CreateApiKeyResult } from '../api/documents.js';
-import { listApiKeys } from '../api/api-keys-list.js';
+import { API_KEYS, CREATE_API_KEY, REVOKE_API_KEY, type ApiKey, type ApiKeysResult, type CreateApiKeyResult } from '../api/documents.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { NameForm } from '../components/NameForm.js';
 import { useAction } from '../use-action.js';
 import { useQuery } from '../use-query.js';
 
-/** A project's API keys: create one (its token shown once, with a copy button), list them, revoke one. */
+/** A time as the person's locale writes it, with the exact value for machines and a tooltip. */
+function Time({ at }: { at: string }) {
+  return (
+    <time dateTime={at} title={at}>
+      {new Date(at).toLocaleString()}
+    </time>
+  );
+}
+
+/**
+ * A project's API keys, as `apiKeys` lists them (name, creation, last use; never a token): create
+ * one (its token shown once, with a copy button), revoke one. The list is read again after each.
+ */
 export function ApiKeys({ projectId }: { projectId: string }) {
   const { request } = useApp();
-  const listing = useQuery(`keys:${projectId}`, () => listApiKeys(request, projectId));
+  // The list stays on screen while it is read again after a change.
+  const listing = useQuery(`keys:${projectId}`, () => request<ApiKeysResult>(API_KEYS, { projectId }), { keepData: true });
   const [created, setCreated] = useState<{ token: string; apiKey: ApiKey } | null>(null);
-  /** Keys made in this visit, so they can be revoked where the server cannot list keys yet. */
-  const [madeHere, setMadeHere] = useState<ApiKey[]>([]);
-  const [revoked, setRevoked] = useState<Set<string>>(new Set());
   const [copied, setCopied] = useState(false);
-  const revoking = useAction();
+  const [revoking, setRevoking] = useState<string | null>(null);
+  /** Revoked here: gone from the list at once, before the list is read again (ids are never reused). */
+  const [revoked, setRevoked] = useState<ReadonlySet<string>>(new Set());
+  const revoke = useAction();
 
-  const keys = listing.data?.supported ? listing.data.keys : madeHere;
-  const revoke = (key: ApiKey) =>
-    revoking.run(async () => {
-      await request(REVOKE_API_KEY, { id: key.id });
-      setRevoked((done) => new Set([...done, key.id]));
-      listing.reload();
-    });
+  const keys = listing.data?.apiKeys.filter((key) => !revoked.has(key.id));
   return (
     <section className="page" aria-labelledby="keys-title">
       <h1 id="keys-title">API keys</h1>
@@ -37,11 +43,9 @@ export function ApiKeys({ projectId }: { projectId: string }) {
           setCopied(false);
           const { createApiKey } = await request<CreateApiKeyResult>(CREATE_API_KEY, { projectId, name });
           setCreated(createApiKey);
-          setMadeHere((made) => [createApiKey.apiKey, ...made]);
           listing.reload();
         }}
       />
-      <ErrorText message={revoking.error} />
       {created && (
         <div className="token-once" role="status">
           <p>
@@ -64,46 +68,65 @@ export function ApiKeys({ projectId }: { projectId: string }) {
           </button>
         </div>
       )}
-      {listing.data && !listing.data.supported && <p className="note">Listing keys: {listing.data.reason}. Keys created on this page are listed below.</p>}
+      <ErrorText message={revoke.error} />
       <ErrorText message={listing.error} />
-      <table className="simple-table">
-        <caption className="visually-hidden">API keys</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((key) => (
-            <tr key={key.id}>
-              <td>{key.name}</td>
-              <td>{new Date(key.createdAt).toLocaleString()}</td>
-              <td>{key.lastUsedAt ? new Date(key.lastUsedAt).toLocaleString() : '—'}</td>
-              <td>
-                {revoked.has(key.id) ? (
-                  <span className="muted">revoked</span>
-                ) : (
-                  <button type="button" className="button-danger small" onClick={() => void revoke(key)} aria-label={`Revoke key ${key.name}`}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-          {keys.length === 0 && (
+      <div className="table-scroll">
+        <table className="simple-table">
+          <caption className="visually-hidden">API keys</caption>
+          <thead>
             <tr>
-              <td colSpan={4} className="muted">
-                No keys to show.
-              </td>
+              <th scope="col">Name</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
             </tr>
-          )}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {keys?.map((key) => (
+              <tr key={key.id}>
+                <td>{key.name}</td>
+                <td>
+                  <Time at={key.createdAt} />
+                </td>
+                <td>{key.lastUsedAt ? <Time at={key.lastUsedAt} /> : <span className="muted">never</span>}</td>
+                <td className="cell-action">
+                  <button
+                    type="button"
+                    className="button-danger small"
+                    disabled={revoking === key.id}
+                    aria-label={`Revoke key ${key.name}`}
+                    onClick={() =>
+                      void revoke.run(async () => {
+                        setRevoking(key.id);
+                        try {
+                          await request(REVOKE_API_KEY, { id: key.id });
+                          setRevoked((done) => new Set(done).add(key.id));
+                          // Its token is worthless now: do not keep offering to copy it.
+                          setCreated((shown) => (shown?.apiKey.id === key.id ? null : shown));
+                          listing.reload();
+                        } finally {
+                          setRevoking(null);
+                        }
+                      })
+                    }
+                  >
+                    {revoking === key.id ? 'Revoking…' : 'Revoke'}
+                  </button>
+                </td>
+              </tr>
+            ))}
+            {keys?.length === 0 && (
+              <tr>
+                <td colSpan={4} className="muted">
+                  No keys yet: a bot needs one to reach this project.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

@@ -120,7 +120,9 @@ export function Inbox({ projectId }: { projectId: string }) {
               >
                 <span className="conversation-contact">{conversation.contact.name ?? conversation.contact.phone}</span>
                 <span className="muted small">
-                  {conversation.contact.phone} · {conversation.status.toLowerCase()}
+                  {/* The phone is the title already when the contact has no name. */}
+                  {conversation.contact.name ? `${conversation.contact.phone} · ` : ''}
+                  {conversation.status.toLowerCase()}
                   {conversation.lastMessageAt ? ` · ${new Date(conversation.lastMessageAt).toLocaleString()}` : ''}
                 </span>
               </button>

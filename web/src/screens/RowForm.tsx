@@ -18,7 +18,7 @@ const fillsItself = (column: Column) => column.default !== null || column.type =
  * offset, numbers kept exact as text, jsonb checked as JSON before sending. A refused value shows
  * the API's message next to its field, and nothing is written (one insert statement).
  */
-export function RowForm({ projectId, table, onClose }: { projectId: string; table: TableDetail; onClose: () => void }) {
+export function RowForm({ projectId, table, onClose, onInserted }: { projectId: string; table: TableDetail; onClose: () => void; onInserted: () => void }) {
   const { request } = useApp();
   const [values, setValues] = useState<Record<string, string>>({});
   const [modes, setModes] = useState<Record<string, Mode>>(() => Object.fromEntries(table.columns.map((c) => [c.name, fillsItself(c) ? 'default' : 'value'])));
@@ -46,6 +46,7 @@ export function RowForm({ projectId, table, onClose }: { projectId: string; tabl
     setBusy(true);
     try {
       await request(INSERT_ROWS, { projectId, table: table.name, rows: [row] });
+      onInserted();
       onClose();
     } catch (e) {
       if (e instanceof ApiError && e.columnErrors().size > 0) setErrors(e.columnErrors());
@@ -78,7 +79,7 @@ export function RowForm({ projectId, table, onClose }: { projectId: string; tabl
           return (
             <div className="row-field" key={column.name}>
               <label htmlFor={id} className="row-field-label">
-                {column.name} <span className="column-type">{column.type.toLowerCase()}{column.nullable ? '' : ' · required'}</span>
+                {column.name} <span className="column-type">{column.type.toLowerCase()}{column.nullable || fillsItself(column) ? '' : ' · required'}</span>
               </label>
               <div className="row-field-input">
                 {column.type === 'BOOLEAN' ? (

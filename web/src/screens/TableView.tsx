@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { RowSelectionState } from '@tanstack/react-table';
 import { useApp } from '../app-context.js';
 import {
@@ -38,21 +38,29 @@ function whereKeys(primaryKey: string[], rows: Row[]): unknown {
   return { _or: rows.map((row) => Object.fromEntries(primaryKey.map((name) => [name, { _eq: row[name] }]))) };
 }
 
-/** Subscribes a LiveRows for as long as its options stay the same. */
-function useLiveRows(factory: (() => LiveRows) | null, key: string): LiveRowsState | null {
+/**
+ * Subscribes a LiveRows for as long as its options stay the same. `refresh` reads the page again:
+ * a write made here shows at once, without waiting for its live event (which does not come while
+ * the socket is down, nor before the subscription is registered).
+ */
+function useLiveRows(factory: (() => LiveRows) | null, key: string): { state: LiveRowsState | null; refresh: () => void } {
   const [state, setState] = useState<LiveRowsState | null>(null);
+  const feed = useRef<LiveRows | null>(null);
   useEffect(() => {
     if (!factory) return;
-    const feed = factory();
-    const off = feed.subscribe(setState);
-    feed.start();
+    const current = factory();
+    feed.current = current;
+    const off = current.subscribe(setState);
+    current.start();
     return () => {
       off();
-      feed.stop();
+      current.stop();
+      if (feed.current === current) feed.current = null;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
-  return state;
+  const refresh = useCallback(() => void feed.current?.resync(), []);
+  return { state, refresh };
 }
 
 type Dialogs =
@@ -91,14 +99,13 @@ export function TableView({
   const [showFilter, setShowFilter] = useState(false);
   const [selection, setSelection] = useState<RowSelectionState>({});
   const [dialog, setDialog] = useState<Dialogs | null>(null);
-  const [message, setMessage] = useState<string | null>(null);
   /** Cursors of the pages before this one, for "Previous". */
   const [history, setHistory] = useState<(string | null)[]>([]);
 
   const orderBy: OrderBy[] = sort ? [sort] : [];
   // Columns as read: a structure change elsewhere gives new columns, hence a new feed.
   const feedKey = JSON.stringify([projectId, tableName, table?.columns ?? null, where, orderBy, pageSize, after]);
-  const state = useLiveRows(
+  const { state, refresh } = useLiveRows(
     table
       ? () =>
           new LiveRows({ request, live, projectId, table: table.name, columns: table.columns, primaryKey: table.primaryKey, where, orderBy, pageSize, after })
@@ -130,6 +137,7 @@ export function TableView({
   const editable = table.primaryKey.length > 0;
   const saveCell = async ({ row, column }: EditTarget, value: unknown) => {
     await request(UPDATE_ROWS, { projectId, table: table.name, where: whereKeys(table.primaryKey, [row]), set: { [column.name]: value } });
+    refresh();
   };
   const onSort = (column: string) => {
     setHistory([]);
@@ -198,7 +206,6 @@ export function TableView({
         </div>
       )}
       <ErrorText message={state?.error} />
-      <ErrorText message={message} />
       {!editable && <p className="note">This table has no primary key: rows can be read and inserted, not edited or deleted here.</p>}
       {state && (
         <Grid
@@ -282,7 +289,7 @@ export function TableView({
         </button>
       </nav>
 
-      {dialog?.kind === 'insert' && <RowForm projectId={projectId} table={table} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'insert' && <RowForm projectId={projectId} table={table} onClose={() => setDialog(null)} onInserted={refresh} />}
       {dialog?.kind === 'add-column' && <ColumnForm projectId={projectId} table={table.name} onClose={() => setDialog(null)} onDone={structureChanged} />}
       {dialog?.kind === 'rename-table' && (
         <RenameDialog
@@ -334,12 +341,11 @@ export function TableView({
           action="Clear table"
           onClose={() => setDialog(null)}
           onConfirm={async () => {
-            const removed = await request<{ clearTable: number }>(CLEAR_TABLE, { projectId, name: table.name });
-            setMessage(null);
+            await request(CLEAR_TABLE, { projectId, name: table.name });
             setHistory([]);
             if (after !== null) go({ after: null });
+            else refresh();
             onTablesChanged();
-            void removed;
           }}
         />
       )}
@@ -367,6 +373,7 @@ export function TableView({
           onConfirm={async () => {
             await request(DELETE_ROWS, { projectId, table: table.name, where: whereKeys(table.primaryKey, dialog.rows) });
             setSelection({});
+            refresh();
             onTablesChanged();
           }}
         />
