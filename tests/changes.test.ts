@@ -214,7 +214,7 @@ describe('rowChanges', () => {
     const bad = await subscribeToBookings({ since: 'not-a-cursor' });
     await bad.ended();
     expect(subscribeErrors(bad)).toMatchObject([
-      { message: 'since: "not-a-cursor" is not a cursor of a row change', extensions: { code: 'BAD_USER_INPUT', field: 'since' } },
+      { message: 'since: "not-a-cursor" is not a cursor of a row change nor a changesCursor of Table.rows', extensions: { code: 'BAD_USER_INPUT', field: 'since' } },
     ]);
     const future = await subscribeToBookings({ since: '999999999999.1' });
     await future.ended();
