@@ -34,6 +34,9 @@ describe('groups of identical subscriptions', () => {
     await waitForSubscribers(t, baseline + 52);
 
     const before = await t.metrics();
+    // An operator sees the process's subscribers as a gauge.
+    expect(before.paige_subscribers).toBe(t.server.services.changes.subscriberCount);
+    expect(before.paige_subscribers).toBeGreaterThanOrEqual(52);
     const sent = Array.from({ length: 20 }, (_, i) => `b${i}`);
     for (const [i, body] of sent.entries()) await api.insert('feed', [{ body, n: i }]);
     await Promise.all([...same, narrow, admin].map((sub) => sub.waitFor(20)));
@@ -58,6 +61,7 @@ describe('groups of identical subscriptions', () => {
 
     for (const sub of [...same, narrow, admin]) sub.unsubscribe();
     await waitForSubscriberCount(t, baseline);
+    expect((await t.metrics()).paige_subscribers).toBe(baseline);
   });
 
   it('keeps a subscriber that leaves the group mid-stream from affecting the others, and a late joiner starts live', async () => {

@@ -72,6 +72,7 @@ export class ChangeHub {
    */
   private readonly pool: pg.Pool;
   private readonly counters: { reads: Counter; entriesRead: Counter; eventsBuilt: Counter };
+  private readonly subscriberListeners = new Set<(count: number) => void>();
 
   constructor(private readonly options: ChangeHubOptions) {
     // Same exact-type sessions as the platform pool (UTC, ISO dates), so an event's `at` is ISO 8601.
@@ -83,6 +84,7 @@ export class ChangeHub {
       entriesRead: metrics.counter('paige_change_log_entries_read_total', 'Change log entries read by the fan-out'),
       eventsBuilt: metrics.counter('paige_change_events_built_total', 'Change events built (one per change, shared by its subscribers)'),
     };
+    metrics.gauge('paige_subscribers', 'Row and table change subscribers registered in this process', () => this.subscriberCount);
     // Back after a loss: whatever was committed meanwhile sent its NOTIFY to nobody.
     options.subscriber.onListening((listening) => listening && this.wake());
   }
@@ -119,6 +121,20 @@ export class ChangeHub {
     return count;
   }
 
+  /**
+   * Tells `listener` the subscriber count each time a subscriber is registered (from then on it
+   * misses no change) or leaves. Returns the function that stops telling it.
+   */
+  onSubscribers(listener: (count: number) => void): () => void {
+    this.subscriberListeners.add(listener);
+    return () => void this.subscriberListeners.delete(listener);
+  }
+
+  private subscribersChanged(): void {
+    const count = this.subscriberCount;
+    for (const listener of [...this.subscriberListeners]) listener(count);
+  }
+
   /** Deletes log entries older than the retention. */
   prune(now = new Date()): Promise<{ through: bigint | null; deleted: number }> {
     return changeLog.pruneChangeLog(this.pool, new Date(now.getTime() - this.options.retentionHours * 3_600_000));
@@ -153,6 +169,7 @@ export class ChangeHub {
       groups.set(spec.whereKey, group);
       group.members.add(member);
       if (!since) await this.startLive(member);
+      this.subscribersChanged();
       return this.position;
     });
     if (!since) return member.queue;
@@ -184,6 +201,7 @@ export class ChangeHub {
       const members = this.tableMembers.get(schema);
       members?.delete(member);
       if (members?.size === 0) this.tableMembers.delete(schema);
+      this.subscribersChanged();
       this.unlistenWhenIdle();
     });
     await this.exclusive(async () => {
@@ -191,6 +209,7 @@ export class ChangeHub {
       const members = this.tableMembers.get(schema) ?? new Set();
       this.tableMembers.set(schema, members.add(member));
       await this.startLive(member);
+      this.subscribersChanged();
     });
     return member.queue;
   }
@@ -202,6 +221,7 @@ export class ChangeHub {
         if (!group.members.delete(member)) continue;
         if (group.members.size === 0) groups.delete(whereKey);
         if (groups.size === 0) this.rowGroups.delete(key);
+        this.subscribersChanged();
         return this.unlistenWhenIdle();
       }
     }

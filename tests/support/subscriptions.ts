@@ -95,32 +95,46 @@ export async function subscribe<T = any>(t: TestServer, token: string | null, qu
   const hub = t.server.services.changes;
   const before = hub.subscriberCount;
   const collected = collect<T>(wsClient(t, token), query, variables);
-  await hubState(() => hub.subscriberCount > before || collected.completed || collected.error !== undefined, () => `a new subscriber (have ${hub.subscriberCount}, had ${before}) or the end of the subscription`);
+  await hubState(t, () => hub.subscriberCount > before || collected.completed || collected.error !== undefined, () => `a new subscriber (have ${hub.subscriberCount}, had ${before}) or the end of the subscription`, 10_000, collected);
   return collected;
 }
 
 /** Waits until the server's hub has `count` subscribers: from then on no change can be missed. */
 export function waitForSubscribers(t: TestServer, count: number, timeoutMs = 10_000): Promise<void> {
   const hub = t.server.services.changes;
-  return hubState(() => hub.subscriberCount >= count, () => `${count} subscribers (have ${hub.subscriberCount})`, timeoutMs);
+  return hubState(t, () => hub.subscriberCount >= count, () => `${count} subscribers (have ${hub.subscriberCount})`, timeoutMs);
 }
 
 /** Waits until the hub has exactly `count` subscribers (e.g. after unsubscribing). */
 export function waitForSubscriberCount(t: TestServer, count: number, timeoutMs = 10_000): Promise<void> {
   const hub = t.server.services.changes;
-  return hubState(() => hub.subscriberCount === count, () => `exactly ${count} subscribers (have ${hub.subscriberCount})`, timeoutMs);
+  return hubState(t, () => hub.subscriberCount === count, () => `exactly ${count} subscribers (have ${hub.subscriberCount})`, timeoutMs);
 }
 
 /**
- * The one poll of these fixtures: the hub (src/live/change-hub.ts) reports no event when a
- * subscriber joins or leaves, only `subscriberCount`, so it is read every 5 ms.
+ * Waits until `holds()` is true: checked now and every time the hub's subscriber count changes
+ * (ChangeHub.onSubscribers) or the subscription ends, never on a timer.
  */
-async function hubState(holds: () => boolean, what: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!holds()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+function hubState(t: Pick<TestServer, 'server'>, holds: () => boolean, what: () => string, timeoutMs = 10_000, ended?: Collected): Promise<void> {
+  const hub = t.server.services.changes;
+  return new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!holds()) return;
+      finish();
+      resolve();
+    };
+    const stop = hub.onSubscribers(check);
+    const timer = setTimeout(() => {
+      finish();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`));
+    }, timeoutMs);
+    const finish = () => {
+      stop();
+      clearTimeout(timer);
+    };
+    void ended?.ended(timeoutMs).then(check, () => {});
+    check();
+  });
 }
 
 export const ROW_CHANGES = /* GraphQL */ `
