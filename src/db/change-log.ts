@@ -12,12 +12,8 @@ export type RowOp = 'INSERT' | 'UPDATE' | 'DELETE' | 'CLEAR';
 /** What a table change did. */
 export type TableChangeKind = 'CREATED' | 'DROPPED' | 'RENAMED' | 'ALTERED';
 
-/** One entry of `paige.change_log` with its commit seq. Rows are already API-encoded by the trigger. */
-export interface ChangeEntry {
-  /** Commit sequence number of the writing transaction (int8 as text). */
-  seq: string;
-  /** Order within the transaction (int8 as text). */
-  id: string;
+/** What one change did, as the log keeps it; rows already API-encoded (by the trigger or the decoder). */
+export interface ChangeFields {
   schema: string;
   table: string;
   op: RowOp | TableChangeKind;
@@ -25,6 +21,14 @@ export interface ChangeEntry {
   oldRow: Record<string, unknown> | null;
   changedColumns: string[] | null;
   newName: string | null;
+}
+
+/** One entry of `paige.change_log` with its commit seq. */
+export interface ChangeEntry extends ChangeFields {
+  /** Commit sequence number of the writing transaction (int8 as text). */
+  seq: string;
+  /** Order within the transaction (int8 as text). */
+  id: string;
   /** ISO 8601 with microseconds. */
   at: string;
   /** Who wrote the transaction; null for a write made outside the API. */
@@ -164,15 +168,8 @@ export async function purgeSchemaChanges(client: pg.PoolClient, schema: string):
 }
 
 /** One entry of a transaction decoded from the WAL, numbered from 1 within it. */
-export interface DecodedEntry {
+export interface DecodedEntry extends ChangeFields {
   id: number;
-  schema: string;
-  table: string;
-  op: RowOp | TableChangeKind;
-  row: Record<string, unknown> | null;
-  oldRow: Record<string, unknown> | null;
-  changedColumns: string[] | null;
-  newName: string | null;
 }
 
 /** A committed transaction decoded from the WAL, ready to append (its entries, or the rest of them). */
