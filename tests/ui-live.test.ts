@@ -39,8 +39,14 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** A project with a `visits` table, and a bot (dbServices in-process) writing to it. */
-async function setUp() {
+/** Two rows to start from. */
+const FIRST_AND_SECOND = [
+  { name: 'first', amount: '1' },
+  { name: 'second', amount: '2' },
+];
+
+/** A project with a `visits` table holding `rows`, and a bot (dbServices in-process) writing to it. */
+async function setUp(rows: Record<string, unknown>[] = []) {
   const project = await createTestProject(t);
   projects.push(project);
   const bot = createDbServices({ projectId: project.id, databaseUrl: inject('databaseUrl'), env: {} });
@@ -49,6 +55,7 @@ async function setUp() {
     { name: 'name', type: 'text', nullable: false },
     { name: 'amount', type: 'numeric' },
   ]);
+  if (rows.length > 0) await bot.rows.insert('visits', rows);
   return { project, bot };
 }
 
@@ -64,6 +71,16 @@ async function openGrid(page: Page, at: string, token: string, hash: string) {
   await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor();
   // tableChanges for the project, rowChanges for the grid.
   await waitForSubscriberCount(t, 2);
+}
+
+/** The `visits` grid, opened through a relay the test can cut (as a network drop does). */
+async function openGridThroughRelay(project: TestProjectHandle) {
+  const relay = await startRelay(t);
+  relays.push(relay);
+  const at = baseUrlOf(relay);
+  const page = await open(at);
+  await openGrid(page, at, project.token, `#/p/${project.id}/t/visits`);
+  return { relay, page };
 }
 
 /**
@@ -249,8 +266,7 @@ describe('who wrote a live row', () => {
 
 describe('the live status', () => {
   it('says Connecting until the server accepts the socket, then Live; a row written meanwhile is not missed', async () => {
-    const { project, bot } = await setUp();
-    await bot.rows.insert('visits', [{ name: 'first', amount: '1' }, { name: 'second', amount: '2' }]);
+    const { project, bot } = await setUp(FIRST_AND_SECOND);
     const page = await open(base);
     // The server's acceptance of the socket (connection_ack) is held back until released: the
     // browser sends no subscription before it, as on a slow or half-open connection.
@@ -286,13 +302,8 @@ describe('the live status', () => {
 
 describe('a dropped connection', () => {
   it('is shown, and on reconnect resumes from the last change: nothing written meanwhile is missed', async () => {
-    const { project, bot } = await setUp();
-    const relay = await startRelay(t);
-    relays.push(relay);
-    const at = baseUrlOf(relay);
-    await bot.rows.insert('visits', [{ name: 'first', amount: '1' }, { name: 'second', amount: '2' }]);
-    const page = await open(at);
-    await openGrid(page, at, project.token, `#/p/${project.id}/t/visits`);
+    const { project, bot } = await setUp(FIRST_AND_SECOND);
+    const { relay, page } = await openGridThroughRelay(project);
     // One change seen live, so the grid holds a cursor to resume from.
     await bot.rows.insert('visits', { name: 'third', amount: '3' });
     await page.getByText('Rows 1–3 of 3').waitFor();
@@ -318,13 +329,8 @@ describe('a dropped connection', () => {
   }, 60_000);
 
   it('resumes from the page\'s own snapshot when no change came before the drop', async () => {
-    const { project, bot } = await setUp();
-    const relay = await startRelay(t);
-    relays.push(relay);
-    const at = baseUrlOf(relay);
-    await bot.rows.insert('visits', [{ name: 'first', amount: '1' }, { name: 'second', amount: '2' }]);
-    const page = await open(at);
-    await openGrid(page, at, project.token, `#/p/${project.id}/t/visits`);
+    const { project, bot } = await setUp(FIRST_AND_SECOND);
+    const { relay, page } = await openGridThroughRelay(project);
     await page.getByText('Rows 1–2 of 2').waitFor();
     const marks = await watchMarks(page);
 
@@ -348,8 +354,7 @@ describe('a dropped connection', () => {
 
 describe('a person\'s own writes', () => {
   it('show at once even when no live change comes (a proxy that holds the grid\'s subscription)', async () => {
-    const { project, bot } = await setUp();
-    await bot.rows.insert('visits', [{ name: 'first', amount: '1' }, { name: 'second', amount: '2' }]);
+    const { project, bot } = await setUp(FIRST_AND_SECOND);
     const page = await open(base);
     // The socket works, but the grid's rowChanges never reaches the server: the state of every
     // grid in the moments before the server registers its subscription, held for the whole test.
