@@ -142,8 +142,22 @@ describe('API keys', () => {
       `booking bot\t${await local(page, created.createdAt)}\tnever\tRevoke`,
     ]);
 
-    // Revoking it removes it from the list (and the token shown for it); its token stops working.
+    // Revoking asks first, naming the key: cancelled, nothing happens.
     await page.getByRole('button', { name: 'Revoke key booking bot' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke API key "booking bot"' });
+    await dialog.getByText('Every program using the key "booking bot" loses access to this project at once').waitFor();
+    await screenshot(page, 'revoke-key-1280x800');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect((await t.gql('{ projects { id } }', {}, token)).data.projects).toEqual([{ id: p.id }]);
+    // Confirmed only by the key's own name.
+    await page.getByRole('button', { name: 'Revoke key booking bot' }).click();
+    await dialog.getByLabel('Type booking bot to confirm').fill('booking');
+    expect(await dialog.getByRole('button', { name: 'Revoke key' }).isDisabled()).toBe(true);
+    await dialog.getByLabel('Type booking bot to confirm').fill('booking bot');
+    // Revoking it removes it from the list (and the token shown for it); its token stops working.
+    await dialog.getByRole('button', { name: 'Revoke key' }).click();
+    await dialog.waitFor({ state: 'detached' });
     await page.getByRole('row', { name: /booking bot/ }).waitFor({ state: 'detached' });
     await page.getByTestId('new-token').waitFor({ state: 'detached' });
     await expect.poll(() => keyRows(page).locator('td:first-child').allInnerTexts()).toEqual(['test']);

@@ -3,6 +3,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { createDbServices, type DbServices } from '../src/dbservices/index.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { waitForSubscriberCount } from './support/subscriptions.js';
+import { loginRoleClient } from './support/postgres.js';
 import { baseUrlOf, launchBrowser, problemsOf, screenshot, screenshotFailure, signIn, startRelay, VIEWPORTS, type Relay, type TestBrowser } from './support/browser.js';
 
 /**
@@ -38,8 +39,14 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** A project with a `visits` table, and a bot (dbServices in-process) writing to it. */
-async function setUp() {
+/** Two rows to start from. */
+const FIRST_AND_SECOND = [
+  { name: 'first', amount: '1' },
+  { name: 'second', amount: '2' },
+];
+
+/** A project with a `visits` table holding `rows`, and a bot (dbServices in-process) writing to it. */
+async function setUp(rows: Record<string, unknown>[] = []) {
   const project = await createTestProject(t);
   projects.push(project);
   const bot = createDbServices({ projectId: project.id, databaseUrl: inject('databaseUrl'), env: {} });
@@ -48,6 +55,7 @@ async function setUp() {
     { name: 'name', type: 'text', nullable: false },
     { name: 'amount', type: 'numeric' },
   ]);
+  if (rows.length > 0) await bot.rows.insert('visits', rows);
   return { project, bot };
 }
 
@@ -63,6 +71,16 @@ async function openGrid(page: Page, at: string, token: string, hash: string) {
   await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor();
   // tableChanges for the project, rowChanges for the grid.
   await waitForSubscriberCount(t, 2);
+}
+
+/** The `visits` grid, opened through a relay the test can cut (as a network drop does). */
+async function openGridThroughRelay(project: TestProjectHandle) {
+  const relay = await startRelay(t);
+  relays.push(relay);
+  const at = baseUrlOf(relay);
+  const page = await open(at);
+  await openGrid(page, at, project.token, `#/p/${project.id}/t/visits`);
+  return { relay, page };
 }
 
 /**
@@ -87,6 +105,35 @@ async function watchRows(page: Page) {
 }
 
 const gridTexts = (page: Page, column: string) => page.locator(`table.grid tbody td[data-column="${column}"]`).allInnerTexts();
+
+/** A row's live mark as the person sees it: its words, and its title (the whole sentence, as a screen reader reads it). */
+type SeenMark = { text: string; title: string };
+
+/**
+ * Records, in the page, every live mark shown, by the `name` of its row: a mark lasts a moment,
+ * so the test reads what was shown rather than racing to see it.
+ */
+async function watchMarks(page: Page) {
+  await page.evaluate(() => {
+    const seen: Record<string, { text: string; title: string }[]> = {};
+    (window as unknown as { seenMarks: typeof seen }).seenMarks = seen;
+    const note = () => {
+      for (const label of document.querySelectorAll('.mark-label[data-mark-for]')) {
+        const row = document.querySelector(`tr[data-row-key="${CSS.escape(label.getAttribute('data-mark-for')!)}"]`)!;
+        const name = row.querySelector('td[data-column="name"]')!.textContent!;
+        const mark = { text: label.textContent!, title: row.getAttribute('title')! };
+        const marks = (seen[name] ??= []);
+        if (!marks.some((m) => m.text === mark.text && m.title === mark.title)) marks.push(mark);
+      }
+    };
+    note();
+    new MutationObserver(note).observe(document.body, { childList: true, subtree: true, characterData: true, attributes: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { seenMarks: Record<string, SeenMark[]> }).seenMarks);
+}
+
+const INSERT_ROWS = 'mutation ($p: ID!, $rows: [JSONObject!]!) { insertRows(projectId: $p, table: "visits", rows: $rows) }';
+const UPDATE_ROWS = 'mutation ($p: ID!, $where: JSON!, $set: JSONObject!) { updateRows(projectId: $p, table: "visits", where: $where, set: $set) }';
 
 describe('live rows', () => {
   it('shows each of 50 rows a bot inserts at 10/s within 1 s of its commit, marked, without a reload', async () => {
@@ -174,15 +221,89 @@ describe('live rows', () => {
   });
 });
 
+describe('who wrote a live row', () => {
+  it('is shown on the row for a moment, in words: a bot in-process, an API key by name, the admin, a program outside the API', async () => {
+    const { project, bot } = await setUp();
+    const { createApiKey } = await t.ok('mutation ($p: ID!) { createApiKey(projectId: $p, name: "booking bot") { token } }', { p: project.id });
+    await bot.rows.insert('visits', { name: 'already there', amount: '1' });
+    const page = await open(base);
+    await openGrid(page, base, project.token, `#/p/${project.id}/t/visits?sort=id:DESC`);
+    const marks = await watchMarks(page);
+    const columnsAt = () => page.locator('table.grid thead th').evaluateAll((cells) => cells.map((cell) => Math.round(cell.getBoundingClientRect().left)));
+    const columnsBefore = await columnsAt();
+
+    await bot.rows.insert('visits', { name: 'from the bot', amount: '2' });
+    await page.locator('.mark-label').first().waitFor();
+    // A mark takes no room: the columns stay where they were while it shows.
+    expect(await columnsAt()).toEqual(columnsBefore);
+    await t.ok(INSERT_ROWS, { p: project.id, rows: [{ name: 'from the key', amount: '3' }] }, createApiKey.token);
+    await t.ok(INSERT_ROWS, { p: project.id, rows: [{ name: 'from the admin', amount: '4' }] });
+    const psql = await loginRoleClient(project.id);
+    await psql.query(`INSERT INTO visits (name, amount) VALUES ('from psql', 5)`);
+    // Ended now: removing the project at the end of the file would end it from the server's side.
+    await psql.end();
+    await t.ok(UPDATE_ROWS, { p: project.id, where: { name: { _eq: 'already there' } }, set: { amount: '1.5' } }, createApiKey.token);
+    await page.getByText('Rows 1–5 of 5').waitFor();
+    await expect.poll(async () => (await marks())['already there']?.length ?? 0).toBe(1);
+    await screenshot(page, 'grid-live-marks-1280x800');
+
+    expect(await marks()).toEqual({
+      'from the bot': [{ text: 'new · bot (in-process)', title: 'Inserted just now by bot (in-process)' }],
+      'from the key': [{ text: 'new · API key booking bot', title: 'Inserted just now by API key booking bot' }],
+      'from the admin': [{ text: 'new · admin', title: 'Inserted just now by admin' }],
+      'from psql': [{ text: 'new · outside the API', title: 'Inserted just now outside the API (psql or another program)' }],
+      'already there': [{ text: 'changed · API key booking bot', title: 'Changed just now by API key booking bot' }],
+    });
+    // A screen reader reads the sentence with the row (the words shown are hidden from it, not repeated).
+    const row = page.getByRole('row', { name: /Changed just now by API key booking bot/ });
+    expect(await row.locator('td[data-column="name"]').innerText()).toBe('already there');
+    // For a moment only.
+    await page.locator('.mark-label').first().waitFor({ state: 'detached' });
+    await expect.poll(() => page.locator('.mark-label').count()).toBe(0);
+    expect(problemsOf(page)).toEqual([]);
+  }, 60_000);
+});
+
+describe('the live status', () => {
+  it('says Connecting until the server accepts the socket, then Live; a row written meanwhile is not missed', async () => {
+    const { project, bot } = await setUp(FIRST_AND_SECOND);
+    const page = await open(base);
+    // The server's acceptance of the socket (connection_ack) is held back until released: the
+    // browser sends no subscription before it, as on a slow or half-open connection.
+    let releaseAck: (() => void) | undefined;
+    let ackArrived!: () => void;
+    const ackHeld = new Promise<void>((resolve) => (ackArrived = resolve));
+    await page.routeWebSocket(/\/graphql$/, (socket) => {
+      const server = socket.connectToServer();
+      server.onMessage((message) => {
+        if (releaseAck === undefined && JSON.parse(String(message)).type === 'connection_ack') {
+          releaseAck = () => socket.send(message);
+          return ackArrived();
+        }
+        socket.send(message);
+      });
+    });
+    await signIn(page, base, project.token, `/#/p/${project.id}/t/visits`);
+    await page.getByText('Rows 1–2 of 2').waitFor();
+    await ackHeld;
+    const status = page.getByRole('status').filter({ hasText: /^(Connecting…|Live)$/ });
+    expect(await status.innerText()).toBe('Connecting…');
+    expect(await status.getAttribute('title')).toMatch(/waiting for the server to accept the live connection/);
+    // Written after the page was read, before any subscription reached the server.
+    await bot.rows.insert('visits', { name: 'meanwhile', amount: '3' });
+
+    releaseAck!();
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor();
+    await page.getByText('Rows 1–3 of 3').waitFor();
+    expect(await gridTexts(page, 'name')).toEqual(['first', 'second', 'meanwhile']);
+    expect(problemsOf(page)).toEqual([]);
+  }, 60_000);
+});
+
 describe('a dropped connection', () => {
   it('is shown, and on reconnect resumes from the last change: nothing written meanwhile is missed', async () => {
-    const { project, bot } = await setUp();
-    const relay = await startRelay(t);
-    relays.push(relay);
-    const at = baseUrlOf(relay);
-    await bot.rows.insert('visits', [{ name: 'first', amount: '1' }, { name: 'second', amount: '2' }]);
-    const page = await open(at);
-    await openGrid(page, at, project.token, `#/p/${project.id}/t/visits`);
+    const { project, bot } = await setUp(FIRST_AND_SECOND);
+    const { relay, page } = await openGridThroughRelay(project);
     // One change seen live, so the grid holds a cursor to resume from.
     await bot.rows.insert('visits', { name: 'third', amount: '3' });
     await page.getByText('Rows 1–3 of 3').waitFor();
@@ -206,12 +327,34 @@ describe('a dropped connection', () => {
     expect(expected.map((row) => `${row.name}:${row.amount}`)).toEqual(['first:10.5', 'third:3', 'while away 1:4', 'while away 2:5']);
     await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor();
   }, 60_000);
+
+  it('resumes from the page\'s own snapshot when no change came before the drop', async () => {
+    const { project, bot } = await setUp(FIRST_AND_SECOND);
+    const { relay, page } = await openGridThroughRelay(project);
+    await page.getByText('Rows 1–2 of 2').waitFor();
+    const marks = await watchMarks(page);
+
+    relay.setDown(true);
+    expect(relay.cutAll()).toBeGreaterThan(0);
+    await page.getByRole('status').filter({ hasText: /^Reconnecting…$/ }).waitFor();
+    await bot.rows.insert('visits', { name: 'while away', amount: '3' });
+    await bot.rows.update('visits', { name: { _eq: 'first' } }, { amount: '10.5' });
+    relay.setDown(false);
+
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor({ timeout: 15_000 });
+    await page.getByText('Rows 1–3 of 3').waitFor();
+    await expect.poll(() => gridTexts(page, 'amount')).toEqual(['10.5', '2', '3']);
+    // Replayed as the changes they were (marked with their writer), not read again as a page.
+    expect(await marks()).toEqual({
+      'while away': [{ text: 'new · bot (in-process)', title: 'Inserted just now by bot (in-process)' }],
+      first: [{ text: 'changed · bot (in-process)', title: 'Changed just now by bot (in-process)' }],
+    });
+  }, 60_000);
 });
 
 describe('a person\'s own writes', () => {
   it('show at once even when no live change comes (a proxy that holds the grid\'s subscription)', async () => {
-    const { project, bot } = await setUp();
-    await bot.rows.insert('visits', [{ name: 'first', amount: '1' }, { name: 'second', amount: '2' }]);
+    const { project, bot } = await setUp(FIRST_AND_SECOND);
     const page = await open(base);
     // The socket works, but the grid's rowChanges never reaches the server: the state of every
     // grid in the moments before the server registers its subscription, held for the whole test.
@@ -292,6 +435,11 @@ describe('at 390×844', () => {
     await page.goto(`${base}/#/p/${project.id}/t/visits`);
     await page.getByText('Rows 1–30 of 30').waitFor();
     await screenshot(page, 'grid-390x844');
+    // A row a bot changes, marked at the right edge of the narrow view.
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor();
+    await bot.rows.update('visits', { name: { _eq: 'visit 2' } }, { amount: '7.5' });
+    await page.locator('.mark-label').waitFor();
+    await screenshot(page, 'grid-live-390x844');
     await page.getByRole('button', { name: 'Insert row' }).click();
     await page.getByRole('dialog').waitFor();
     await screenshot(page, 'insert-row-390x844');

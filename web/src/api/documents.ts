@@ -48,9 +48,19 @@ export interface RowPage {
   nodes: Row[];
   totalCount: number;
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  /** The snapshot the page was read in: `rowChanges(since: changesCursor)` delivers exactly the changes it does not show. */
+  changesCursor: string;
 }
 
 export type ChangeOp = 'INSERT' | 'UPDATE' | 'DELETE' | 'CLEAR';
+
+/** Who made a change through the API or dbServices (RowChange.actor); null for a write from outside it (psql, another program). */
+export interface ChangeActor {
+  kind: 'ADMIN' | 'API_KEY' | 'IN_PROCESS';
+  apiKeyId: string | null;
+  /** As the key was named when it wrote. */
+  apiKeyName: string | null;
+}
 
 export interface RowChange {
   cursor: string;
@@ -59,12 +69,7 @@ export interface RowChange {
   oldRow: Row | null;
   changedColumns: string[] | null;
   at: string;
-  /**
-   * Who wrote the change. PLACEHOLDER: the schema has no `RowChange.actor` yet (the WAL capture
-   * issue adds it); ROW_CHANGES does not ask for it, so it is always absent today. Once the field
-   * exists, add `actor` to ROW_CHANGES below and the grid shows it on the row it marks.
-   */
-  actor?: string | null;
+  actor: ChangeActor | null;
 }
 
 export interface TableChange {
@@ -112,7 +117,7 @@ export const TABLE_ROWS = /* GraphQL */ `
       table(name: $table) {
         name
         rows(where: $where, orderBy: $orderBy, first: $first, after: $after) {
-          nodes totalCount pageInfo { hasNextPage endCursor }
+          nodes totalCount pageInfo { hasNextPage endCursor } changesCursor
         }
       }
     }
@@ -131,7 +136,7 @@ export type TableCountResult = { project: { id: string; table: { name: string; r
 export const ROW_CHANGES = /* GraphQL */ `
   subscription RowChanges($projectId: ID!, $table: String!, $where: JSON, $since: String) {
     rowChanges(projectId: $projectId, table: $table, where: $where, since: $since) {
-      cursor op row oldRow changedColumns at
+      cursor op row oldRow changedColumns at actor { kind apiKeyId apiKeyName }
     }
   }
 `;

@@ -69,7 +69,8 @@ export function createLiveClient(token: string, path = '/graphql'): LiveClient {
       lostListeners.add(listener);
       return () => lostListeners.delete(listener);
     },
-    isConnected: () => connected,
+    // Not while graphql-ws closes it (lazily, once its last subscription ended): a subscription now goes on the next one.
+    isConnected: () => connected && socket?.readyState === WebSocket.OPEN,
     onConnected(listener) {
       connectedListeners.add(listener);
       return () => connectedListeners.delete(listener);
@@ -93,10 +94,14 @@ export type LiveFailure =
 
 export interface ResumableHandlers<E> {
   next(event: E): void;
-  /** The socket dropped; a retry follows (with the last cursor, or none: see `resumeFrom`). */
+  /**
+   * The subscription went out on a connection the server accepted (its connection_ack): at
+   * first (`resumed` false) and again after each loss (`resumed` true). graphql-ws acknowledges
+   * a connection, never a subscription, so this is as much as the client can know before an event.
+   */
+  subscribed(resumed: boolean): void;
+  /** The socket dropped; a retry follows, with `variables(resumeFrom())` at that moment. */
   lost(): void;
-  /** Subscribed again after a loss. */
-  resumed(): void;
   failed(failure: LiveFailure): void;
 }
 
@@ -120,34 +125,43 @@ export function subscribeResumable<T, E>(
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let unsubscribe: (() => void) | undefined;
+  /** Waiting for this attempt's connection to be accepted. */
+  let offConnected: (() => void) | undefined;
+  /** Lost, and not subscribed again yet. */
   let resuming = false;
   /** Refused: graphql-ws follows the errors with `complete`, which must not be reported again. */
   let refused = false;
   const self = {};
-  const resumed = () => {
-    if (!resuming || stopped) return;
-    resuming = false;
-    live.setLost(self, false);
-    handlers.resumed();
+  const subscribed = () => {
+    offConnected?.();
+    offConnected = undefined;
+    if (stopped) return;
+    // The socket works: the next loss starts the back-off again from its shortest delay.
+    attempt = 0;
+    const resumed = resuming;
+    if (resuming) {
+      resuming = false;
+      live.setLost(self, false);
+    }
+    handlers.subscribed(resumed);
   };
 
   const open = () => {
     if (stopped) return;
-    let confirmed = false;
     unsubscribe = live.client.subscribe<T>(
       { query, variables: variables(resumeFrom()) },
       {
         next: (result) => {
+          if (stopped) return;
           if (result.errors?.length) {
             refused = true;
             return handlers.failed({ kind: 'refused', errors: result.errors as ApiErrorItem[] });
           }
-          if (!confirmed) resumed();
-          confirmed = true;
-          attempt = 0;
           if (result.data) handlers.next(pick(result.data as T));
         },
         error: (error) => {
+          offConnected?.();
+          offConnected = undefined;
           if (stopped) return;
           if (Array.isArray(error)) return handlers.failed({ kind: 'refused', errors: error as ApiErrorItem[] });
           // A CloseEvent or a network error: the socket is gone. Try again, resuming.
@@ -164,21 +178,15 @@ export function subscribeResumable<T, E>(
         },
       },
     );
-    // graphql-ws sends no acknowledgement of a subscription: once the socket is up again, the
-    // subscription has been sent on it, which is as much as "resumed" can mean before an event.
-    if (resuming) {
-      if (live.isConnected()) resumed();
-      else {
-        const off = live.onConnected(() => {
-          off();
-          resumed();
-        });
-      }
-    }
+    // graphql-ws sends the subscription as soon as the server has accepted the connection: at
+    // once on an open one, else on its connection_ack (which `connected` reports).
+    if (live.isConnected()) subscribed();
+    else offConnected = live.onConnected(subscribed);
   };
   open();
   return () => {
     stopped = true;
+    offConnected?.();
     live.setLost(self, false);
     clearTimeout(timer);
     unsubscribe?.();

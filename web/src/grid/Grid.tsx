@@ -3,7 +3,7 @@ import { rowSelectionFeature, tableFeatures, useTable, type ColumnDef, type RowS
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { Column, OrderBy, Row } from '../api/documents.js';
 import { rowKey } from './row-order.js';
-import type { RowMark } from './live-rows.js';
+import { writtenBy, type RowMark } from './live-rows.js';
 import { CellEditor } from './CellEditor.js';
 
 /**
@@ -12,11 +12,16 @@ import { CellEditor } from './CellEditor.js';
  * Live changes re-render it without moving what the person is looking at: the first visible row
  * stays where it was (scroll anchoring), the selection is keyed by primary key, and a cell being
  * edited keeps its draft.
+ * A row changed live is marked for a moment with who wrote it: in words, at the right edge of the
+ * view (a layer over the rows, so no column moves and no value on the left is covered), in the
+ * row's title, and in a sentence a screen reader reads with the row.
  */
 
 const features = tableFeatures({ rowSelectionFeature });
 /** Fixed row height: virtualisation and scroll anchoring count in rows. */
 export const ROW_HEIGHT = 34;
+/** Height of a live mark's label (styles.css .mark-label), to centre it on its row. */
+const MARK_HEIGHT = 20;
 
 export interface EditTarget {
   row: Row;
@@ -96,6 +101,14 @@ export function Grid(props: GridProps) {
   }, [rows]);
 
   const items = virtualizer.getVirtualItems();
+  // Rows sit below the sticky header: the marks over them are placed from its height (stable
+  // after the first render; a live mark comes later).
+  const headRef = useRef<HTMLTableSectionElement>(null);
+  const marked = items.flatMap((item) => {
+    const row = model[item.index];
+    const mark = row && marks.get(row.id);
+    return mark ? [{ id: row.id, mark, top: (headRef.current?.offsetHeight ?? 0) + item.start }] : [];
+  });
   const paddingTop = items[0]?.start ?? 0;
   const paddingBottom = items.length > 0 ? virtualizer.getTotalSize() - items.at(-1)!.end : 0;
   const allSelected = keyed && model.length > 0 && model.every((row) => row.getIsSelected());
@@ -167,9 +180,18 @@ export function Grid(props: GridProps) {
       onScroll={rememberAnchor}
       onKeyDown={onKeyDown}
     >
+      {marked.length > 0 && (
+        <div className="mark-layer" aria-hidden="true">
+          {marked.map(({ id, mark, top }) => (
+            <span key={id} className={`mark-label mark-label-${mark.op.toLowerCase()}`} data-mark-for={id} style={{ top: top + (ROW_HEIGHT - MARK_HEIGHT) / 2 }}>
+              {mark.op === 'INSERT' ? 'new' : 'changed'} · {writtenBy(mark.actor)}
+            </span>
+          ))}
+        </div>
+      )}
       <table className="grid" role="grid" aria-rowcount={model.length + 1} aria-colcount={columns.length + 1}>
         <caption className="visually-hidden">{props.caption}</caption>
-        <thead>
+        <thead ref={headRef}>
           <tr role="row" aria-rowindex={1}>
             <th scope="col" className="select-cell">
               {keyed && (
@@ -230,6 +252,7 @@ export function Grid(props: GridProps) {
                 aria-rowindex={item.index + 2}
                 aria-selected={row.getIsSelected()}
                 data-row-key={row.id}
+                title={mark ? markSentence(mark) : undefined}
                 className={[mark ? `row-mark row-mark-${mark.op.toLowerCase()}` : '', row.getIsSelected() ? 'row-selected' : ''].join(' ')}
                 style={{ height: ROW_HEIGHT }}
               >
@@ -242,11 +265,7 @@ export function Grid(props: GridProps) {
                       onChange={row.getToggleSelectedHandler()}
                     />
                   )}
-                  {mark && (
-                    <span className="mark-label" title={mark.actor ? `written by ${mark.actor}` : 'changed live'}>
-                      {mark.actor ?? (mark.op === 'INSERT' ? 'new' : 'changed')}
-                    </span>
-                  )}
+                  {mark && <span className="visually-hidden">{markSentence(mark)}</span>}
                 </td>
                 {columns.map((column, columnIndex) => {
                   const value = row.original[column.name];
@@ -313,4 +332,10 @@ function CellText({ value, column }: { value: unknown; column: Column }) {
   if (value === null || value === undefined) return <span className="null">NULL</span>;
   const text = column.type === 'JSONB' ? JSON.stringify(value) : String(value);
   return <span title={text.length > 40 ? text : undefined}>{text}</span>;
+}
+
+/** A live mark in a sentence: the row's title, and what a screen reader reads with the row. */
+function markSentence(mark: RowMark): string {
+  const what = mark.op === 'INSERT' ? 'Inserted' : 'Changed';
+  return `${what} just now ${mark.actor ? `by ${writtenBy(mark.actor)}` : 'outside the API (psql or another program)'}`;
 }

@@ -4,6 +4,7 @@ import {
   ROW_CHANGES,
   TABLE_COUNT,
   TABLE_ROWS,
+  type ChangeActor,
   type Column,
   type OrderBy,
   type Row,
@@ -20,40 +21,60 @@ import { rowComparator, rowKey, type RowComparator } from './row-order.js';
  * shows: a snapshot, then every change after it, reconciled by primary key so that none is
  * missed or applied twice. Nothing else in the UI reads rows for the grid or subscribes to them.
  *
- * Interim protocol, with today's API (no cursor comes with a page read):
- *   1. Subscribe to `rowChanges` (with the grid's filter), THEN read the page. graphql-ws does not
- *      acknowledge a subscription, so the read may reach Postgres before the server has
- *      registered it; a change committed in that gap would be in neither.
- *   2. The first event acknowledges the subscription: every change committed after it is
- *      delivered. So on the first event the page is read again (events meanwhile are held) and
- *      the held events are applied on top: from then on the grid is exact.
- *   3. Each event is applied as "set this key to this row / remove this key", in commit order, so
- *      an event that the page already reflects changes nothing (the row already holds it, or a
- *      later state that a later event restores), and none is applied twice in effect.
- *   4. After a dropped socket the subscription is resumed with `since` = the last cursor seen:
- *      the server replays what was missed. Before any event there is no cursor: step 1 again.
- * The total count is a second statement of the same read, so a write committing between the two
- * is counted by the read and again by its event. The rows are exact by key; the count is read
- * again once changes pause (RECOUNT_AFTER_MS without one), which makes it exact then.
- * When `Table.rows` returns a `changesCursor` (the page and the log position read in one step),
- * steps 1-2 become: read the page, subscribe with `since: changesCursor`; only `start`/`resync`
- * below change.
+ * The protocol, exact by `Table.rows { changesCursor }` (the snapshot the page's own statement
+ * was read in):
+ *   1. Read the page with its changesCursor.
+ *   2. Subscribe to `rowChanges` (with the grid's filter) with `since: changesCursor`. The server
+ *      delivers exactly the changes that snapshot does not show, whenever the subscription
+ *      reaches it: none committed between the read and the subscription is missed, none the page
+ *      shows comes again.
+ *   3. Apply each event, in commit order, as "set this key to this row / remove this key".
+ *   4. After a dropped socket, subscribe again with `since` = the last event's cursor, or the
+ *      page's changesCursor when no event came yet: the server replays what was missed.
+ * Reading the page again (after a write made here, for a filtered UPDATE or a change to a table
+ * without a key, after an expired cursor) is steps 1-2 again: from the moment the read starts the
+ * old subscription's events are dropped (the new page shows them, or the new subscription
+ * delivers them), and once the page is in, a subscription from its changesCursor replaces the
+ * old one. So the grid is always one page plus the changes after exactly that page.
+ * The total count is a second statement, outside the page's snapshot: a write committing between
+ * the two is counted by the read and again by its event. The rows are exact by key; the count is
+ * read again once changes pause (RECOUNT_AFTER_MS without one), which makes it exact then.
  */
 
 export type FeedStatus =
-  /** The first page read is under way. */
+  /** The page read is under way (the first one). */
   | 'loading'
-  /** Showing the page; live changes apply as they come. */
+  /** The page is shown; its subscription waits for the server to accept the socket. */
+  | 'connecting'
+  /**
+   * The page is shown and its subscription went out on a socket the server accepted, and was not
+   * refused: changes apply as they come. graphql-ws acknowledges no subscription, so this is the
+   * most the client can know; since the subscription starts from the page's snapshot, when the
+   * server registers it changes when events arrive, never which.
+   */
   | 'live'
-  /** The socket dropped; changes are replayed on reconnect. */
+  /** The socket dropped; the subscription is sent again, from the last cursor, on reconnect. */
   | 'reconnecting'
   /** The subscription or the read was refused (see `error`). */
   | 'failed';
 
-/** A row changed live, marked for a moment. `actor` is who wrote it, when the event says. */
+/** A row changed live, marked for a moment with who wrote it (null: outside the API). */
 export interface RowMark {
   op: 'INSERT' | 'UPDATE';
-  actor: string | null;
+  actor: ChangeActor | null;
+}
+
+/** Who wrote a change, in a few words: "API key <name>", "admin", "bot (in-process)", "outside the API". */
+export function writtenBy(actor: ChangeActor | null): string {
+  if (!actor) return 'outside the API';
+  switch (actor.kind) {
+    case 'ADMIN':
+      return 'admin';
+    case 'API_KEY':
+      return `API key ${actor.apiKeyName ?? actor.apiKeyId ?? ''}`.trim();
+    case 'IN_PROCESS':
+      return 'bot (in-process)';
+  }
 }
 
 export interface LiveRowsState {
@@ -91,12 +112,6 @@ export interface LiveRowsOptions {
 /** Quiet time after the last change before the total is read again. */
 const RECOUNT_AFTER_MS = 300;
 
-/**
- * Who wrote a change. PLACEHOLDER until `RowChange.actor` exists (the WAL capture issue): the
- * events carry no actor today, so this is null and the mark shows no name.
- */
-export const actorOfChange = (change: RowChange): string | null => change.actor ?? null;
-
 export class LiveRows {
   private state: LiveRowsState = {
     rows: [],
@@ -111,12 +126,14 @@ export class LiveRows {
   };
   private readonly compare: RowComparator;
   private readonly keyed: boolean;
+  /** Ends the subscription of the page on screen. */
   private unsubscribe: (() => void) | undefined;
+  /** Bumped when a page read starts: events of the subscriptions before it are dropped. */
+  private generation = 0;
+  /** The changesCursor of the page on screen, and the cursor of the last event applied on it. */
+  private pageCursor: string | null = null;
   private lastCursor: string | null = null;
-  /** Events held while a page read is under way; applied on top of its result. */
-  private held: RowChange[] | null = null;
-  /** True until the first event has acknowledged the subscription (protocol step 2). */
-  private unacknowledged = true;
+  private reading = false;
   private readAgain = false;
   private stopped = false;
   private notifyScheduled = false;
@@ -141,27 +158,7 @@ export class LiveRows {
     return () => this.listeners.delete(listener);
   }
 
-  /** Protocol step 1: subscribe, then read. */
   start(): void {
-    const { live, projectId, table, where } = this.options;
-    this.unsubscribe = subscribeResumable<RowChangesResult, RowChange>(
-      live,
-      ROW_CHANGES,
-      (since) => ({ projectId, table, where: where ?? null, since }),
-      (data) => data.rowChanges,
-      () => this.lastCursor,
-      {
-        next: (change) => this.onChange(change),
-        lost: () => this.update({ status: 'reconnecting' }),
-        resumed: () => {
-          // Without a cursor nothing can be replayed: start over from a fresh read.
-          if (this.lastCursor === null) this.unacknowledged = true;
-          this.update({ status: 'live' });
-          if (this.lastCursor === null) void this.resync();
-        },
-        failed: (failure) => this.onFailure(failure),
-      },
-    );
     void this.resync();
   }
 
@@ -174,37 +171,35 @@ export class LiveRows {
   }
 
   /**
-   * Reads the page again; events arriving meanwhile are held and applied on top of the result.
-   * One read at a time: a request for another while one runs makes it run once more after.
-   * The view also calls it after a write of its own, which then shows without its event.
+   * Protocol steps 1-2: reads the page, then subscribes from its changesCursor. One read at a
+   * time: asked for during one, it runs once more after. The view calls it after a write of its
+   * own, which then shows at once, even while the socket is down (its event would come only on
+   * reconnect), and is not marked as a live change (the new page holds it, so it never comes).
    */
   async resync(): Promise<void> {
-    if (this.held) {
+    if (this.reading) {
       this.readAgain = true;
       return;
     }
-    this.held = [];
+    this.reading = true;
+    const generation = ++this.generation;
     const { request, projectId, table, where, orderBy, pageSize, after } = this.options;
     try {
       const data = await request<TableRowsResult>(TABLE_ROWS, { projectId, table, where: where ?? null, orderBy, first: pageSize, after });
       if (this.stopped) return;
       const page = data.project?.table?.rows;
-      if (!page) return this.fail(`table "${table}" no longer exists`);
-      const held = this.held;
-      this.held = null;
-      this.update({
-        rows: page.nodes,
-        totalCount: page.totalCount,
-        hasNextPage: page.pageInfo.hasNextPage,
-        endCursor: page.pageInfo.endCursor,
-        status: this.state.status === 'reconnecting' ? 'reconnecting' : 'live',
-        error: null,
-      });
-      for (const change of held) this.apply(change);
+      if (!page) {
+        this.readAgain = false;
+        return this.fail(`table "${table}" no longer exists`);
+      }
+      this.update({ rows: page.nodes, totalCount: page.totalCount, hasNextPage: page.pageInfo.hasNextPage, endCursor: page.pageInfo.endCursor, error: null });
+      this.subscribeFrom(page.changesCursor, generation);
     } catch (error) {
-      this.held = null;
       if (!this.stopped) this.fail(error instanceof ApiError ? error.message : String(error));
+      this.readAgain = false;
       return;
+    } finally {
+      this.reading = false;
     }
     if (this.readAgain) {
       this.readAgain = false;
@@ -212,32 +207,58 @@ export class LiveRows {
     }
   }
 
+  /** Protocol step 2, and step 4 by subscribeResumable: resumes from the last event, else from the page. */
+  private subscribeFrom(changesCursor: string, generation: number): void {
+    const { live, projectId, table, where } = this.options;
+    const replaced = this.unsubscribe;
+    this.pageCursor = changesCursor;
+    this.lastCursor = null;
+    // Until the new subscription says otherwise: a socket that was down still is.
+    this.update({ status: this.state.status === 'reconnecting' ? 'reconnecting' : 'connecting' });
+    const current = () => generation === this.generation && !this.stopped;
+    this.unsubscribe = subscribeResumable<RowChangesResult, RowChange>(
+      live,
+      ROW_CHANGES,
+      (since) => ({ projectId, table, where: where ?? null, since }),
+      (data) => data.rowChanges,
+      () => this.lastCursor ?? this.pageCursor,
+      {
+        next: (change) => {
+          if (current()) this.onChange(change);
+        },
+        subscribed: () => {
+          if (current()) this.update({ status: 'live' });
+        },
+        lost: () => {
+          if (current()) this.update({ status: 'reconnecting' });
+        },
+        failed: (failure) => {
+          if (current()) this.onFailure(failure);
+        },
+      },
+    );
+    // Ended after the new one is sent: ended first, it could leave graphql-ws without any
+    // subscription, and graphql-ws closes an unused socket at once.
+    replaced?.();
+  }
+
   private onChange(change: RowChange): void {
     this.lastCursor = change.cursor;
     this.changesSinceRecount++;
     clearTimeout(this.recountTimer);
     this.recountTimer = setTimeout(() => void this.recount(), RECOUNT_AFTER_MS);
-    if (this.unacknowledged) {
-      // Protocol step 2: this event proves the subscription is registered, and it committed
-      // before now, so a read started now holds it and every later change is delivered after.
-      this.unacknowledged = false;
-      // A read already under way may have started before it: one more read after that one.
-      if (this.held) this.readAgain = true;
-      else void this.resync();
-      return;
-    }
-    if (this.held) this.held.push(change);
-    else this.apply(change);
+    this.apply(change);
   }
 
   /** Reads the total again after changes paused; a change meanwhile voids the answer (and schedules another). */
   private async recount(): Promise<void> {
     const { request, projectId, table, where } = this.options;
     this.changesSinceRecount = 0;
+    const generation = this.generation;
     try {
       const data = await request<TableCountResult>(TABLE_COUNT, { projectId, table, where: where ?? null });
       const count = data.project?.table?.rows.totalCount;
-      if (count !== undefined && this.changesSinceRecount === 0 && !this.held) this.update({ totalCount: count });
+      if (count !== undefined && this.changesSinceRecount === 0 && generation === this.generation) this.update({ totalCount: count });
     } catch {
       // The next change schedules another; a failed read of the page itself is what is reported.
     }
@@ -259,24 +280,20 @@ export class LiveRows {
     let totalCount = this.state.totalCount;
     const removeKey = change.oldRow ?? change.row;
     const oldIndex = removeKey ? rows.findIndex((row) => rowKey(primaryKey, row) === rowKey(primaryKey, removeKey)) : -1;
-    const previous = oldIndex >= 0 ? rows[oldIndex] : undefined;
     if (oldIndex >= 0) rows.splice(oldIndex, 1);
 
+    // The page shows none of these changes (step 2), so each counts: a DELETE or an INSERT comes
+    // when its row matches the filter, and an unfiltered UPDATE keeps the count.
     if (change.op === 'DELETE') {
-      if (oldIndex >= 0 || !this.onPageByPosition(change.oldRow)) totalCount = Math.max(0, totalCount - 1);
-      this.update({ rows, totalCount, changesElsewhere: this.state.changesElsewhere + (oldIndex >= 0 ? 0 : 1) });
+      this.update({ rows, totalCount: Math.max(0, totalCount - 1), changesElsewhere: this.state.changesElsewhere + (oldIndex >= 0 ? 0 : 1) });
       return;
     }
     const row = change.row!;
-    // An INSERT the page already holds (read after it committed) is not a new row.
-    if (change.op === 'INSERT' && !previous) totalCount++;
-    const key = rowKey(primaryKey, row);
+    if (change.op === 'INSERT') totalCount++;
     if (this.belongsOnPage(row, rows)) {
-      const at = this.insertionIndex(rows, row);
-      rows.splice(at, 0, row);
-      const unchanged = previous !== undefined && sameRow(previous, row);
+      rows.splice(this.insertionIndex(rows, row), 0, row);
       this.update({ rows, totalCount });
-      if (!unchanged) this.mark(key, { op: change.op, actor: actorOfChange(change) });
+      this.mark(rowKey(primaryKey, row), { op: change.op, actor: change.actor });
     } else {
       this.update({ rows, totalCount, changesElsewhere: this.state.changesElsewhere + 1 });
     }
@@ -295,10 +312,6 @@ export class LiveRows {
     const afterStart = this.options.after === null || this.compare(row, first) >= 0;
     const beforeEnd = !this.state.hasNextPage || this.compare(row, last) <= 0;
     return afterStart && beforeEnd;
-  }
-
-  private onPageByPosition(row: Row | null): boolean {
-    return row !== null && this.belongsOnPage(row, this.state.rows);
   }
 
   private insertionIndex(rows: Row[], row: Row): number {
@@ -330,18 +343,15 @@ export class LiveRows {
 
   private onFailure(failure: LiveFailure) {
     if (failure.kind === 'completed') return this.fail(`live changes of "${this.options.table}" ended (the table was dropped or renamed)`);
-    if (failure.errors.some((e) => e.extensions?.code === 'CURSOR_EXPIRED')) {
-      // Away longer than the change log keeps entries: start over with a fresh read.
-      this.lastCursor = null;
-      this.unacknowledged = true;
-      this.unsubscribe?.();
-      this.start();
-      return;
-    }
+    // Away longer than the change log keeps entries: start over with a fresh read.
+    if (failure.errors.some((e) => e.extensions?.code === 'CURSOR_EXPIRED')) return void this.resync();
     this.fail(failure.errors.map((e) => e.message).join('; '));
   }
 
+  /** Not live: the subscription (if any) ends, and the error says why. */
   private fail(message: string) {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     this.update({ status: 'failed', error: message });
   }
 
@@ -357,9 +367,4 @@ export class LiveRows {
       for (const listener of this.listeners) listener(this.state);
     });
   }
-}
-
-function sameRow(a: Row, b: Row): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => JSON.stringify(a[key]) === JSON.stringify(b[key]));
 }

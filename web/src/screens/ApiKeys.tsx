@@ -1,9 +1,9 @@
 import { useState } from 'react';
 import { useApp } from '../app-context.js';
 import { API_KEYS, CREATE_API_KEY, REVOKE_API_KEY, type ApiKey, type ApiKeysResult, type CreateApiKeyResult } from '../api/documents.js';
+import { ConfirmByName } from '../components/ConfirmByName.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { NameForm } from '../components/NameForm.js';
-import { useAction } from '../use-action.js';
 import { useQuery } from '../use-query.js';
 
 /** A time as the person's locale writes it, with the exact value for machines and a tooltip. */
@@ -17,7 +17,8 @@ function Time({ at }: { at: string }) {
 
 /**
  * A project's API keys, as `apiKeys` lists them (name, creation, last use; never a token): create
- * one (its token shown once, with a copy button), revoke one. The list is read again after each.
+ * one (its token shown once, with a copy button), revoke one (confirmed by typing its name). The
+ * list is read again after each.
  */
 export function ApiKeys({ projectId }: { projectId: string }) {
   const { request } = useApp();
@@ -25,10 +26,10 @@ export function ApiKeys({ projectId }: { projectId: string }) {
   const listing = useQuery(`keys:${projectId}`, () => request<ApiKeysResult>(API_KEYS, { projectId }), { keepData: true });
   const [created, setCreated] = useState<{ token: string; apiKey: ApiKey } | null>(null);
   const [copied, setCopied] = useState(false);
-  const [revoking, setRevoking] = useState<string | null>(null);
+  /** The key whose revocation awaits confirmation. */
+  const [confirming, setConfirming] = useState<ApiKey | null>(null);
   /** Revoked here: gone from the list at once, before the list is read again (ids are never reused). */
   const [revoked, setRevoked] = useState<ReadonlySet<string>>(new Set());
-  const revoke = useAction();
 
   const keys = listing.data?.apiKeys.filter((key) => !revoked.has(key.id));
   return (
@@ -68,7 +69,6 @@ export function ApiKeys({ projectId }: { projectId: string }) {
           </button>
         </div>
       )}
-      <ErrorText message={revoke.error} />
       <ErrorText message={listing.error} />
       <div className="table-scroll">
         <table className="simple-table">
@@ -92,27 +92,8 @@ export function ApiKeys({ projectId }: { projectId: string }) {
                 </td>
                 <td>{key.lastUsedAt ? <Time at={key.lastUsedAt} /> : <span className="muted">never</span>}</td>
                 <td className="cell-action">
-                  <button
-                    type="button"
-                    className="button-danger small"
-                    disabled={revoking === key.id}
-                    aria-label={`Revoke key ${key.name}`}
-                    onClick={() =>
-                      void revoke.run(async () => {
-                        setRevoking(key.id);
-                        try {
-                          await request(REVOKE_API_KEY, { id: key.id });
-                          setRevoked((done) => new Set(done).add(key.id));
-                          // Its token is worthless now: do not keep offering to copy it.
-                          setCreated((shown) => (shown?.apiKey.id === key.id ? null : shown));
-                          listing.reload();
-                        } finally {
-                          setRevoking(null);
-                        }
-                      })
-                    }
-                  >
-                    {revoking === key.id ? 'Revoking…' : 'Revoke'}
+                  <button type="button" className="button-danger small" aria-label={`Revoke key ${key.name}`} onClick={() => setConfirming(key)}>
+                    Revoke
                   </button>
                 </td>
               </tr>
@@ -127,6 +108,22 @@ export function ApiKeys({ projectId }: { projectId: string }) {
           </tbody>
         </table>
       </div>
+      {confirming && (
+        <ConfirmByName
+          title={`Revoke API key "${confirming.name}"`}
+          name={confirming.name}
+          description={`Every program using the key "${confirming.name}" loses access to this project at once; its open live connections close within seconds. This cannot be undone: a new key has a new token.`}
+          action="Revoke key"
+          onClose={() => setConfirming(null)}
+          onConfirm={async () => {
+            await request(REVOKE_API_KEY, { id: confirming.id });
+            setRevoked((done) => new Set(done).add(confirming.id));
+            // Its token is worthless now: do not keep offering to copy it.
+            setCreated((shown) => (shown?.apiKey.id === confirming.id ? null : shown));
+            listing.reload();
+          }}
+        />
+      )}
     </section>
   );
 }

@@ -84,8 +84,11 @@ export function Inbox({ projectId }: { projectId: string }) {
         () => null,
         {
           next: () => void read(),
+          // No cursor to resume from: what came while the socket was down is read again.
+          subscribed: (resumed) => {
+            if (resumed) void read();
+          },
           lost: () => {},
-          resumed: () => void read(),
           failed: (f) => setError(f.kind === 'refused' ? f.errors.map((e) => e.message).join('; ') : 'live updates ended'),
         },
       );

@@ -38,8 +38,11 @@ export function ProjectLayout({ route }: { route: ProjectRoute }) {
             reload();
             setStructureVersion((v) => v + 1);
           },
+          // Tables may have changed while the socket was down: read them again.
+          subscribed: (resumed) => {
+            if (resumed) reload();
+          },
           lost: () => {},
-          resumed: () => reload(),
           failed: () => {},
         },
       ),

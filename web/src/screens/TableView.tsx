@@ -21,7 +21,7 @@ import { Grid, type EditTarget } from '../grid/Grid.js';
 import { FilterBuilder } from '../grid/FilterBuilder.js';
 import { ColumnMenu } from '../grid/ColumnMenu.js';
 import { emptyGroup, type Group } from '../grid/filters.js';
-import { LiveRows, type LiveRowsState } from '../grid/live-rows.js';
+import { LiveRows, type FeedStatus, type LiveRowsState } from '../grid/live-rows.js';
 import { navigate, type Route } from '../route.js';
 import { useQuery } from '../use-query.js';
 import { ColumnForm } from './ColumnForm.js';
@@ -32,6 +32,15 @@ type TableRoute = Extract<Route, { screen: 'table' }>;
 
 const PAGE_SIZES = [50, 100, 500, 1000];
 
+/** The grid's live status, as its badge says it (see FeedStatus for what each one can promise). */
+const STATUS: Record<FeedStatus, { label: string; title: string }> = {
+  loading: { label: 'Loading…', title: 'Reading the rows' },
+  connecting: { label: 'Connecting…', title: 'Rows as read; waiting for the server to accept the live connection. Changes made meanwhile will appear.' },
+  live: { label: 'Live', title: 'Changes appear as they are committed' },
+  reconnecting: { label: 'Reconnecting…', title: 'The live connection dropped. Changes made meanwhile will appear when it is back.' },
+  failed: { label: 'Not live', title: 'Live changes stopped: the message below says why' },
+};
+
 /** The where filter for a set of rows, by primary key. */
 function whereKeys(primaryKey: string[], rows: Row[]): unknown {
   if (primaryKey.length === 1) return { [primaryKey[0]!]: { _in: rows.map((row) => row[primaryKey[0]!]) } };
@@ -39,9 +48,9 @@ function whereKeys(primaryKey: string[], rows: Row[]): unknown {
 }
 
 /**
- * Subscribes a LiveRows for as long as its options stay the same. `refresh` reads the page again:
- * a write made here shows at once, without waiting for its live event (which does not come while
- * the socket is down, nor before the subscription is registered).
+ * Subscribes a LiveRows for as long as its options stay the same. `refresh` reads the page again
+ * (and subscribes from its snapshot): a write made here shows at once, even while the socket is
+ * down, when its live event would come only on reconnect.
  */
 function useLiveRows(factory: (() => LiveRows) | null, key: string): { state: LiveRowsState | null; refresh: () => void } {
   const [state, setState] = useState<LiveRowsState | null>(null);
@@ -114,7 +123,7 @@ export function TableView({
   );
   useEffect(() => setSelection({}), [state?.cleared, feedKey]);
   // Only a count the server gave (a failed read leaves the initial 0).
-  const totalCount = state && (state.status === 'live' || state.status === 'reconnecting') ? state.totalCount : undefined;
+  const totalCount = state && state.status !== 'loading' && state.status !== 'failed' ? state.totalCount : undefined;
   useEffect(() => {
     if (totalCount !== undefined && where === null) onCount({ table: tableName, count: totalCount });
   }, [totalCount, where, tableName, onCount]);
@@ -158,8 +167,8 @@ export function TableView({
             </span>
           )}
         </h1>
-        <span className={`live-status live-${status}`} role="status" aria-live="polite">
-          {status === 'live' ? 'Live' : status === 'reconnecting' ? 'Reconnecting…' : status === 'failed' ? 'Not live' : 'Loading…'}
+        <span className={`live-status live-${status}`} role="status" aria-live="polite" title={STATUS[status].title}>
+          {STATUS[status].label}
         </span>
         <div className="toolbar-actions">
           <button type="button" onClick={() => setShowFilter((v) => !v)} aria-expanded={showFilter} aria-controls="filter-panel">
