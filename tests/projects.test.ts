@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import { eventually } from './support/hostile.js';
 import { asSuperuser, loginRoleClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestServer } from './support/server.js';
 
@@ -112,7 +113,8 @@ describe('deleteProject', () => {
     await asSuperuser((client) => client.query(`INSERT INTO ${project.schema}.contacts (phone) VALUES ('+15550003')`));
     const changesOf = async (client: pg.Client) =>
       (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM paige.change_log WHERE schema_name = $1`, [project.schema])).rows[0]!.n;
-    expect(await asSuperuser(changesOf)).toBeGreaterThan(0);
+    // With WAL capture the leader appends it a moment after the commit.
+    expect(await eventually(async () => (await asSuperuser(changesOf)) > 0, 10_000), 'the insert never reached the change log').toBe(true);
     const login = await loginRoleClient(project.id); // an open session of the login role must not block the drop
     login.on('error', () => {}); // it is terminated by the delete
     const { deleteProject } = await t.ok(`mutation ($id: ID!, $name: String!) { deleteProject(id: $id, confirmName: $name) }`, {
