@@ -57,6 +57,8 @@ export class CaptureLeader {
   private batchBytes = 0;
   /** The end LSN of the last commit handled: everything before it is appended once `chain` settles. */
   private lastEnd: string | undefined;
+  /** `lastEnd` as the last flush took it: a flush is due while they differ. */
+  private flushedEnd: string | undefined;
   private chain: Promise<void> = Promise.resolve();
   private appending = 0;
   private flushScheduled = false;
@@ -134,6 +136,7 @@ export class CaptureLeader {
     this.batch = [];
     this.batchBytes = 0;
     this.lastEnd = undefined;
+    this.flushedEnd = undefined;
     this.appendFailure = undefined;
     this.chain = Promise.resolve();
   }
@@ -198,20 +201,29 @@ export class CaptureLeader {
       this.batchBytes += open.bytes;
     }
     if (this.batch.length >= BATCH.transactions || this.batchBytes >= BATCH.bytes) await this.flush();
-    else if (!this.flushScheduled) {
-      // Once the messages already received are handled: several commits share one statement.
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        void this.flush().catch(() => {});
-      });
-    }
+    else this.scheduleFlush();
+  }
+
+  /**
+   * Once the messages already received are handled, and no append is running: what commits while
+   * one runs waits for it and goes with the next, so a backlog makes bigger batches rather than
+   * more statements (an append costs about the same for one transaction or hundreds).
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.appending > 0) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      // Nothing is appended behind a failed append: the stream restarts from what was confirmed.
+      if (this.appendFailure === undefined) void this.flush().catch(() => {});
+    });
   }
 
   /** Appends the committed transactions decoded so far, then confirms up to the last commit handled. */
   private flush(): Promise<void> {
     const batch = this.batch;
     const confirmable = this.lastEnd;
+    this.flushedEnd = confirmable;
     const stream = this.stream!;
     this.batch = [];
     this.batchBytes = 0;
@@ -229,7 +241,10 @@ export class CaptureLeader {
   /** Appends run one after another, in the order decoded; the first failure stops the stream. */
   private enqueue(work: () => Promise<void>): Promise<void> {
     this.appending += 1;
-    const run = this.chain.then(work).finally(() => (this.appending -= 1));
+    const run = this.chain.then(work).finally(() => {
+      this.appending -= 1;
+      if (this.batch.length > 0 || this.lastEnd !== this.flushedEnd) this.scheduleFlush();
+    });
     this.chain = run.catch((error: unknown) => {
       this.appendFailure ??= error;
       void this.stream?.stop();
