@@ -1,0 +1,123 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import type { PgoutputMessage } from '../src/db/pgoutput.js';
+import { ReplicationStream, SlotInUse } from '../src/db/replication-stream.js';
+import { logicalDatabaseUrl } from './support/capture-modes.js';
+import { eventually } from './support/hostile.js';
+import { leftover } from './support/leftovers.js';
+
+/**
+ * The contract src/db/replication-stream.ts relies on in pg-logical-replication (pinned to an
+ * exact version in package.json): its flow control hands over one message at a time, it
+ * confirms nothing by itself, a slot streamed elsewhere is refused, and a stop while connecting
+ * ends the run. A new version of the library that breaks one of these fails here, not in
+ * production. On a bare database: a table, a publication and a pgoutput slot of this file's own.
+ */
+
+let url: string;
+let admin: pg.Client;
+let slotNumber = 0;
+
+beforeAll(async () => {
+  url = await logicalDatabaseUrl();
+  admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  leftover(() => admin.end());
+  await admin.query(`CREATE TABLE items (id int PRIMARY KEY, label text); CREATE PUBLICATION contract_pub FOR TABLE items`);
+});
+
+/** A new pgoutput slot, dropped after the file (once nothing streams it). */
+async function newSlot(): Promise<string> {
+  const slot = `contract_${process.pid}_${slotNumber++}`;
+  await admin.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+  leftover(() => admin.query(`SELECT pg_drop_replication_slot($1)`, [slot]).then(() => undefined));
+  return slot;
+}
+
+const streamOf = (slot: string) => new ReplicationStream({ url, slot, publication: 'contract_pub', applicationName: 'contract-test' });
+
+/**
+ * Streams until `commits` commits have been handled (or 10 s have passed: what was expected never
+ * came), then stops; resolves with the messages handled, in order.
+ */
+async function streamCommits(stream: ReplicationStream, commits: number, onMessage: (message: PgoutputMessage) => Promise<void> | void = () => {}) {
+  const messages: PgoutputMessage[] = [];
+  let seen = 0;
+  const giveUp = setTimeout(() => void stream.stop(), 10_000);
+  await stream.run(async (message) => {
+    messages.push(message);
+    await onMessage(message);
+    if (message.tag === 'commit' && ++seen === commits) void stream.stop();
+  }, () => {});
+  clearTimeout(giveUp);
+  return messages;
+}
+
+const insertedIds = (messages: PgoutputMessage[]) => messages.flatMap((m) => (m.tag === 'insert' ? [Number(m.values[0])] : []));
+
+describe('pg-logical-replication as replication-stream.ts uses it', () => {
+  it('hands over one message at a time: the next only once the previous handler has settled', async () => {
+    const slot = await newSlot();
+    for (let id = 1; id <= 5; id++) await admin.query(`INSERT INTO items VALUES ($1, 'one at a time')`, [id]);
+    let running = 0;
+    let mostAtOnce = 0;
+    const messages = await streamCommits(streamOf(slot), 5, async () => {
+      running += 1;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      // A handler that waits for I/O: the library must not hand over the next message meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      running -= 1;
+    });
+    expect(insertedIds(messages)).toEqual([1, 2, 3, 4, 5]);
+    expect(mostAtOnce).toBe(1);
+  });
+
+  it('confirms nothing by itself: a new stream gets everything again until confirm() says it is stored', async () => {
+    const slot = await newSlot();
+    await admin.query(`INSERT INTO items VALUES (101, 'a'), (102, 'b')`);
+    await admin.query(`INSERT INTO items VALUES (103, 'c')`);
+    const first = await streamCommits(streamOf(slot), 2);
+    expect(insertedIds(first)).toEqual([101, 102, 103]);
+
+    // Stopped without a confirm: the slot sends both transactions again.
+    const stream = streamOf(slot);
+    let commits = 0;
+    const again = await streamCommits(stream, 2, async (message) => {
+      // Confirms the first transaction only.
+      if (message.tag === 'commit' && ++commits === 1) await stream.confirm(message.endLsn);
+    });
+    expect(insertedIds(again)).toEqual([101, 102, 103]);
+
+    // Only the unconfirmed second transaction comes back, then what is new.
+    await admin.query(`INSERT INTO items VALUES (104, 'd')`);
+    const rest = await streamCommits(streamOf(slot), 2);
+    expect(insertedIds(rest)).toEqual([103, 104]);
+  });
+
+  it('refuses a second stream of a slot that is being streamed (SlotInUse)', async () => {
+    const slot = await newSlot();
+    const holder = streamOf(slot);
+    let started!: () => void;
+    const streaming = new Promise<void>((resolve) => (started = resolve));
+    await admin.query(`INSERT INTO items VALUES (201, 'held')`);
+    const holding = holder.run(() => started(), () => {});
+    await streaming;
+    await expect(streamOf(slot).run(() => {}, () => {})).rejects.toBeInstanceOf(SlotInUse);
+    await holder.stop();
+    await holding;
+  });
+
+  it('a stop() while the connection is being made ends run() without streaming', async () => {
+    const slot = await newSlot();
+    await admin.query(`INSERT INTO items VALUES (301, 'never handed over')`);
+    const stream = streamOf(slot);
+    const handled: PgoutputMessage[] = [];
+    const running = stream.run((message) => void handled.push(message), () => {});
+    await stream.stop();
+    await running;
+    expect(handled).toEqual([]);
+    // Its connection is closed: the walsender lets go of the slot (when it notices, Postgres's timing).
+    const released = await eventually(async () => (await admin.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [slot])).rowCount === 1, 10_000);
+    expect(released, 'the slot is still streamed after stop()').toBe(true);
+  });
+});
