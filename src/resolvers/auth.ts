@@ -8,7 +8,7 @@ import type { ApiKeyUsage } from '../db/api-key-usage.js';
 
 const unauthenticated = (why: string) => new DomainError('UNAUTHENTICATED', why);
 
-/** What GraphiQL's headers editor holds until a token is pasted (src/graphiql.ts). */
+/** What GraphiQL's headers editor holds until a token is pasted (src/transports/graphiql.ts). */
 export const TOKEN_PLACEHOLDER = '<paste the admin token or a project API key>';
 
 function sameSecret(a: string, b: string): boolean {
