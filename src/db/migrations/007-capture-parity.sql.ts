@@ -11,6 +11,13 @@
  *   stamp now takes its transaction's row out as it copies the actor, and
  *   `paige.prune_transaction_actors()` (run with the change log's prune) removes the rows of
  *   transactions that were marked but wrote nothing captured (a raw `sql` read).
+ * - Only the platform marks a transaction's actor. `paige_actor.mark(actor)` is for the
+ *   platform's own sessions (the API, dbServices; superusers, who could write any mark anyway).
+ *   A project's login role runs raw `sql` for the API and may also be reached straight (its
+ *   password is its own to change): the API marks those transactions with
+ *   `paige_actor.mark(actor, proof)`, the proof derived from the platform secret and the login
+ *   role (src/db/actor.ts, actorMarkProof), which the role can neither read nor guess. Anything
+ *   else is refused (42501), so a tenant's session cannot name any actor.
  */
 export const captureParity = /* SQL */ `
 CREATE FUNCTION paige.encode_wal_values(row_value jsonb, types jsonb) RETURNS jsonb
@@ -68,6 +75,38 @@ $fn$;
 
 -- Rows left by marked transactions before this migration.
 SELECT paige.prune_transaction_actors();
+
+/** The mark of 006, behind the two doors below. */
+ALTER FUNCTION paige_actor.mark(jsonb) RENAME TO record_actor;
+ALTER FUNCTION paige_actor.record_actor(jsonb) SET SCHEMA paige;
+REVOKE ALL ON FUNCTION paige.record_actor(jsonb) FROM PUBLIC;
+
+CREATE FUNCTION paige_actor.mark(actor jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  -- current_user is the platform role here (the owner); session_user whoever logged in.
+  IF session_user <> current_user AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
+    RAISE EXCEPTION 'only the platform marks who wrote a transaction' USING ERRCODE = '42501';
+  END IF;
+  PERFORM paige.record_actor(actor);
+END
+$fn$;
+
+CREATE FUNCTION paige_actor.mark(actor jsonb, proof text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF proof IS DISTINCT FROM (SELECT encode(sha256(convert_to(s.value || ':actor-mark:' || session_user, 'UTF8')), 'hex')
+                               FROM paige.settings s WHERE s.key = 'role_secret') THEN
+    RAISE EXCEPTION 'only the platform marks who wrote a transaction' USING ERRCODE = '42501';
+  END IF;
+  PERFORM paige.record_actor(actor);
+END
+$fn$;
+
+REVOKE ALL ON FUNCTION paige_actor.mark(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION paige_actor.mark(jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION paige_actor.mark(jsonb) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION paige_actor.mark(jsonb, text) TO PUBLIC;
 
 REVOKE ALL ON FUNCTION paige.encode_wal_values(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION paige.prune_transaction_actors() FROM PUBLIC;
