@@ -52,6 +52,12 @@ function startWriters(writes: ((writer: number, n: number) => Promise<unknown>)[
   };
 }
 
+/** What /readyz tells an operator of a server's capture. */
+async function readyCapture(t: TestServer): Promise<unknown> {
+  const response = await fetch(t.url.replace(/\/graphql$/, '/readyz'));
+  return ((await response.json()) as { capture?: unknown }).capture;
+}
+
 describe('switching the capture mode of a database with writes going on', () => {
   it('triggers → WAL → triggers: every committed row arrives exactly once, each writer in its commit order', { timeout: 180_000 }, async () => {
     const databaseUrl = await logicalDatabaseUrl();
@@ -80,13 +86,15 @@ describe('switching the capture mode of a database with writes going on', () => 
     const beforeToWal = writers.total();
     const second = await startTestServer({ DATABASE_URL: databaseUrl, PAIGE_CAPTURE: 'logical' });
     expect(await mode()).toBe('logical');
+    expect(await readyCapture(second)).toBe('logical');
     // The writers went on while the switch ran.
     expect(writers.total()).toBeGreaterThan(beforeToWal);
     await writers.more(20);
 
     const beforeToTriggers = writers.total();
-    await startTestServer({ DATABASE_URL: databaseUrl, PAIGE_CAPTURE: 'triggers' });
+    const third = await startTestServer({ DATABASE_URL: databaseUrl, PAIGE_CAPTURE: 'triggers' });
     expect(await mode()).toBe('triggers');
+    expect(await readyCapture(third)).toBe('triggers');
     expect(writers.total()).toBeGreaterThan(beforeToTriggers);
     await writers.more(20);
     await writers.stop();
