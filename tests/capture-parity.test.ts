@@ -33,6 +33,7 @@ interface Side {
   sql: ReturnType<typeof sqlAs>;
   /** The id of the project's key: it differs between the two servers. */
   keyId: string;
+  databaseUrl: string;
 }
 
 const sides = {} as Record<Mode, Side>;
@@ -155,7 +156,7 @@ beforeAll(async () => {
     await psql.query(`SET TimeZone = 'Asia/Kathmandu'`);
     await psql.query(`SET search_path = "${project.schema}"`);
     const keyId = (await t.ok(`query ($p: ID!) { apiKeys(projectId: $p) { id } }`, { p: project.id })).apiKeys[0].id as string;
-    const side: Side = { mode, t, project, psql, api: rowApi(t, project), sql: sqlAs(t, project), keyId };
+    const side: Side = { mode, t, project, psql, api: rowApi(t, project), sql: sqlAs(t, project), keyId, databaseUrl };
     await side.api.createTable({ name: 'kinds', columns: KINDS_COLUMNS });
     sides[mode] = side;
   }
@@ -204,5 +205,29 @@ describe('the same writes, in both capture modes', () => {
     }
     expect(events.logical).toHaveLength(OUTSIDE_EVENTS);
     events.logical.forEach((event, i) => expect(event, `event ${i + 1}`).toEqual(events.triggers[i]));
+  });
+});
+
+describe('a value whose type is gone by the time the WAL is decoded (capture from the WAL)', () => {
+  it('keeps its text, and capture goes on', { timeout: 60_000 }, async () => {
+    const { t, project, psql } = sides.logical;
+    const s = `"${project.schema}"`;
+    await psql.query(`CREATE TYPE ${s}.tag AS ENUM ('a', 'b')`);
+    await psql.query(`CREATE TABLE ${s}.tagged (id int PRIMARY KEY, tags ${s}.tag[])`);
+    const collected = await subscribe(t, project.token, ROW_CHANGES_WITH_ACTOR, { p: project.id, t: 'tagged' });
+    // The capture leader's append waits behind this lock until the type is gone.
+    const holder = await superuserClient(sides.logical.databaseUrl);
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE paige.change_log IN EXCLUSIVE MODE');
+    await psql.query(`INSERT INTO tagged VALUES (1, '{a,b}')`);
+    await psql.query(`ALTER TABLE tagged ALTER COLUMN tags TYPE text[] USING tags::text[]`);
+    await psql.query(`DROP TYPE ${s}.tag`);
+    await holder.query('COMMIT');
+    await psql.query(`INSERT INTO tagged VALUES (2, '{c}')`);
+    const events = await collected.waitFor(2);
+    expect(events.map((e) => e.data.rowChanges.row)).toEqual([
+      { id: 1, tags: '{a,b}' },
+      { id: 2, tags: ['c'] },
+    ]);
   });
 });
