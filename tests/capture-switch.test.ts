@@ -13,7 +13,7 @@ import { subscribe } from './support/subscriptions.js';
  * mode; the writers are an operator's psql sessions and the API of the first server.
  */
 
-const TICKS_CHANGES = /* GraphQL */ `subscription ($p: ID!) { rowChanges(projectId: $p, table: "ticks") { op row } }`;
+const TICKS_CHANGES = /* GraphQL */ `subscription ($p: ID!) { rowChanges(projectId: $p, table: "ticks") { op row actor { kind } } }`;
 
 /** Writers that commit one row at a time until stopped, each counting what it has committed. */
 function startWriters(writes: ((writer: number, n: number) => Promise<unknown>)[]) {
@@ -108,6 +108,9 @@ describe('switching the capture mode of a database with writes going on', () => 
       // In commit order, each once: 1, 2, … up to what the writer committed.
       expect(inserts.filter(([w]) => w === writer).map(([, n]) => n), `writer ${writer}`).toEqual(Array.from({ length: count }, (_, i) => i + 1));
     }
+    // Whichever mode captured it, each change names its writer: the key, or nobody for psql.
+    const kinds = new Set(changes.payloads.map((p) => `${p.data.rowChanges.row.writer}:${p.data.rowChanges.actor?.kind ?? null}`));
+    expect([...kinds].sort()).toEqual(['0:API_KEY', '1:null', '2:null']);
     // The log holds each committed row once too (a new subscriber's replay reads it).
     const logged = await sessions[2]!.query(
       `SELECT (new_row->>'writer')::int AS writer, count(*)::int AS rows, count(DISTINCT new_row->>'n')::int AS distinct_rows
