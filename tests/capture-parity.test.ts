@@ -172,6 +172,7 @@ describe('the same writes, in both capture modes', () => {
       await collected.waitFor(KINDS_EVENTS, 20_000);
       events[mode] = seen(collected, side, KINDS_EVENTS + 1);
     }
+    expect(events.triggers).toHaveLength(KINDS_EVENTS);
     expect(events.logical).toHaveLength(KINDS_EVENTS);
     events.logical.forEach((event, i) => expect(event, `event ${i + 1}`).toEqual(events.triggers[i]));
     // What both modes agree on is what the API promises (checked on a few fields, the rest being equal).
@@ -203,8 +204,14 @@ describe('the same writes, in both capture modes', () => {
       await collected.waitFor(OUTSIDE_EVENTS, 20_000);
       events[mode] = seen(collected, side, OUTSIDE_EVENTS + 1);
     }
+    expect(events.triggers).toHaveLength(OUTSIDE_EVENTS);
     expect(events.logical).toHaveLength(OUTSIDE_EVENTS);
     events.logical.forEach((event, i) => expect(event, `event ${i + 1}`).toEqual(events.triggers[i]));
+    // Both are to_jsonb's encoding of the typed value: arrays as JSON arrays, composites as objects, timestamps with a "T".
+    expect(events.triggers[0]!.row).toMatchObject({
+      ints: [1, null, 3], grid: [[1, 2], [3, 4]], texts: ['a b', 'c,d', 'e"f', null], moods: ['sad', 'ok'], pair: { x: 7, label: 'seven, eight' },
+      plain: '2024-02-29T12:34:56.789012', stamps: ['2024-01-01T10:00:00.000001+00:00', '1999-12-31T18:29:59+00:00'], doc: { a: 'dup', b: 1 },
+    });
   });
 });
 
