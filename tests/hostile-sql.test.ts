@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type pg from 'pg';
-import { beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { loginRoleClient, superuserClient } from './support/postgres.js';
 import { eventually, sqlAs, type Refusal } from './support/hostile.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
@@ -215,6 +215,17 @@ describe('structure: triggers, tables, functions, extensions', () => {
     [`select pg_replication_slot_advance('${slot}', pg_current_wal_lsn())`, 'FORBIDDEN'],
     [`select * from pg_logical_slot_peek_changes('${slot}', null, null)`, 'FORBIDDEN'],
     [`select pg_logical_emit_message(true, 'paige.actor', '{"kind":"ADMIN"}')`, 'FORBIDDEN'],
+    [`select * from pg_logical_slot_get_changes('${slot}', null, null)`, 'FORBIDDEN'],
+    [`select * from pg_logical_slot_get_binary_changes('${slot}', null, null, 'proto_version', '1', 'publication_names', 'paige_changes')`, 'FORBIDDEN'],
+    [`select pg_copy_logical_replication_slot('${slot}', 'mine')`, 'FORBIDDEN'],
+    [`select pg_create_physical_replication_slot('mine')`, 'FORBIDDEN'],
+    [`alter publication paige_changes add table notes`, 'FORBIDDEN'],
+    [`alter publication paige_changes set tables in schema "${a.schema}"`, 'FORBIDDEN'],
+    [`alter publication paige_changes set (publish = 'insert')`, 'FORBIDDEN'],
+    [`alter publication paige_changes rename to theirs`, 'FORBIDDEN'],
+    [`alter publication paige_changes owner to current_user`, 'FORBIDDEN'],
+    [`create publication mine for tables in schema "${a.schema}"`, 'FORBIDDEN'],
+    [`create publication mine for table notes`, 'FORBIDDEN'],
   ];
 
   it('every attempt is refused, capture stays whole (triggers enabled, or the publication and slot), and changes are still captured', async () => {
@@ -232,6 +243,37 @@ describe('structure: triggers, tables, functions, extensions', () => {
     await asA.ok(`insert into notes (v) values ($1)`, [marker]);
     const [event] = await changes.waitFor(1);
     expect(event!.data.rowChanges).toMatchObject({ op: 'INSERT', row: { v: marker } });
+  });
+});
+
+describe("the replication slot, from the login role's own session", () => {
+  it('refuses a replication connection (the role may not replicate) and every slot function, and leaves the slot and publication as they were', async () => {
+    const before = await snapshot();
+    const slot = (await su.query(`SELECT 'paige_capture_' || oid AS slot FROM pg_database WHERE datname = current_database()`)).rows[0].slot as string;
+    const login = await loginRoleClient(a.id);
+    login.on('error', () => {});
+    for (const text of [
+      `SELECT pg_create_logical_replication_slot('mine', 'pgoutput')`,
+      `SELECT * FROM pg_logical_slot_peek_changes('${slot}', NULL, NULL)`,
+      `SELECT * FROM pg_logical_slot_get_changes('${slot}', NULL, NULL)`,
+      `SELECT pg_replication_slot_advance('${slot}', pg_current_wal_lsn())`,
+      `SELECT pg_drop_replication_slot('${slot}')`,
+      `ALTER PUBLICATION paige_changes DROP TABLES IN SCHEMA "${a.schema}"`,
+      `ALTER PUBLICATION paige_changes ADD TABLES IN SCHEMA "${b.schema}"`,
+    ]) {
+      await expect(login.query(text), text).rejects.toMatchObject({ code: '42501' });
+    }
+    // The replication protocol (what the capture leader streams with) needs the REPLICATION attribute.
+    const url = new URL(inject('databaseUrl'));
+    const { user, password } = login as unknown as { user: string; password: string };
+    url.username = user;
+    url.password = password;
+    const replication = new pg.Client({ connectionString: url.toString(), replication: 'database' } as pg.ClientConfig);
+    replication.on('error', () => {});
+    // PG 15: "must be superuser or replication role to start walsender"; PG 16+: "permission denied to start WAL sender".
+    await expect(replication.connect()).rejects.toMatchObject({ message: expect.stringMatching(/start (WAL sender|walsender)/) });
+    await replication.end().catch(() => {});
+    expect(await snapshot()).toEqual(before);
   });
 });
 

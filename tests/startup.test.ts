@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initialiseCluster } from '../src/db/postmaster.js';
 import { StartupError } from '../src/db/startup-error.js';
+import { runCaptureMode } from './support/capture-modes.js';
+import { createEmptyDatabase } from './support/postgres.js';
 import { childrenOf, isRunning, portIsFree, postmasterOf, startNpmStart, startServiceProcess, type ServiceProcess } from './support/process.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -280,5 +282,23 @@ describe.runIf(isRoot)('as root, a data dir in a folder only root may enter', ()
     expect(await graphql(second.url, token, `{ projects { id name } }`)).toEqual({ data: { projects: [{ id, name: 'private' }] } });
     service!.child.kill('SIGTERM');
     expect(await service!.exited).toBe(0);
+  });
+});
+
+describe('PAIGE_CAPTURE=logical where the server cannot decode its WAL', () => {
+  it('fails at start with one line naming why and what to do, and exits 1', { timeout: 60_000 }, async (context) => {
+    // This run's Postgres must lack wal_level = logical (the machine's; the embedded one always has it).
+    if ((await runCaptureMode()) === 'logical') context.skip();
+    const dataDir = await mkdtemp(join(tmpdir(), 'paige-capture-'));
+    try {
+      const service = startServiceProcess({ PORT: '0', PAIGE_DATA_DIR: dataDir, DATABASE_URL: await createEmptyDatabase(), PAIGE_CAPTURE: 'logical', ADMIN_TOKEN: 'a-capture-test-admin-token' });
+      expect(await service.exited).toBe(1);
+      // After the info lines of its start (the migrations), one line and no stack trace.
+      const lines = service.stderr().trimEnd().split('\n');
+      expect(lines.at(-1)).toMatch(/^paige-db failed to start: PAIGE_CAPTURE=logical cannot run: the server runs with wal_level = (replica|minimal) \(logical is needed: set it and restart Postgres\)$/);
+      expect(lines.filter((line) => !/^\S+Z info /.test(line))).toHaveLength(1);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

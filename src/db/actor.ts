@@ -27,7 +27,12 @@ export function stripActor<T extends Record<string, unknown>>(rows: T[]): T[] {
   return rows;
 }
 
-/** The first statement of a writing transaction. */
-export async function markTransaction(client: pg.ClientBase, actor: Actor): Promise<void> {
-  await client.query('SELECT paige_actor.mark($1::jsonb)', [JSON.stringify(actor)]);
+/**
+ * The first statement of a writing transaction. A session of a project's login role (raw `sql`)
+ * must bring its `proof` (platform-secret.ts, actorMarkProof): only the platform's own sessions
+ * may mark without one.
+ */
+export async function markTransaction(client: pg.ClientBase, actor: Actor, proof?: string): Promise<void> {
+  if (proof === undefined) await client.query('SELECT paige_actor.mark($1::jsonb)', [JSON.stringify(actor)]);
+  else await client.query('SELECT paige_actor.mark($1::jsonb, $2::text)', [JSON.stringify(actor), proof]);
 }

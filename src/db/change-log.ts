@@ -152,9 +152,11 @@ export async function replayChanges(pool: Pool, range: ReplayRange, onPage: (ent
 
 /**
  * Deletes every transaction committed before `cutoff` with its entries, and moves the watermark
- * that makes older cursors CURSOR_EXPIRED. Safe to run from several processes at once.
+ * that makes older cursors CURSOR_EXPIRED; and the actor rows of ended transactions (trigger
+ * mode), whatever their age. Safe to run from several processes at once.
  */
 export async function pruneChangeLog(db: Queryable, cutoff: Date): Promise<{ through: bigint | null; deleted: number }> {
+  await db.query(sql.pruneTransactionActorsSql);
   const { rows } = await db.query<{ through: string | null }>(sql.pruneThroughSql, [cutoff]);
   const through = rows[0]?.through;
   if (!through) return { through: null, deleted: 0 };
@@ -170,6 +172,11 @@ export async function purgeSchemaChanges(client: pg.PoolClient, schema: string):
 /** One entry of a transaction decoded from the WAL, numbered from 1 within it. */
 export interface DecodedEntry extends ChangeFields {
   id: number;
+  /**
+   * The columns whose value in `row` and `oldRow` is still Postgres's text, with their type:
+   * the append encodes them as to_jsonb does (src/db/wal-values.ts).
+   */
+  walTypes?: Record<string, number>;
 }
 
 /** A committed transaction decoded from the WAL, ready to append (its entries, or the rest of them). */

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Queryable } from './pool.js';
 
 /**
@@ -14,3 +14,9 @@ export async function readPlatformSecret(db: Queryable): Promise<string> {
 
 /** A login role's password: HMAC-SHA-256 of its name under the platform secret. */
 export const loginRolePassword = (secret: string, loginRole: string) => createHmac('sha256', secret).update(loginRole).digest('base64url');
+
+/**
+ * What lets the API mark a transaction of a login role's session with its actor
+ * (`paige_actor.mark(actor, proof)`, migration 007, which derives the same from the secret).
+ */
+export const actorMarkProof = (secret: string, loginRole: string) => createHash('sha256').update(`${secret}:actor-mark:${loginRole}`, 'utf8').digest('hex');

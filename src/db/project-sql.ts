@@ -6,7 +6,7 @@ import type { Actor } from '../domain/actor.js';
 import { runCappedQuery, SessionCutOff, type Caps, type CappedResult } from './pg-capped-query.js';
 import { EXACT_SESSION_OPTIONS, exactTypes, keepClientErrorsHeard } from './pool.js';
 import { LOGIN_ROLE_LIMITS, projectNames, resetLoginPasswordSql } from './sql/projects.sql.js';
-import { loginRolePassword, readPlatformSecret } from './platform-secret.js';
+import { actorMarkProof, loginRolePassword, readPlatformSecret } from './platform-secret.js';
 
 /** The most rows one `sql` call returns; `rowCount` still tells how many the statement produced. */
 export const SQL_ROW_CAP = 1000;
@@ -56,6 +56,8 @@ const rowTooLargeError = () =>
  */
 export class ProjectSqlPools {
   private readonly pools = new Map<string, Promise<pg.Pool>>();
+  /** Each project's proof for marking its login role's transactions with their actor. */
+  private readonly markProofs = new Map<string, string>();
 
   constructor(
     /** The platform pool, to derive login passwords. */
@@ -78,7 +80,9 @@ export class ProjectSqlPools {
     const names = projectNames(projectId);
     const url = new URL(this.url);
     url.username = names.login;
-    url.password = loginRolePassword(await readPlatformSecret(this.platform), names.login);
+    const secret = await readPlatformSecret(this.platform);
+    url.password = loginRolePassword(secret, names.login);
+    this.markProofs.set(projectId, actorMarkProof(secret, names.login));
     const pool = new pg.Pool({
       connectionString: url.toString(),
       max: POOL_SIZE,
@@ -118,7 +122,7 @@ export class ProjectSqlPools {
     const client = await this.connect(projectId);
     let reusable = false;
     try {
-      const result = await statementInTransaction(client, actor, text, [...params], { rows: cap, bytes: SQL_BYTE_CAP });
+      const result = await statementInTransaction(client, { actor, proof: this.markProofs.get(projectId)! }, text, [...params], { rows: cap, bytes: SQL_BYTE_CAP });
       reusable = await resetSession(client);
       return sqlResult(result);
     } catch (error) {
@@ -136,6 +140,7 @@ export class ProjectSqlPools {
   async close(projectId: string): Promise<void> {
     const pool = this.pools.get(projectId);
     this.pools.delete(projectId);
+    this.markProofs.delete(projectId);
     await pool?.then((p) => p.end(), () => {});
   }
 
@@ -149,11 +154,11 @@ export class ProjectSqlPools {
  * BEGIN, the statement, COMMIT; ROLLBACK when it fails (unless the session was cut off). A COMMIT
  * or ROLLBACK in the user's text already ended the transaction: ours then only warns.
  */
-async function statementInTransaction(client: pg.PoolClient, actor: Actor, text: string, params: unknown[], caps: Caps): Promise<CappedResult> {
+async function statementInTransaction(client: pg.PoolClient, mark: { actor: Actor; proof: string }, text: string, params: unknown[], caps: Caps): Promise<CappedResult> {
   await client.query('BEGIN');
   let result: CappedResult;
   try {
-    await markTransaction(client, actor);
+    await markTransaction(client, mark.actor, mark.proof);
     result = await runCappedQuery(client, text, params, caps);
     // A cursor WITH HOLD runs its whole query during COMMIT, where Postgres has already turned
     // the statement timeout off (DECLARE ... WITH HOLD FOR SELECT pg_sleep(600) ran for 10

@@ -1,5 +1,5 @@
 import type { DecodedEntry, TableChangeKind } from '../db/change-log.js';
-import { apiValueOfText } from '../db/pool.js';
+import { walValue } from '../db/wal-values.js';
 import { UNCHANGED, type ColumnText, type PgoutputMessage, type Relation } from '../db/pgoutput.js';
 
 /** A change as the log keeps it, before the leader numbers it within its transaction. */
@@ -12,12 +12,24 @@ const ACTOR_PREFIX = 'paige.actor';
 const TABLE_CHANGE_PREFIX = 'paige.table_change';
 const TABLE_CHANGE_KINDS = new Set<string>(['CREATED', 'DROPPED', 'RENAMED', 'ALTERED']);
 
-/** A row as the API encodes it, from the text of each column. */
-function rowOf(relation: Relation, values: readonly ColumnText[]): Record<string, unknown> {
+/**
+ * A row as the API encodes it, from the text of each column. A value only Postgres can encode
+ * keeps its text, and its column is named in `walTypes` with its type (the append encodes it).
+ */
+function rowOf(relation: Relation, values: readonly ColumnText[], walTypes: Record<string, number>): Record<string, unknown> {
   const row: Record<string, unknown> = {};
   relation.columns.forEach((column, i) => {
     const text = values[i];
-    row[column.name] = text === null || text === undefined || text === UNCHANGED ? null : apiValueOfText(column.typeOid, text);
+    if (text === null || text === undefined || text === UNCHANGED) {
+      row[column.name] = null;
+      return;
+    }
+    const encoded = walValue(column.typeOid, text);
+    if ('value' in encoded) row[column.name] = encoded.value;
+    else {
+      row[column.name] = encoded.text;
+      walTypes[column.name] = encoded.typeOid;
+    }
   });
   return row;
 }
@@ -31,6 +43,7 @@ const sizeOf = (values: readonly ColumnText[]) => values.reduce((sum: number, te
  * the columns whose text differs; one CLEAR per table a TRUNCATE emptied.
  */
 export function decodeChange(message: RowMessage): { entries: ChangeEntryDraft[]; bytes: number } {
+  const walTypes: Record<string, number> = {};
   const entry = (relation: Relation, op: DecodedEntry['op'], row: DecodedEntry['row'], oldRow: DecodedEntry['oldRow'], changedColumns: string[] | null): ChangeEntryDraft => ({
     schema: relation.schema,
     table: relation.name,
@@ -39,20 +52,24 @@ export function decodeChange(message: RowMessage): { entries: ChangeEntryDraft[]
     oldRow,
     changedColumns,
     newName: null,
+    ...(Object.keys(walTypes).length > 0 ? { walTypes } : {}),
   });
   switch (message.tag) {
-    case 'insert':
-      return { entries: [entry(message.relation, 'INSERT', rowOf(message.relation, message.values), null, null)], bytes: sizeOf(message.values) };
-    case 'delete':
-      return { entries: [entry(message.relation, 'DELETE', null, rowOf(message.relation, message.old), null)], bytes: sizeOf(message.old) };
+    case 'insert': {
+      const row = rowOf(message.relation, message.values, walTypes);
+      return { entries: [entry(message.relation, 'INSERT', row, null, null)], bytes: sizeOf(message.values) };
+    }
+    case 'delete': {
+      const oldRow = rowOf(message.relation, message.old, walTypes);
+      return { entries: [entry(message.relation, 'DELETE', null, oldRow, null)], bytes: sizeOf(message.old) };
+    }
     case 'update': {
       const { relation, old } = message;
       const values = message.values.map((text, i) => (text === UNCHANGED ? (old?.[i] ?? UNCHANGED) : text));
       const changed = relation.columns.filter((_, i) => message.values[i] !== UNCHANGED && (!old || old[i] !== values[i])).map((column) => column.name);
-      return {
-        entries: [entry(relation, 'UPDATE', rowOf(relation, values), old ? rowOf(relation, old) : null, changed)],
-        bytes: sizeOf(values) + (old ? sizeOf(old) : 0),
-      };
+      const row = rowOf(relation, values, walTypes);
+      const oldRow = old ? rowOf(relation, old, walTypes) : null;
+      return { entries: [entry(relation, 'UPDATE', row, oldRow, changed)], bytes: sizeOf(values) + (old ? sizeOf(old) : 0) };
     }
     case 'truncate':
       return { entries: message.relations.map((relation) => entry(relation, 'CLEAR', null, null, null)), bytes: 0 };

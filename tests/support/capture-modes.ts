@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { createLogger } from '../../src/logger.js';
 import { createEmptyDatabase } from './postgres.js';
 import { leftover } from './leftovers.js';
+import { startTestServer, type TestServer } from './server.js';
 
 /**
  * Databases for the two capture modes, whichever Postgres this run has. Trigger capture works on
@@ -52,4 +53,16 @@ export async function logicalDatabaseUrl(): Promise<string> {
 /** Whether this run's own database can capture from the WAL (the embedded run) or only by triggers. */
 export async function runCaptureMode(): Promise<'logical' | 'triggers'> {
   return (await walLevelOf(inject('serverUrl'))) === 'logical' ? 'logical' : 'triggers';
+}
+
+/**
+ * A server on a new empty database of its own that captures in `mode` (PAIGE_CAPTURE set to it):
+ * the trigger one on this run's server, the logical one where wal_level allows it. Both exist
+ * in either run, so one test file can compare the modes.
+ */
+export async function startServerInMode(mode: 'logical' | 'triggers', env: Record<string, string> = {}): Promise<{ t: TestServer; databaseUrl: string }> {
+  const databaseUrl = mode === 'logical' ? await logicalDatabaseUrl() : await createEmptyDatabase();
+  const t = await startTestServer({ ...env, DATABASE_URL: databaseUrl, PAIGE_CAPTURE: mode });
+  if (t.server.services.capture.mode !== mode) throw new Error(`the server captures by ${t.server.services.capture.mode}, not ${mode}`);
+  return { t, databaseUrl };
 }

@@ -4,6 +4,7 @@ import { staticCapture } from './003-static-capture.sql.js';
 import { outsideDdl } from './004-outside-ddl.sql.js';
 import { apiKeyUse } from './005-api-key-use.sql.js';
 import { logicalCapture } from './006-logical-capture.sql.js';
+import { captureParity } from './007-capture-parity.sql.js';
 
 export interface Migration {
   version: number;
@@ -19,4 +20,5 @@ export const migrations: Migration[] = [
   { version: 4, name: 'structural changes outside the API', sql: outsideDdl },
   { version: 5, name: 'API key last use', sql: apiKeyUse },
   { version: 6, name: 'capture from the write-ahead log', sql: logicalCapture },
+  { version: 7, name: 'same events in both capture modes, actor rows pruned', sql: captureParity },
 ];

@@ -103,6 +103,9 @@ WITH doomed AS (
 )
 SELECT count(*)::int AS "deleted" FROM rows`;
 
+/** The actor rows of ended transactions (trigger mode's paige.transaction_actors, migration 007). */
+export const pruneTransactionActorsSql = /* SQL */ `SELECT paige.prune_transaction_actors() AS pruned`;
+
 /**
  * A deleted project's changes: nobody may read them again. Also drops the capture functions of
  * its (already dropped) tables. $1 schema.
@@ -122,7 +125,10 @@ const xid8Of = (x: string) => /* SQL */ `(
 
 /** The entries of a decoded transaction, as the capture leader sends them ($n: jsonb array). */
 const decodedEntries = (param: string) => /* SQL */ `
-  jsonb_to_recordset(${param}) AS e(id bigint, schema text, "table" text, op text, row jsonb, "oldRow" jsonb, "changedColumns" text[], "newName" text)`;
+  jsonb_to_recordset(${param}) AS e(id bigint, schema text, "table" text, op text, row jsonb, "oldRow" jsonb, "changedColumns" text[], "newName" text, "walTypes" jsonb)`;
+
+/** An entry's row ('row' or '"oldRow"'), its values of types only Postgres can encode encoded (migration 007). */
+const encodedRow = (column: string) => /* SQL */ `CASE WHEN e."walTypes" IS NULL THEN e.${column} ELSE paige.encode_wal_values(e.${column}, e."walTypes") END`;
 
 /**
  * Appends decoded transactions in commit order, in ONE statement (logical capture's leader):
@@ -146,7 +152,7 @@ WITH given AS (
   RETURNING xid
 ), entries AS (
   INSERT INTO paige.change_log (id, xid, schema_name, table_name, op, new_row, old_row, changed_columns, new_name, at) OVERRIDING SYSTEM VALUE
-  SELECT e.id, f.xid, e.schema, e."table", e.op, e.row, e."oldRow", e."changedColumns", e."newName", f."committedAt"
+  SELECT e.id, f.xid, e.schema, e."table", e.op, ${encodedRow('row')}, ${encodedRow('"oldRow"')}, e."changedColumns", e."newName", f."committedAt"
     FROM fresh f JOIN commits c ON c.xid = f.xid CROSS JOIN LATERAL ${decodedEntries('f.entries')}
   ON CONFLICT DO NOTHING
 )
@@ -159,7 +165,7 @@ SELECT pg_notify('${CHANGES_CHANNEL}', '')`;
  */
 export const appendEntriesSql = /* SQL */ `
 INSERT INTO paige.change_log (id, xid, schema_name, table_name, op, new_row, old_row, changed_columns, new_name, at) OVERRIDING SYSTEM VALUE
-SELECT e.id, x.xid, e.schema, e."table", e.op, e.row, e."oldRow", e."changedColumns", e."newName", $2::timestamptz
+SELECT e.id, x.xid, e.schema, e."table", e.op, ${encodedRow('row')}, ${encodedRow('"oldRow"')}, e."changedColumns", e."newName", $2::timestamptz
   FROM (SELECT ${xid8Of('$1::bigint')} AS xid) x CROSS JOIN LATERAL ${decodedEntries('$3::jsonb')}
  WHERE NOT EXISTS (SELECT 1 FROM paige.change_commits c WHERE c.xid = x.xid)
 ON CONFLICT DO NOTHING`;
