@@ -34,7 +34,7 @@ const isStream = (applicationName: string) => applicationName === STREAM_APP;
 
 beforeAll(async () => {
   url = await logicalDatabaseUrl();
-  t = await startTestServer({ DATABASE_URL: url, LOG_LEVEL: 'info' }, {}, { wireProxy: true });
+  t = await startTestServer({ DATABASE_URL: url }, {}, { wireProxy: true });
   expect(t.server.services.capture.mode).toBe('logical');
   project = await createTestProject(t);
   await rowApi(t, project).createTable({ name: 'events', columns: [{ name: 'n', type: 'INTEGER' }, { name: 'phase', type: 'TEXT' }, { name: 'pad', type: 'TEXT' }] });
