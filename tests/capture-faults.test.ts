@@ -15,7 +15,7 @@ import { leftover } from './support/leftovers.js';
 import { superuserClient } from './support/postgres.js';
 import { rowApi } from './support/rows.js';
 import { createTestProject, startTestServer, wireOf, type TestProjectHandle, type TestServer } from './support/server.js';
-import { ROW_CHANGES, subscribe, type Collected } from './support/subscriptions.js';
+import { collect, ROW_CHANGES, subscribe, subscribeErrors, wsClient, type Collected } from './support/subscriptions.js';
 
 /**
  * Faults of capture from the WAL (issue 13, points 3 and 6), on a logical database of this file's
@@ -144,6 +144,28 @@ describe('capture from the WAL under faults', () => {
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [STREAM_APP]);
     expect(rows[0].n).toBe(1);
   }, 90_000);
+
+  it('leaves no subscriber behind when its start in the WAL cannot be read', async () => {
+    const hub = t.server.services.changes;
+    const live = await subscribeToPhase('joined');
+    const before = hub.subscriberCount;
+    // The hub's own connections are refused: the new subscriber's WAL position cannot be read.
+    const refusal = wireOf(t).refuse((applicationName) => applicationName === 'paige-db-changes');
+    let refused: Collected;
+    try {
+      refused = collect(wsClient(t, project.token), ROW_CHANGES, { p: project.id, t: 'events', where: { phase: { _eq: 'joined' } } });
+      await refused.ended();
+    } finally {
+      refusal.release();
+    }
+    // The subscriber is told to try again, and the hub holds nothing of it.
+    expect(subscribeErrors(refused!)).toMatchObject([{ message: 'the database cannot be reached right now; try again shortly', extensions: { code: 'UNAVAILABLE' } }]);
+    expect(hub.subscriberCount).toBe(before);
+    // The hub carries on for the subscriber it has.
+    await insert('joined', 1);
+    await live.waitFor(1);
+    expect(got(live, 'joined')).toEqual([1]);
+  }, 30_000);
 
   it('stands by without keeping a connection per try, and stops twice safely', async () => {
     const standby = await startTestServer({ DATABASE_URL: url });
