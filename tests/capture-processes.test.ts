@@ -168,4 +168,32 @@ describe.each(['logical', 'triggers'] as const)('three service processes on one 
       await writes;
     }
   }, 90_000);
+
+  it('carries on when a process standing by is SIGKILLed while writes go on', async () => {
+    const alive = services.filter((s) => s.process.child.exitCode === null && s.process.child.signalCode === null);
+    expect(alive).toHaveLength(2);
+    const holder = mode === 'logical' ? (await until('the process holding the slot', slotHolder)).service : alive[0]!;
+    const victim = alive.find((s) => s !== holder)!;
+    const sub = await subscribeOn(holder, 'standby');
+    let written = 0;
+    let writing = true;
+    const writes = (async () => {
+      while (writing) {
+        await insertOutside('standby', written + 1);
+        written += 1;
+      }
+    })();
+    try {
+      await sub.waitFor(10, 10_000);
+      victim.process.child.kill('SIGKILL');
+      await victim.process.exited;
+      const atKill = written;
+      await sub.waitFor(atKill + 10, 10_000);
+    } finally {
+      writing = false;
+      await writes;
+    }
+    await sub.waitFor(written, 20_000);
+    expect(got(sub, 'standby')).toEqual(range(1, written));
+  }, 60_000);
 });
