@@ -68,6 +68,19 @@ async function until<T>(what: string, find: () => Promise<T | undefined>, ms = 1
   return found!;
 }
 
+/** A server of its own whose warnings the test reads (the test servers log nothing); it stops after the file. */
+async function startServerHearingWarnings(env: Record<string, string>): Promise<{ warnings: Arrivals<string>; stop: () => Promise<void> }> {
+  const warnings = new Arrivals<string>();
+  const log: Logger = { debug() {}, info() {}, warn: (message) => warnings.push(message), error() {} };
+  const dataDir = await mkdtemp(join(tmpdir(), 'paige-warnings-'));
+  leftover(() => rm(dataDir, { recursive: true, force: true }));
+  const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', PAIGE_DATA_DIR: dataDir, ADMIN_TOKEN: `warnings-admin-${Date.now()}`, LOG_LEVEL: 'warn', ...env });
+  const server = await createServer(config, log);
+  const stop = leftover(() => server.stop());
+  await server.start();
+  return { warnings, stop };
+}
+
 const metric = async (server: TestServer, name: string) => (await server.metrics())[name] ?? 0;
 
 describe('capture from the WAL under faults', () => {
@@ -194,6 +207,27 @@ describe('capture from the WAL under faults', () => {
     expect((await metric(t, 'paige_capture_chunks_total')) - chunksBefore).toBeGreaterThanOrEqual(100);
   }, 120_000);
 
+  it('starts the stream again after 0.5 s each time a walsender that streamed is killed (the back-off starts over)', async () => {
+    const ownUrl = await logicalDatabaseUrl();
+    const server = await startServerHearingWarnings({ DATABASE_URL: ownUrl });
+    const own = await superuserClient(ownUrl);
+    const killed: number[] = [];
+    for (let kill = 0; kill < 3; kill += 1) {
+      // A transaction for the leader to decode and confirm: proof that its stream runs.
+      const { rows: [mark] } = await own.query(`SELECT pg_logical_emit_message(true, 'paige-test', 'mark')::text AS lsn`);
+      const pid = await until(`a walsender that streamed (kill ${kill + 1})`, async () => {
+        const { rows } = await own.query(`SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = paige.capture_slot() AND confirmed_flush_lsn > $1::pg_lsn`, [mark.lsn]);
+        const streamed = rows[0]?.pid as number | null | undefined;
+        return streamed && !killed.includes(streamed) ? streamed : undefined;
+      });
+      await own.query('SELECT pg_terminate_backend($1)', [pid]);
+      killed.push(pid);
+    }
+    const ended = await server.warnings.first(3, 'three ends of the stream', (message) => message.startsWith('capture: the replication stream ended'));
+    expect(ended.map((message) => /starting again in (\d+) ms/.exec(message)?.[1])).toEqual(['500', '500', '500']);
+    await server.stop();
+  }, 60_000);
+
   it('reports the slot lag in /readyz and warns, naming the slot, past CAPTURE_LAG_WARN_MB', async () => {
     const lagUrl = await logicalDatabaseUrl();
     const first = await startTestServer({ DATABASE_URL: lagUrl });
@@ -211,15 +245,8 @@ describe('capture from the WAL under faults', () => {
     const stuckRun = stuck.run(() => {}, () => {}).catch(() => {});
     await until('the stuck consumer to hold the slot', async () => ((await slotOf(lagDb)).activePid !== null ? true : undefined));
 
-    const warnings = new Arrivals<string>();
-    const log: Logger = { debug() {}, info() {}, warn: (message) => warnings.push(message), error() {} };
-    const dataDir = await mkdtemp(join(tmpdir(), 'paige-lag-'));
-    leftover(() => rm(dataDir, { recursive: true, force: true }));
-    const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', PAIGE_DATA_DIR: dataDir, ADMIN_TOKEN: 'lag-test-admin-token', DATABASE_URL: lagUrl, CAPTURE_LAG_WARN_MB: '0.5', LOG_LEVEL: 'warn' });
-    const second = await createServer(config, log);
-    const stopSecond = leftover(() => second.stop());
-    await second.start();
-    const [warning] = await warnings.first(1, 'the lag warning', (message) => message.includes('replication slot'));
+    const second = await startServerHearingWarnings({ DATABASE_URL: lagUrl, CAPTURE_LAG_WARN_MB: '0.5' });
+    const [warning] = await second.warnings.first(1, 'the lag warning', (message) => message.includes('replication slot'));
     expect(warning).toMatch(new RegExp(`^capture: the replication slot ${slot} keeps \\d+\\.\\d\\d MB of WAL \\(a leader streams it but lags\\)`));
 
     // The stuck consumer goes: the second server's leader takes the slot and catches up.
@@ -227,7 +254,7 @@ describe('capture from the WAL under faults', () => {
     await stuckRun;
     await until('the lag back under the threshold', async () => ((await readyz()).slot.lagBytes < 512 * 1024 ? true : undefined));
     expect(await readyz()).toMatchObject({ slot: { streaming: true } });
-    await stopSecond();
+    await second.stop();
     await first.stop();
   }, 60_000);
 });
