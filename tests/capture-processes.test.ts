@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { projectNames } from '../src/db/projects.js';
 import { logicalDatabaseUrl } from './support/capture-modes.js';
-import { eventually } from './support/hostile.js';
+import { until } from './support/hostile.js';
 import { leftover } from './support/leftovers.js';
 import { createEmptyDatabase, superuserClient } from './support/postgres.js';
 import { processWithSocket, startServiceProcess, type ServiceProcess } from './support/process.js';
@@ -49,13 +49,6 @@ async function startService(name: string, env: Record<string, string>): Promise<
     return line ? Number(line.split(' ')[1]) : 0;
   };
   return { name, process, url, gql, metric };
-}
-
-/** The value `find` returns once it returns one (checked every 20 ms); fails naming `what` after `ms`. */
-async function until<T>(what: string, find: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  let found: T | undefined;
-  if (!(await eventually(async () => (found = await find()) !== undefined, ms))) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-  return found!;
 }
 
 const got = (sub: Collected, phase: string) => sub.payloads.map((p) => p.data.rowChanges.row).filter((row) => row.phase === phase).map((row) => row.n as number);
