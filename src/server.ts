@@ -107,13 +107,21 @@ const LAG_CHECK_MS = 30_000;
  * server process says so, naming the slot (it also shows in /readyz).
  */
 function watchCaptureLag(services: AppServices): NodeJS.Timeout {
-  const timer = setInterval(() => {
+  const check = () =>
     void services.capture.status.read().then(({ slot }) => {
       if (slot && slot.lagBytes > services.config.captureLagWarnBytes) {
-        services.log.warn(`capture: the replication slot ${slot.name} keeps ${Math.round(slot.lagBytes / 1024 / 1024)} MB of WAL (${slot.streaming ? 'a leader streams it but lags' : 'no process streams it'}); it is dropped by Postgres past max_slot_wal_keep_size`);
+        services.log.warn(`capture: the replication slot ${slot.name} keeps ${formatMegabytes(slot.lagBytes)} MB of WAL (${slot.streaming ? 'a leader streams it but lags' : 'no process streams it'}); it is dropped by Postgres past max_slot_wal_keep_size`);
       }
     }, () => {});
-  }, LAG_CHECK_MS);
+  // At start too: a process restarted beside a stuck slot says so at once, not 30 s later.
+  check();
+  const timer = setInterval(check, LAG_CHECK_MS);
   timer.unref();
   return timer;
 }
+
+/** Whole megabytes, or two decimals below 10 MB (a small threshold would otherwise read "0 MB"). */
+const formatMegabytes = (bytes: number) => {
+  const mb = bytes / 1024 / 1024;
+  return mb >= 10 ? String(Math.round(mb)) : mb.toFixed(2);
+};

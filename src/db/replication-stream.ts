@@ -51,6 +51,8 @@ export class ReplicationStream {
   private parsed = 0;
   private handled = 0;
   private stopRequested = false;
+  /** The server accepted START_REPLICATION: this stream held the slot (a good stream, whatever ended it). */
+  started = false;
 
   constructor(private readonly options: ReplicationStreamOptions) {
     this.service = new LogicalReplicationService(
@@ -99,12 +101,16 @@ export class ReplicationStream {
     this.service.on('error', (error: unknown) => (this.failure ??= error));
     // A stop() that came while the connection was being made found nothing to end.
     this.service.on('start', () => {
+      this.started = true;
       if (this.stopRequested) void this.service.stop();
     });
     if (this.stopRequested) return;
     try {
       await this.service.subscribe(plugin, this.options.slot);
     } catch (error) {
+      // The library leaves the session of a refused START_REPLICATION open: a process standing
+      // by would gather one idle walsender per try.
+      await this.service.stop().catch(() => {});
       if (/is active for PID/.test(String(error))) throw new SlotInUse(String(error));
       throw this.failure ?? error;
     }

@@ -64,7 +64,8 @@ export class CaptureLeader {
   private flushScheduled = false;
   private appendFailure: unknown;
   private readonly pool: pg.Pool;
-  private readonly counters: { transactions: Counter; entries: Counter; batches: Counter };
+  private readonly counters: { transactions: Counter; entries: Counter; batches: Counter; chunks: Counter; standbyTries: Counter };
+  private stopping: Promise<void> | undefined;
   leading = false;
   /** The slot last streamed or tried. */
   private slot: string | undefined;
@@ -76,6 +77,8 @@ export class CaptureLeader {
       transactions: options.metrics.counter('paige_capture_transactions_total', 'Committed transactions decoded from the WAL and appended to the change log'),
       entries: options.metrics.counter('paige_capture_entries_total', 'Row and table changes decoded from the WAL and appended'),
       batches: options.metrics.counter('paige_capture_batches_total', 'Append statements (each with one NOTIFY) written by the capture leader'),
+      chunks: options.metrics.counter('paige_capture_chunks_total', 'Parts of large transactions appended ahead of their commit'),
+      standbyTries: options.metrics.counter('paige_capture_standby_tries_total', 'Tries to take over the replication slot while another process held it'),
     };
   }
 
@@ -83,12 +86,16 @@ export class CaptureLeader {
     this.looping ??= this.loop();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wakeUp?.();
-    await this.stream?.stop();
-    await this.looping;
-    await this.pool.end();
+  /** Ends the candidacy (and the stream, when leading). Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true;
+      this.wakeUp?.();
+      await this.stream?.stop();
+      await this.looping;
+      await this.pool.end();
+    })();
+    return this.stopping;
   }
 
   private async loop(): Promise<void> {
@@ -110,8 +117,10 @@ export class CaptureLeader {
         await stream.run((message) => this.handle(message), (lsn) => this.heartbeat(lsn));
         failures = 0;
       } catch (error) {
-        if (!(error instanceof SlotInUse)) {
-          failures += 1;
+        if (error instanceof SlotInUse) this.counters.standbyTries.inc();
+        else {
+          // A stream that held the slot was good: its end starts the back-off over.
+          failures = stream.started ? 1 : failures + 1;
           delay = Math.min(250 * 2 ** Math.min(failures, 5), 5_000);
           if (!this.stopped) log.warn(`capture: the replication stream ended (${String(error)}); starting again in ${delay} ms`);
         }
@@ -188,7 +197,10 @@ export class CaptureLeader {
     open.entries = [];
     open.bytes = 0;
     open.chunked = true;
-    await this.enqueue(() => appendEntries(this.pool, open, entries));
+    await this.enqueue(async () => {
+      await appendEntries(this.pool, open, entries);
+      this.counters.chunks.inc();
+    });
   }
 
   private async commit(commitLsn: string, endLsn: string): Promise<void> {

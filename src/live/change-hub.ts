@@ -162,13 +162,14 @@ export class ChangeHub {
     if (since) member.held = [];
     const boundary = await this.exclusive(async () => {
       if (this.subscriberCount === 0) await this.listen();
+      // Its start known before it joins: a failure here leaves no subscriber behind.
+      if (!since) await this.startLive(member);
       const key = tableKey(spec.schema, spec.table);
       const groups = this.rowGroups.get(key) ?? new Map<string, RowGroup>();
       this.rowGroups.set(key, groups);
       const group = groups.get(spec.whereKey) ?? { where: spec.where, members: new Set() };
       groups.set(spec.whereKey, group);
       group.members.add(member);
-      if (!since) await this.startLive(member);
       this.subscribersChanged();
       return this.position;
     });
@@ -206,9 +207,9 @@ export class ChangeHub {
     });
     await this.exclusive(async () => {
       if (this.subscriberCount === 0) await this.listen();
+      await this.startLive(member);
       const members = this.tableMembers.get(schema) ?? new Set();
       this.tableMembers.set(schema, members.add(member));
-      await this.startLive(member);
       this.subscribersChanged();
     });
     return member.queue;
@@ -230,8 +231,8 @@ export class ChangeHub {
   /**
    * A live subscriber sees what commits after it joined. With trigger capture a transaction is in
    * the log when it commits, so the log's head is that point. From the WAL, a transaction reaches
-   * the log a moment after its commit: the subscriber starts at the WAL position read now, after
-   * joining (run in the exclusive section, so no entry is handed to it before).
+   * the log a moment after its commit: the subscriber starts at the WAL position read now, before
+   * it joins (in the exclusive section, so no entry is read between the two).
    */
   private async startLive(member: Pick<Member<unknown>, 'liveFrom'>): Promise<void> {
     if (this.options.fromWal) member.liveFrom = await changeLog.readWalPosition(this.pool);

@@ -49,3 +49,10 @@ export async function eventually(check: () => Promise<boolean>, ms = 3_000): Pro
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** The value `find` returns once it returns one (checked as `eventually` does); fails naming `what` after `ms`. */
+export async function until<T>(what: string, find: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  let found: T | undefined;
+  if (!(await eventually(async () => (found = await find()) !== undefined, ms))) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  return found!;
+}

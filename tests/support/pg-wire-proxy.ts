@@ -17,6 +17,11 @@ export interface PgWireProxy {
   refuse(matches: AppFilter): { release(): void };
   /** Until released, notifications sent to matching connections are dropped on the way (as if they came late, or never). */
   dropNotifications(matches: AppFilter): { release(): void };
+  /**
+   * Until released, the standby status updates that matching replication connections send are
+   * dropped on the way: what they confirm never reaches the slot (as if the process died before).
+   */
+  dropStatusUpdates(matches: AppFilter): { release(): void };
   close(): Promise<void>;
 }
 
@@ -63,6 +68,9 @@ class MessageReader {
   }
 }
 
+/** The first byte of a CopyData a replication client sends to confirm its position ('r'). */
+const STANDBY_STATUS_UPDATE = 0x72;
+
 const cString = (body: Buffer, offset: number): [string, number] => {
   const end = body.indexOf(0, offset);
   return [body.toString('utf8', offset, end), end + 1];
@@ -86,6 +94,7 @@ export async function startPgWireProxy(targetUrl: string): Promise<PgWireProxy> 
   const recorders = new Set<{ matches: AppFilter; statements: string[] }>();
   const refusals = new Set<AppFilter>();
   const notificationDrops = new Set<AppFilter>();
+  const statusUpdateDrops = new Set<AppFilter>();
   const refused = (name: string) => [...refusals].some((matches) => matches(name));
 
   const server: Server = createServer((client) => {
@@ -118,6 +127,8 @@ export async function startPgWireProxy(targetUrl: string): Promise<PgWireProxy> 
         } else if (message.type === 'Q' || message.type === 'E') {
           const text = message.type === 'Q' ? cString(message.body, 0)[0] : (statements.get(portals.get(cString(message.body, 0)[0]) ?? '') ?? '');
           for (const recorder of recorders) if (recorder.matches(connection.applicationName)) recorder.statements.push(text);
+        } else if (message.type === 'd' && message.body[0] === STANDBY_STATUS_UPDATE && [...statusUpdateDrops].some((matches) => matches(connection.applicationName))) {
+          continue;
         }
         upstream.write(raw);
       }
@@ -156,6 +167,10 @@ export async function startPgWireProxy(targetUrl: string): Promise<PgWireProxy> 
     dropNotifications(matches) {
       notificationDrops.add(matches);
       return { release: () => void notificationDrops.delete(matches) };
+    },
+    dropStatusUpdates(matches) {
+      statusUpdateDrops.add(matches);
+      return { release: () => void statusUpdateDrops.delete(matches) };
     },
     async close() {
       for (const connection of connections) {

@@ -51,6 +51,17 @@ export async function createEmptyDatabase(serverUrl = inject('serverUrl')): Prom
   const name = `paige_test_${randomBytes(4).toString('hex')}`;
   const admin = await session(serverUrl);
   await admin.query(`CREATE DATABASE ${name}`);
-  leftover(() => admin.query(`DROP DATABASE ${name} WITH (FORCE)`));
+  leftover(async () => {
+    // A logical replication slot keeps its database from being dropped, even WITH (FORCE).
+    // A terminated walsender holds its slot until it has exited: try again until the slots are gone.
+    for (let tries = 0; ; tries += 1) {
+      await admin.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, [name]);
+      await admin.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, [name]);
+      const left = await admin.query(`SELECT 1 FROM pg_replication_slots WHERE database = $1`, [name]);
+      if (left.rowCount === 0 || tries >= 100) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+  });
   return withDatabase(serverUrl, name);
 }
