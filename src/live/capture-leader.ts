@@ -253,7 +253,8 @@ export class CaptureLeader {
   /** Appends run one after another, in the order decoded; the first failure stops the stream. */
   private enqueue(work: () => Promise<void>): Promise<void> {
     this.appending += 1;
-    const run = this.chain.then(work).finally(() => {
+    // Work queued behind a failed append must not run: its confirm would skip the failed transactions.
+    const run = this.chain.then(() => (this.appendFailure === undefined ? work() : Promise.reject(this.appendFailure))).finally(() => {
       this.appending -= 1;
       if (this.batch.length > 0 || this.lastEnd !== this.flushedEnd) this.scheduleFlush();
     });
@@ -270,6 +271,6 @@ export class CaptureLeader {
    * idle project does not hold back the WAL of a busy cluster.
    */
   private heartbeat(lsn: string): void {
-    if (this.stream && this.stream.pending === 0 && !this.open && this.batch.length === 0 && this.appending === 0) void this.stream.confirm(lsn).catch(() => {});
+    if (this.appendFailure === undefined && this.stream && this.stream.pending === 0 && !this.open && this.batch.length === 0 && this.appending === 0) void this.stream.confirm(lsn).catch(() => {});
   }
 }
