@@ -241,7 +241,8 @@ export class CaptureLeader {
   /** Appends run one after another, in the order decoded; the first failure stops the stream. */
   private enqueue(work: () => Promise<void>): Promise<void> {
     this.appending += 1;
-    const run = this.chain.then(work).finally(() => {
+    // After a failed append nothing later may be appended: it would take seqs ahead of what failed.
+    const run = this.chain.then(() => (this.appendFailure === undefined ? work() : Promise.reject(this.appendFailure))).finally(() => {
       this.appending -= 1;
       if (this.batch.length > 0 || this.lastEnd !== this.flushedEnd) this.scheduleFlush();
     });
