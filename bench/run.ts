@@ -159,7 +159,7 @@ try {
     }
     if (wants('wal-scale')) {
       log('WAL capture: 1, 2, 5, 10 projects × 4 writers');
-      await walScaleBench(report, logical.gql, logical.database.admin, logical.database.url, roundMs);
+      await walScaleBench(report, logical.gql, logical.database.admin, logical.ours, logical.database.url, roundMs);
     }
     if (wants('wal-delivery')) {
       const live = await startLiveFloor(logical.database.url);

@@ -146,20 +146,19 @@ export async function walCaptureBench(report: Report, gql: Gql, admin: pg.Pool, 
     for (const writers of [1, 8, 32]) {
       const on: OnRound[] = [];
       const off: Round[] = [];
-      const cpu: Record<string, number> = {};
-      let onWall = 0;
+      // CPU of the capture's processes in both kinds of round: the walsender decodes the plain
+      // table's inserts too (then drops them: not published), so "off" is not free of it.
+      const cpu = { on: {} as Record<string, number>, off: {} as Record<string, number> };
+      const wall = { on: 0, off: 0 };
       for (let r = 0; r < 2; r++) {
         for (const which of r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
-          if (which === 'off') {
-            off.push(...(await offRound([{ pool, table: pair.plain, writers }], roundMs)));
-            continue;
-          }
           const before = cpuOf(processes);
           const t0 = performance.now();
-          on.push(...(await onRound(admin, [{ pool, table: pair.captured, writers }], roundMs)));
-          onWall += performance.now() - t0;
+          if (which === 'off') off.push(...(await offRound([{ pool, table: pair.plain, writers }], roundMs)));
+          else on.push(...(await onRound(admin, [{ pool, table: pair.captured, writers }], roundMs)));
+          wall[which] += performance.now() - t0;
           const after = cpuOf(processes);
-          for (const name of Object.keys(after)) cpu[name] = (cpu[name] ?? 0) + after[name]! - before[name]!;
+          for (const name of Object.keys(after)) cpu[which][name] = (cpu[which][name] ?? 0) + after[name]! - before[name]!;
         }
       }
       const writersOn = mergeRounds(on.map((round) => round.writers));
@@ -168,7 +167,11 @@ export async function walCaptureBench(report: Report, gql: Gql, admin: pg.Pool, 
       const label = `${writers} writer${writers > 1 ? 's' : ''}`;
       report.detail(`${label}, capture on : writers ${fmt(writersOn.rps)} inserts/s (p50 ${fmt(writersOn.p50)} ms, p99 ${fmt(writersOn.p99)} ms, ${writersOn.failures} failed); all in the log: ${fmt(logged.rps)} inserts/s, the log complete ${on.map((round) => fmt(round.lagMs)).join(' / ')} ms after the writers stopped`);
       report.detail(`${label}, capture off: ${fmt(without.rps)} inserts/s, p50 ${fmt(without.p50)} ms, p99 ${fmt(without.p99)} ms, ${without.failures} failed`);
-      report.detail(`${label}, CPU during the "on" rounds (share of one core): ${Object.entries(cpu).map(([name, ms]) => `${name} ${pct(ms, onWall)}`).join(', ')}; load generator ${(writersOn.generatorCpu * 100).toFixed(0)}% (on) / ${(without.generatorCpu * 100).toFixed(0)}% (off)`);
+      report.detail(
+        `${label}, CPU (share of one core, on / off rounds): ${Object.keys(cpu.on).map((name) => `${name} ${pct(cpu.on[name]!, wall.on)} / ${pct(cpu.off[name]!, wall.off)}`).join(', ')}; ` +
+          `load generator ${(writersOn.generatorCpu * 100).toFixed(0)}% / ${(without.generatorCpu * 100).toFixed(0)}%; ` +
+          `per insert logged, the three capture processes ${fmt(Object.values(cpu.on).reduce((sum, ms) => sum + ms, 0) / on.reduce((sum, round) => sum + round.writers.latencies.length, 0) * 1000)} µs of CPU in the on rounds`,
+      );
       report.atLeast('4L', `WAL capture on vs off, ${label}: inserts/s until all in the log`, '/s', logged.rps, without.rps, 0.8);
       report.info('4L', `WAL capture on vs off, ${label}: writers' own inserts/s`, '/s', writersOn.rps, without.rps);
     }
@@ -183,7 +186,7 @@ export async function walCaptureBench(report: Report, gql: Gql, admin: pg.Pool, 
  * a pool of 4), into captured tables and, in interleaved rounds, into their plain copies. Each
  * project's throughput with capture (until all in the log) against its own without.
  */
-export async function walScaleBench(report: Report, gql: Gql, admin: pg.Pool, url: string, roundMs: number) {
+export async function walScaleBench(report: Report, gql: Gql, admin: pg.Pool, server: Child, url: string, roundMs: number) {
   const projects = await Promise.all(Array.from({ length: 10 }, (_, i) => createProject(gql, `bench-wal-scale-${i}`)));
   const pairs: TablePair[] = [];
   for (const project of projects) pairs.push(await tablePair(gql, admin, project, 'scale'));
@@ -191,16 +194,28 @@ export async function walScaleBench(report: Report, gql: Gql, admin: pg.Pool, ur
   const WRITERS = 4;
   try {
     await waitForLog(admin, pairs[0]!.captured);
+    const backends = await captureBackends(admin);
+    const processes = { 'paige-db': server.pid, walsender: backends.walsender, 'append session': backends.append };
     const loops = (count: number, which: 'captured' | 'plain') => pairs.slice(0, count).map((pair, i) => ({ pool: pools[i]!, table: pair[which], writers: WRITERS }));
     await offRound(loops(10, 'plain'), 500);
     await onRound(admin, loops(10, 'captured'), 500);
     for (const count of [1, 2, 5, 10]) {
       const on: OnRound[][] = [];
       const off: Round[][] = [];
+      const cpu: Record<string, number> = {};
+      let onWall = 0;
       for (let r = 0; r < 2; r++) {
         for (const which of r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
-          if (which === 'on') on.push(await onRound(admin, loops(count, 'captured'), roundMs));
-          else off.push(await offRound(loops(count, 'plain'), roundMs));
+          if (which === 'off') {
+            off.push(await offRound(loops(count, 'plain'), roundMs));
+            continue;
+          }
+          const before = cpuOf(processes);
+          const t0 = performance.now();
+          on.push(await onRound(admin, loops(count, 'captured'), roundMs));
+          onWall += performance.now() - t0;
+          const after = cpuOf(processes);
+          for (const name of Object.keys(after)) cpu[name] = (cpu[name] ?? 0) + after[name]! - before[name]!;
         }
       }
       const perProject = pairs.slice(0, count).map((_, p) => ({
@@ -216,7 +231,7 @@ export async function walScaleBench(report: Report, gql: Gql, admin: pg.Pool, ur
         `${label}: total ${fmt(total((p) => p.on.rps))} inserts/s all in the log (writers' own ${fmt(total((p) => p.writersOn.rps))}) vs ${fmt(total((p) => p.off.rps))} plain; ` +
           `per project on/off ${ratios.map((r) => r.toFixed(2)).join(' ')}; log complete ${on.map((round) => fmt(round[0]!.lagMs)).join(' / ')} ms after the writers stopped; ` +
           `p99 on ${fmt(Math.max(...perProject.map((p) => p.writersOn.p99)))} ms, off ${fmt(Math.max(...perProject.map((p) => p.off.p99)))} ms (worst project); ` +
-          `${total((p) => p.on.failures + p.off.failures)} failed; bench process (all the writers) ${(perProject[0]!.on.generatorCpu * 100).toFixed(0)}% (on) / ${(perProject[0]!.off.generatorCpu * 100).toFixed(0)}% (off) of a core`,
+          `${total((p) => p.on.failures + p.off.failures)} failed; capture CPU in the on rounds ${Object.entries(cpu).map(([name, ms]) => `${name} ${pct(ms, onWall)}`).join(', ')}; bench process (all the writers) ${(perProject[0]!.on.generatorCpu * 100).toFixed(0)}% (on) / ${(perProject[0]!.off.generatorCpu * 100).toFixed(0)}% (off) of a core`,
       );
       report.atLeast('7L', `${label}: slowest project's inserts/s, capture on vs off`, '/s', perProject[slowest]!.on.rps, perProject[slowest]!.off.rps, 0.8);
       report.info('7L', `${label}: total inserts/s, capture on vs off`, '/s', total((p) => p.on.rps), total((p) => p.off.rps));
