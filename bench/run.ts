@@ -155,11 +155,11 @@ try {
     log(`logical capture: paige-db on database ${logical.database.name} of ${logical.where}, Postgres ${logicalVersion!.server_version}`);
     if (wants('wal-capture')) {
       log('WAL capture on vs off: 1, 8, 32 writers');
-      await walCaptureBench(report, logical.gql, logical.database.admin, logical.ours, logical.database.url, roundMs);
+      await walCaptureBench(report, logical, roundMs);
     }
     if (wants('wal-scale')) {
       log('WAL capture: 1, 2, 5, 10 projects × 4 writers');
-      await walScaleBench(report, logical.gql, logical.database.admin, logical.ours, logical.database.url, roundMs);
+      await walScaleBench(report, logical, roundMs);
     }
     if (wants('wal-delivery')) {
       const live = await startLiveFloor(logical.database.url);

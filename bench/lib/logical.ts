@@ -7,6 +7,11 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { createBenchDatabase, graphqlClient, type BenchDatabase, type Gql } from './setup.js';
 import { startOurs, type Child } from './processes.js';
 
+export interface CaptureCounters {
+  transactions: number;
+  batches: number;
+}
+
 /** paige-db capturing from the WAL: its own server process on a database of a wal_level = logical cluster. */
 export interface LogicalTarget {
   database: BenchDatabase;
@@ -14,6 +19,8 @@ export interface LogicalTarget {
   gql: Gql;
   /** Where the cluster came from, for the report. */
   where: string;
+  /** The capture leader's counters (its /metrics): transactions appended and append statements. */
+  counters(): Promise<CaptureCounters>;
   close(): Promise<void>;
 }
 
@@ -57,7 +64,12 @@ export async function startLogicalTarget(serverUrl: string, adminToken: string, 
     const readyz = (await (await fetch(`http://127.0.0.1:${ours.port}/readyz`)).json()) as { capture?: string };
     if (readyz.capture !== 'logical') throw new Error(`the server on the logical cluster captures with ${readyz.capture ?? 'nothing it reports'}: ${JSON.stringify(readyz)}`);
     const gql = graphqlClient(`http://127.0.0.1:${ours.port}/graphql`, adminToken);
-    return { database, ours, gql, where, close };
+    const counters = async (): Promise<CaptureCounters> => {
+      const text = await (await fetch(`http://127.0.0.1:${ours.port}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } })).text();
+      const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+      return { transactions: value('paige_capture_transactions_total'), batches: value('paige_capture_batches_total') };
+    };
+    return { database, ours, gql, where, counters, close };
   } catch (error) {
     await close();
     throw error;

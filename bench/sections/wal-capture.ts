@@ -7,6 +7,7 @@ import type { Report } from '../lib/report.js';
 import { CREATE_TABLE, createProject, type BenchProject } from '../lib/seed.js';
 import { fmt, sleep } from '../lib/stats.js';
 import type { Gql } from '../lib/setup.js';
+import type { CaptureCounters, LogicalTarget } from '../lib/logical.js';
 
 const COLUMNS = [
   { name: 'guest', type: 'TEXT', nullable: false },
@@ -125,6 +126,23 @@ async function checkLog(report: Report, admin: pg.Pool, pairs: TablePair[]) {
   if (failed === 0) report.detail(`change log: every one of the ${rows} rows of the captured tables logged once, none of the plain tables'`);
 }
 
+/** The leader's append statements over some rounds: how many transactions each took on average. */
+class Batches {
+  private transactions = 0;
+  private batches = 0;
+  async during<T>(counters: () => Promise<CaptureCounters>, work: () => Promise<T>): Promise<T> {
+    const before = await counters();
+    const result = await work();
+    const after = await counters();
+    this.transactions += after.transactions - before.transactions;
+    this.batches += after.batches - before.batches;
+    return result;
+  }
+  describe(): string {
+    return `the leader appended ${this.transactions} transactions in ${this.batches} statements (${fmt(this.transactions / this.batches)} each)`;
+  }
+}
+
 const pct = (cpuMs: number, wallMs: number) => (Number.isNaN(cpuMs) ? '?' : `${((cpuMs / wallMs) * 100).toFixed(0)}%`);
 
 /**
@@ -132,7 +150,9 @@ const pct = (cpuMs: number, wallMs: number) => (Number.isNaN(cpuMs) ? '?' : `${(
  * vs a plain copy of it, on the same logical cluster, with paige-db (the capture leader) running
  * beside the writers on the same 2 cores. Rounds interleaved, 2 of each.
  */
-export async function walCaptureBench(report: Report, gql: Gql, admin: pg.Pool, server: Child, url: string, roundMs: number) {
+export async function walCaptureBench(report: Report, target: LogicalTarget, roundMs: number) {
+  const { gql, ours: server, counters } = target;
+  const { admin, url } = target.database;
   const project = await createProject(gql, 'bench-wal-capture');
   const pair = await tablePair(gql, admin, project, 'wal_capture');
   const pool = createPool(url, { max: 32, applicationName: 'paige-bench-writers' });
@@ -150,12 +170,13 @@ export async function walCaptureBench(report: Report, gql: Gql, admin: pg.Pool, 
       // table's inserts too (then drops them: not published), so "off" is not free of it.
       const cpu = { on: {} as Record<string, number>, off: {} as Record<string, number> };
       const wall = { on: 0, off: 0 };
+      const appended = new Batches();
       for (let r = 0; r < 2; r++) {
         for (const which of r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
           const before = cpuOf(processes);
           const t0 = performance.now();
           if (which === 'off') off.push(...(await offRound([{ pool, table: pair.plain, writers }], roundMs)));
-          else on.push(...(await onRound(admin, [{ pool, table: pair.captured, writers }], roundMs)));
+          else on.push(...(await appended.during(counters, () => onRound(admin, [{ pool, table: pair.captured, writers }], roundMs))));
           wall[which] += performance.now() - t0;
           const after = cpuOf(processes);
           for (const name of Object.keys(after)) cpu[which][name] = (cpu[which][name] ?? 0) + after[name]! - before[name]!;
@@ -170,7 +191,7 @@ export async function walCaptureBench(report: Report, gql: Gql, admin: pg.Pool, 
       report.detail(
         `${label}, CPU (share of one core, on / off rounds): ${Object.keys(cpu.on).map((name) => `${name} ${pct(cpu.on[name]!, wall.on)} / ${pct(cpu.off[name]!, wall.off)}`).join(', ')}; ` +
           `load generator ${(writersOn.generatorCpu * 100).toFixed(0)}% / ${(without.generatorCpu * 100).toFixed(0)}%; ` +
-          `per insert logged, the three capture processes ${fmt(Object.values(cpu.on).reduce((sum, ms) => sum + ms, 0) / on.reduce((sum, round) => sum + round.writers.latencies.length, 0) * 1000)} µs of CPU in the on rounds`,
+          `${appended.describe()}; per insert logged, the three capture processes ${fmt(Object.values(cpu.on).reduce((sum, ms) => sum + ms, 0) / on.reduce((sum, round) => sum + round.writers.latencies.length, 0) * 1000)} µs of CPU in the on rounds`,
       );
       report.atLeast('4L', `WAL capture on vs off, ${label}: inserts/s until all in the log`, '/s', logged.rps, without.rps, 0.8);
       report.info('4L', `WAL capture on vs off, ${label}: writers' own inserts/s`, '/s', writersOn.rps, without.rps);
@@ -186,7 +207,9 @@ export async function walCaptureBench(report: Report, gql: Gql, admin: pg.Pool, 
  * a pool of 4), into captured tables and, in interleaved rounds, into their plain copies. Each
  * project's throughput with capture (until all in the log) against its own without.
  */
-export async function walScaleBench(report: Report, gql: Gql, admin: pg.Pool, server: Child, url: string, roundMs: number) {
+export async function walScaleBench(report: Report, target: LogicalTarget, roundMs: number) {
+  const { gql, ours: server, counters } = target;
+  const { admin, url } = target.database;
   const projects = await Promise.all(Array.from({ length: 10 }, (_, i) => createProject(gql, `bench-wal-scale-${i}`)));
   const pairs: TablePair[] = [];
   for (const project of projects) pairs.push(await tablePair(gql, admin, project, 'scale'));
@@ -204,6 +227,7 @@ export async function walScaleBench(report: Report, gql: Gql, admin: pg.Pool, se
       const off: Round[][] = [];
       const cpu: Record<string, number> = {};
       let onWall = 0;
+      const appended = new Batches();
       for (let r = 0; r < 2; r++) {
         for (const which of r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
           if (which === 'off') {
@@ -212,7 +236,7 @@ export async function walScaleBench(report: Report, gql: Gql, admin: pg.Pool, se
           }
           const before = cpuOf(processes);
           const t0 = performance.now();
-          on.push(await onRound(admin, loops(count, 'captured'), roundMs));
+          on.push(await appended.during(counters, () => onRound(admin, loops(count, 'captured'), roundMs)));
           onWall += performance.now() - t0;
           const after = cpuOf(processes);
           for (const name of Object.keys(after)) cpu[name] = (cpu[name] ?? 0) + after[name]! - before[name]!;
@@ -231,7 +255,7 @@ export async function walScaleBench(report: Report, gql: Gql, admin: pg.Pool, se
         `${label}: total ${fmt(total((p) => p.on.rps))} inserts/s all in the log (writers' own ${fmt(total((p) => p.writersOn.rps))}) vs ${fmt(total((p) => p.off.rps))} plain; ` +
           `per project on/off ${ratios.map((r) => r.toFixed(2)).join(' ')}; log complete ${on.map((round) => fmt(round[0]!.lagMs)).join(' / ')} ms after the writers stopped; ` +
           `p99 on ${fmt(Math.max(...perProject.map((p) => p.writersOn.p99)))} ms, off ${fmt(Math.max(...perProject.map((p) => p.off.p99)))} ms (worst project); ` +
-          `${total((p) => p.on.failures + p.off.failures)} failed; capture CPU in the on rounds ${Object.entries(cpu).map(([name, ms]) => `${name} ${pct(ms, onWall)}`).join(', ')}; bench process (all the writers) ${(perProject[0]!.on.generatorCpu * 100).toFixed(0)}% (on) / ${(perProject[0]!.off.generatorCpu * 100).toFixed(0)}% (off) of a core`,
+          `${total((p) => p.on.failures + p.off.failures)} failed; ${appended.describe()}; capture CPU in the on rounds ${Object.entries(cpu).map(([name, ms]) => `${name} ${pct(ms, onWall)}`).join(', ')}; bench process (all the writers) ${(perProject[0]!.on.generatorCpu * 100).toFixed(0)}% (on) / ${(perProject[0]!.off.generatorCpu * 100).toFixed(0)}% (off) of a core`,
       );
       report.atLeast('7L', `${label}: slowest project's inserts/s, capture on vs off`, '/s', perProject[slowest]!.on.rps, perProject[slowest]!.off.rps, 0.8);
       report.info('7L', `${label}: total inserts/s, capture on vs off`, '/s', total((p) => p.on.rps), total((p) => p.off.rps));
