@@ -111,7 +111,7 @@ append session share the 2 cores with the writers.
   for its transaction; the leader appends in commit order, so then it holds all of them. Both
   that rate and the writers' own are shown. CPU of paige-db, the walsender and the append session
   (from /proc) in both kinds of round, and the leader's transactions per append statement (its
-  /metrics). The log must hold every row of the captured table once and nothing of the plain one.
+  /metrics). The log must hold as many INSERT entries as the captured table has rows, and none for the plain one.
 - **7L.** 10 projects, each with a table and its plain copy and a pool of 4 (a bot); 1, 2, 5 and
   10 of them write at the same time, 4 writers each, rounds as in 4L. Each project's rate with
   capture (until all in the log) against its own rate into its plain table; the slowest project is
