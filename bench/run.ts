@@ -7,7 +7,9 @@
  * and dropped after; default postgres://postgres@127.0.0.1:5432/postgres); BENCH_EMBEDDED=1 —
  * use the embedded Postgres instead; BENCH_QUICK=1 — shorter rounds (a smoke run, not figures);
  * BENCH_PROFILE=1 — run paige-db under `node --cpu-prof` (profiles in bench/profiles);
- * BENCH_ONLY=reads,writes,capture,dbservices,delivery,fanout,ui,start — run only some sections;
+ * BENCH_ONLY=reads,writes,capture,dbservices,delivery,fanout,ui,start,wal-capture,wal-scale,wal-delivery —
+ * run only some sections (the wal-* ones run paige-db a second time, on a cluster with
+ * wal_level = logical: the run's own when it has it, else an embedded one started for them);
  * BENCH_HEAP_SNAPSHOTS=1 — heap snapshots of the servers after each wave of subscribers (bench/profiles).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,12 +28,18 @@ import { captureBench } from './sections/capture.js';
 import { dbServicesBench } from './sections/dbservices.js';
 import { startBench } from './sections/start.js';
 import { deliveryBench, fanoutBench, startLiveFloor } from './sections/live.js';
+import { walCaptureBench, walScaleBench } from './sections/wal-capture.js';
+import { startLogicalTarget } from './lib/logical.js';
 import { uiBench } from './sections/ui.js';
 import { machine, writeBenchmarksMd } from './lib/markdown.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
 const wants = (section: string) => !only || only.has(section);
+/** Sections on the run's own database and server (the trigger capture on the machine's Postgres). */
+const MAIN_SECTIONS = ['reads', 'writes', 'dbservices', 'capture', 'delivery', 'fanout', 'ui'];
+const WAL_SECTIONS = ['wal-capture', 'wal-scale', 'wal-delivery'];
+if (only) for (const section of only) if (![...MAIN_SECTIONS, ...WAL_SECTIONS, 'start'].includes(section)) throw new Error(`BENCH_ONLY: no section ${section}`);
 const profile = process.env.BENCH_PROFILE === '1';
 const roundMs = quick ? 1000 : 3000;
 
@@ -58,7 +66,8 @@ const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
 const cleanups: (() => Promise<unknown>)[] = [];
 log(`database ${database.name} on ${embedded ? 'the embedded Postgres' : new URL(postgresUrl).host}`);
 
-try {
+/** The sections on the run's own database (the machine's Postgres: trigger capture), with their server and seeded project. */
+async function mainSections(): Promise<void> {
   // HEAP_PROBE_FLAG changes nothing until §6 opens the inspector to read live memory.
   const ours: Child = await startOurs(database.url, adminToken, [HEAP_PROBE_FLAG, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/profiles')}`] : [])]);
   cleanups.push(() => ours.stop());
@@ -128,10 +137,36 @@ try {
     log('dashboard in Chromium: first paint and frame time');
     await uiBench(report, ours, gql, main, seeded, quick ? 2 : 5, quick ? 4 : 10);
   }
+}
+
+try {
+  if (MAIN_SECTIONS.some(wants)) await mainSections();
 
   if (wants('start')) {
     log('start time');
     await startBench(report);
+  }
+
+  if (WAL_SECTIONS.some(wants)) {
+    // Issue 13: capture from the WAL, with its own raw-pg baseline on the same cluster in this run.
+    const logical = await startLogicalTarget(postgresUrl, adminToken, profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/profiles')}`] : []);
+    cleanups.push(() => logical.close());
+    const { rows: [logicalVersion] } = await logical.database.admin.query<{ server_version: string }>('SHOW server_version');
+    log(`logical capture: paige-db on database ${logical.database.name} of ${logical.where}, Postgres ${logicalVersion!.server_version}`);
+    if (wants('wal-capture')) {
+      log('WAL capture on vs off: 1, 8, 32 writers');
+      await walCaptureBench(report, logical, roundMs);
+    }
+    if (wants('wal-scale')) {
+      log('WAL capture: 1, 2, 5, 10 projects × 4 writers');
+      await walScaleBench(report, logical, roundMs);
+    }
+    if (wants('wal-delivery')) {
+      const live = await startLiveFloor(logical.database.url);
+      cleanups.push(() => live.close());
+      log('delivery latency with WAL capture: 1,000 subscribers');
+      await deliveryBench(report, logical.gql, logical.database.admin, logical.ours, live, quick ? 4000 : 10_000, { section: '5L', label: 'WAL capture: ' });
+    }
   }
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error('cleanup:', error));

@@ -96,6 +96,28 @@ ${analysis}
 7. **Start.** \`npm start\` with the embedded Postgres on a data dir made by a first (untimed) start;
    seconds from spawning \`npm\` to the first 200 from \`/readyz\`, median of 3.
 
+**Capture from the WAL (issue 13; the rows marked L).** Sections 4, 5 and 6 run on the machine's
+Postgres (\`wal_level = replica\`), so they measure the trigger capture, the fallback. The L rows
+run a second paige-db on a cluster with \`wal_level = logical\` (the run's own when it has it, else
+an embedded cluster started for them, as \`npm start\` runs it); /readyz must say
+\`"capture": "logical"\`. Its baseline is on the same cluster in the same run: a copy of each
+captured table (\`CREATE TABLE ... (LIKE ... INCLUDING ALL)\`) outside every project schema, so
+outside the publication. The leader (in the paige-db process), the walsender and the leader's
+append session share the 2 cores with the writers.
+
+- **4L.** 1, 8 and 32 writers, one-row autocommit INSERTs over \`pg\`, closed loop, 2 interleaved
+  rounds each of captured and plain. A captured round's clock stops when the change log holds
+  everything written: after the writers stop, one more insert, and the log is polled (every 2 ms)
+  for its transaction; the leader appends in commit order, so then it holds all of them. Both
+  that rate and the writers' own are shown. CPU of paige-db, the walsender and the append session
+  (from /proc) in both kinds of round, and the leader's transactions per append statement (its
+  /metrics). The log must hold as many INSERT entries as the captured table has rows, and none for the plain one.
+- **7L.** 10 projects, each with a table and its plain copy and a pool of 4 (a bot); 1, 2, 5 and
+  10 of them write at the same time, 4 writers each, rounds as in 4L. Each project's rate with
+  capture (until all in the log) against its own rate into its plain table; the slowest project is
+  the figure, and the totals show how the whole scales.
+- **5L.** Section 5 (the same 1,000 subscribers, generator and floor) against the logical server.
+
 Profiles: \`BENCH_PROFILE=1 npm run bench\` runs paige-db under \`node --cpu-prof\` (bench/profiles/),
 \`npx tsx bench/profile-summary.ts <file>\` prints self time by package and by function.
 

@@ -190,10 +190,14 @@ export interface DecodedTransaction {
   entries: DecodedEntry[];
 }
 
-/** Appends decoded transactions in commit order, in one statement, and wakes every process at its commit. */
+/**
+ * Appends decoded transactions in commit order, in one statement, and wakes every process at its
+ * commit. A named statement: the leader's session parses and plans it once, not once per batch
+ * (about half the server's time for a batch of one transaction).
+ */
 export async function appendTransactions(db: Queryable, transactions: readonly DecodedTransaction[]): Promise<void> {
   const given = transactions.map((transaction, ord) => ({ ord, ...transaction }));
-  await db.query(sql.appendTransactionsSql, [JSON.stringify(given)]);
+  await db.query({ name: 'paige_append_transactions', text: sql.appendTransactionsSql, values: [JSON.stringify(given)] });
 }
 
 /** Appends part of a large transaction's entries ahead of its commit (invisible until then). */

@@ -253,7 +253,8 @@ export class CaptureLeader {
   /** Appends run one after another, in the order decoded; the first failure stops the stream. */
   private enqueue(work: () => Promise<void>): Promise<void> {
     this.appending += 1;
-    // Work queued behind a failed append must not run: its confirm would skip the failed transactions.
+    // Nothing queued behind a failed append may run: it would take seqs ahead of the failed
+    // transactions, and its confirm would skip them.
     const run = this.chain.then(() => (this.appendFailure === undefined ? work() : Promise.reject(this.appendFailure))).finally(() => {
       this.appending -= 1;
       if (this.batch.length > 0 || this.lastEnd !== this.flushedEnd) this.scheduleFlush();
