@@ -119,7 +119,7 @@ describe('Table.rows changesCursor', () => {
     writing = false;
     await Promise.all(writers);
     await writer.query(`INSERT INTO racing (n, tag) VALUES (0, 'end')`);
-    const final = (await writer.query<Row>(`SELECT id::text AS id, n, tag FROM racing ORDER BY id`)).rows;
+    const final = (await writer.query<Row>(`SELECT id::text AS id, n, tag FROM racing ORDER BY racing.id`)).rows;
 
     for (const [i, { snapshot, changes }] of subscribers.entries()) {
       const rows = new Map(snapshot.map((row) => [String(row.id), row]));
