@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { asSuperuser, loginRoleClient, superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { expectError, recordStatements } from './support/rows.js';
+import { readTables } from '../src/db/catalog.js';
 
 let t: TestServer;
 let project: TestProjectHandle;
@@ -525,5 +526,25 @@ describe('statement count', () => {
     // One statement for the projects, one catalog statement for the tables of all of them.
     expect(small).toBe(2);
     expect(large).toBe(2);
+  });
+});
+
+describe('listing while another session drops a table', () => {
+  it('a table dropped after the listing took its snapshot is listed as it was, not an error for the whole list', async () => {
+    const owner = await createTestProject(t);
+    await t.ok(CREATE, { p: owner.id, input: { name: 'doomed', columns: [{ name: 'n', type: 'SERIAL' }] } });
+    // The listing's statement sees the catalog as of its snapshot; the drop commits after that
+    // snapshot was taken (a REPEATABLE READ transaction pins it), as a concurrent dropTable does.
+    const lister = await superuserClient();
+    try {
+      await lister.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await lister.query('SELECT 1');
+      await asSuperuser((client) => client.query(`DROP TABLE ${owner.schema}.doomed`));
+      const tables = await readTables(lister, [owner.schema]);
+      expect(tables.find((table) => table.name === 'doomed')?.columns.map((c) => [c.name, c.type])).toEqual([['id', 'bigint'], ['n', 'serial']]);
+    } finally {
+      await lister.query('ROLLBACK');
+      await lister.end();
+    }
   });
 });

@@ -15,8 +15,14 @@ SELECT n.nspname AS "schema",
                   'notNull', a.attnotnull,
                   'identity', a.attidentity <> '',
                   'defaultSql', pg_get_expr(d.adbin, d.adrelid),
-                  'serial', pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname) IS NOT NULL
-                           AND a.attidentity = '',
+                  -- A sequence the column owns (what pg_get_serial_sequence finds), read from the
+                  -- statement's own snapshot: resolving the table by name would fail for a table
+                  -- another session dropped since.
+                  'serial', a.attidentity = '' AND EXISTS (
+                    SELECT 1 FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid
+                     WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
+                       AND dep.refobjid = c.oid AND dep.refobjsubid = a.attnum
+                       AND dep.deptype IN ('a', 'i') AND s.relkind = 'S'),
                   'unique', EXISTS (
                     SELECT 1 FROM pg_index i
                      WHERE i.indrelid = c.oid AND i.indisunique AND i.indnatts = 1 AND i.indkey[0] = a.attnum
