@@ -120,4 +120,26 @@ describe('pg-logical-replication as replication-stream.ts uses it', () => {
     const released = await eventually(async () => (await admin.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [slot])).rowCount === 1, 10_000);
     expect(released, 'the slot is still streamed after stop()').toBe(true);
   });
+
+  it('a stop() while a handler is running ends the run once it returns (the paused socket is not left waiting)', async () => {
+    const slot = await newSlot();
+    // More than the socket's buffers hold, so that data waits behind the paused socket.
+    await admin.query(`INSERT INTO items SELECT g, repeat('x', 200) FROM generate_series(1000, 20999) g`);
+    const stream = streamOf(slot);
+    let inHandler!: () => void;
+    const handling = new Promise<void>((resolve) => (inHandler = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const running = stream.run(async () => {
+      if (++calls > 1) return;
+      inHandler();
+      await released;
+    }, () => {});
+    await handling;
+    const stopping = stream.stop();
+    release();
+    const ended = await Promise.race([Promise.all([stopping, running]).then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+    expect(ended, 'stop() or run() still pending 10 s after the handler returned').toBe(true);
+  });
 });
