@@ -239,6 +239,8 @@ describe('capture from the WAL under faults', () => {
     // A consumer that holds the slot and never confirms: a leader stuck behind.
     const stuck = new ReplicationStream({ url: lagUrl, slot, publication: CAPTURE_PUBLICATION, applicationName: 'paige-test-stuck-consumer' });
     const stuckRun = stuck.run(() => {}, () => {}).catch(() => {});
+    // Ended below; after a failure too, or the slot it holds would outlive the test.
+    leftover(() => stuck.stop());
     await until('the stuck consumer to hold the slot', async () => ((await slotOf(lagDb)).activePid !== null ? true : undefined));
 
     const second = await startServerHearingWarnings({ DATABASE_URL: lagUrl, CAPTURE_LAG_WARN_MB: '0.5' });
@@ -252,5 +254,5 @@ describe('capture from the WAL under faults', () => {
     expect(await readyz()).toMatchObject({ slot: { streaming: true } });
     await second.stop();
     await first.stop();
-  }, 60_000);
+  }, 120_000);
 });
