@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import type pg from 'pg';
 import { Arrivals } from './support/arrivals.js';
 import { leftover } from './support/leftovers.js';
+import { capturedSoFar } from './support/capture-modes.js';
 import { superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
@@ -24,6 +25,8 @@ beforeAll(async () => {
   api = rowApi(t, project);
   psql = await superuserClient();
   await api.createTable({ name: 'notes', columns: [{ name: 'body', type: 'TEXT' }, { name: 'kind', type: 'TEXT' }] });
+  // The table's CREATE event in the log before the counters are read as a baseline.
+  await capturedSoFar(psql);
 });
 
 const subscribeToProject = (query: string, variables: Record<string, unknown>) => subscribe(t, project.token, query, { p: project.id, ...variables });

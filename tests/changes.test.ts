@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { superuserClient } from './support/postgres.js';
+import { createEmptyDatabase, superuserClient } from './support/postgres.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
 import { ROW_CHANGES, subscribe, subscribeErrors, type Collected } from './support/subscriptions.js';
@@ -11,11 +11,15 @@ let api: ReturnType<typeof rowApi>;
 /** A superuser session, as an operator's psql. */
 let psql: pg.Client;
 
+/** This file's own database: with WAL capture its server is the capture leader, so delivery times are its own, not those of whichever test file's process leads the shared database. */
+let databaseUrl: string;
+
 beforeAll(async () => {
-  t = await startTestServer();
+  databaseUrl = await createEmptyDatabase();
+  t = await startTestServer({ DATABASE_URL: databaseUrl });
   project = await createTestProject(t);
   api = rowApi(t, project);
-  psql = await superuserClient();
+  psql = await superuserClient(databaseUrl);
   await api.createTable({
     name: 'bookings',
     columns: [
@@ -154,8 +158,8 @@ describe('rowChanges', () => {
 
   it('delivers a transaction that took its log position first but committed last, after the earlier commit', async () => {
     const sub = await subscribeToBookings({ where: { guest: { _in: ['first-in', 'second-in'] } } });
-    const a = await superuserClient();
-    const b = await superuserClient();
+    const a = await superuserClient(databaseUrl);
+    const b = await superuserClient(databaseUrl);
     await a.query('BEGIN');
     await a.query(`INSERT INTO ${table()} (guest) VALUES ('first-in')`);
     await b.query('BEGIN');

@@ -79,7 +79,7 @@ describe('npm start with the embedded Postgres', () => {
     expect(Number(port)).toBe((await postmasterOf(cluster!)).port);
     expect(binaries === packagedBinaries || (isRoot && copiedBinaries.test(binaries!))).toBe(true);
     expect(Boolean(runAs)).toBe(isRoot);
-    expect(service!.stdout()).toContain(`admin token: ${token}`);
+    await service!.waitFor(new RegExp(`admin token: ${token.replace(/[^\w]/g, '\\$&')}`), 10_000, 'stdout');
     const created = await fetch(firstUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -92,7 +92,7 @@ describe('npm start with the embedded Postgres', () => {
     expect(service!.stderr()).toContain('SIGTERM: shutting down');
 
     const secondUrl = await start();
-    expect(service!.stdout()).toContain(`admin token: ${token}`);
+    await service!.waitFor(new RegExp(`admin token: ${token.replace(/[^\w]/g, '\\$&')}`), 10_000, 'stdout');
     const listed = await fetch(secondUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -255,7 +255,7 @@ describe.runIf(isRoot)('as root, a data dir in a folder only root may enter', ()
     await rm(privateDir, { recursive: true, force: true });
   });
 
-  it('gets its cluster in /var/lib/paige-db, linked from the data dir and named in the banner, and keeps its data', { timeout: 120_000 }, async () => {
+  it('gets its cluster in /var/lib/paige-db, linked from the data dir and named in the banner, and keeps its data', { timeout: 240_000 }, async () => {
     expect((await stat(privateDir)).mode & 0o777).toBe(0o700);
     const dataDir = join(privateDir, 'data');
     const start = async () => {

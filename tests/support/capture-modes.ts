@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { createLogger } from '../../src/logger.js';
 import { createEmptyDatabase } from './postgres.js';
 import { leftover } from './leftovers.js';
+import { eventually } from './hostile.js';
 import { startTestServer, type TestServer } from './server.js';
 
 /**
@@ -65,4 +66,18 @@ export async function startServerInMode(mode: 'logical' | 'triggers', env: Recor
   const t = await startTestServer({ ...env, DATABASE_URL: databaseUrl, PAIGE_CAPTURE: mode });
   if (t.server.services.capture.mode !== mode) throw new Error(`the server captures by ${t.server.services.capture.mode}, not ${mode}`);
   return { t, databaseUrl };
+}
+
+/**
+ * Resolves once every transaction this database committed before the call is in the change log:
+ * at once with trigger capture (a transaction is in the log when it commits); from the WAL, once
+ * the capture leader has confirmed a marker transaction written now (it confirms in commit order,
+ * after appending), so a test's baseline is not moved later by an entry still on its way.
+ */
+export async function capturedSoFar(db: pg.Client, ms = 15_000): Promise<void> {
+  const { rows: [slot] } = await db.query<{ name: string | null }>(`SELECT slot_name AS name FROM pg_replication_slots WHERE slot_name = paige.capture_slot()`);
+  if (!slot) return;
+  const { rows: [mark] } = await db.query<{ lsn: string }>(`SELECT pg_logical_emit_message(true, 'paige-test', 'captured so far')::text AS lsn`);
+  const confirmed = await eventually(async () => (await db.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND confirmed_flush_lsn > $2::pg_lsn`, [slot.name, mark!.lsn])).rowCount === 1, ms);
+  if (!confirmed) throw new Error(`the capture leader did not confirm past ${mark!.lsn} within ${ms} ms`);
 }

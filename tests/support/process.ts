@@ -12,8 +12,8 @@ export interface ServiceProcess {
   stderr(): string;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
-  /** Waits until stderr matches `pattern`, failing after `ms`. */
-  waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  /** Waits until stderr (or `from`) matches `pattern`, failing after `ms`. */
+  waitFor(pattern: RegExp, ms?: number, from?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
 }
 
 /** Runs the service the way `npm start` does (node + tsx on src/main.ts), with only the env given. */
@@ -52,11 +52,13 @@ function watch(child: ChildProcess): ServiceProcess {
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitFor(pattern, ms = 30_000) {
+    waitFor(pattern, ms = 30_000, from = 'stderr') {
+      // stdout and stderr are two pipes: what a process wrote to one before the other may arrive after it.
+      const text = () => (from === 'stdout' ? out : err);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${ms} ms; stderr:\n${err}`)), ms);
+        const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${ms} ms on ${from}; stderr:\n${err}`)), ms);
         const check = () => {
-          const match = pattern.exec(err);
+          const match = pattern.exec(text());
           if (match) {
             clearTimeout(timer);
             resolve(match);
