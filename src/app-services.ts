@@ -99,12 +99,18 @@ export function createContext(services: AppServices, auth: Auth, actor: Actor = 
 }
 
 /** Ends what openAppServices opened: subscriptions, key-use writes in flight, the raw-SQL pools, the subscriber, then the platform pool (and embedded Postgres). */
-export async function closeAppServices(services: AppServices): Promise<void> {
-  await services.capture.leader?.stop();
-  await services.capture.status.close();
-  await services.changes.stop();
-  await services.apiKeyUsage.close();
-  await services.projectSql.closeAll();
-  await services.subscriber.stop();
-  await services.db.close();
+export async function closeAppServices(services: AppServices, onStep: (step: string) => void = () => {}): Promise<void> {
+  const steps: [string, () => Promise<void> | undefined][] = [
+    ['the capture leader', () => services.capture.leader?.stop()],
+    ['the capture status pool', () => services.capture.status.close()],
+    ['the change hub', () => services.changes.stop()],
+    ['the API key use writer', () => services.apiKeyUsage.close()],
+    ['the raw SQL pools', () => services.projectSql.closeAll()],
+    ['the LISTEN connection', () => services.subscriber.stop()],
+    ['the platform pool and the embedded Postgres', () => services.db.close()],
+  ];
+  for (const [step, close] of steps) {
+    onStep(step);
+    await close();
+  }
 }

@@ -29,8 +29,12 @@ async function main() {
     log.info(`paige-db ready at ${server.url} in ${Math.round(performance.now() - startedAt)} ms`);
   }
   if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
+  // A supervisor allows about 10 s before it kills: past 5 s, say what the stop still waits for.
+  let step = 'the start';
+  const slow = setTimeout(() => log.warn(`shutdown: still waiting for ${step} after 5 s`), 5_000);
+  slow.unref();
   try {
-    await server.stop();
+    await server.stop((next) => (step = next));
   } catch (error) {
     log.error('shutdown failed', error);
     process.exit(1);

@@ -24,7 +24,8 @@ export interface PaigeServer {
   /** `http://host:port/graphql` once started. */
   url: string;
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops everything; `onStep` is told what it is waiting for next (a shutdown that hangs can say where). */
+  stop(onStep?: (step: string) => void): Promise<void>;
 }
 
 /** Opens the database, builds yoga and graphql-ws on one HTTP server. Nothing listens until `start()`. */
@@ -79,15 +80,17 @@ export async function createServer(
       const { address, port } = http.address() as AddressInfo;
       server.url = `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql`;
     },
-    async stop() {
+    async stop(onStep = () => {}) {
       clearInterval(lagWatch);
       // Stop accepting, end every socket, then the services (subscriptions, pools, embedded Postgres).
+      onStep('the WebSocket server');
       await websocket.close();
+      onStep('the HTTP server');
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
       });
-      await closeAppServices(services);
+      await closeAppServices(services, onStep);
     },
   };
   return server;

@@ -88,7 +88,7 @@ describe('npm start with the embedded Postgres', () => {
     const { data } = (await created.json()) as { data: { createProject: { id: string } } };
 
     service!.child.kill('SIGTERM');
-    expect(await service!.exited).toBe(0);
+    expect(await service!.exitedWithin(30_000)).toBe(0);
     expect(service!.stderr()).toContain('SIGTERM: shutting down');
 
     const secondUrl = await start();
@@ -100,7 +100,7 @@ describe('npm start with the embedded Postgres', () => {
     });
     expect(await listed.json()).toEqual({ data: { projects: [{ id: data.createProject.id, name: 'survivor' }] } });
     service!.child.kill('SIGINT');
-    expect(await service!.exited).toBe(0);
+    expect(await service!.exitedWithin(30_000)).toBe(0);
   });
 });
 
@@ -275,13 +275,13 @@ describe.runIf(isRoot)('as root, a data dir in a folder only root may enter', ()
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     const id = await createProject(first.url, token, 'private');
     service!.child.kill('SIGTERM');
-    expect(await service!.exited).toBe(0);
+    expect(await service!.exitedWithin(30_000)).toBe(0);
 
     const second = await start();
     expect(second.cluster).toBe(clusterDir);
     expect(await graphql(second.url, token, `{ projects { id name } }`)).toEqual({ data: { projects: [{ id, name: 'private' }] } });
     service!.child.kill('SIGTERM');
-    expect(await service!.exited).toBe(0);
+    expect(await service!.exitedWithin(30_000)).toBe(0);
   });
 });
 

@@ -12,6 +12,8 @@ export interface ServiceProcess {
   stderr(): string;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
+  /** The exit code, or a failure with what the process printed when it has not exited within `ms`. */
+  exitedWithin(ms: number): Promise<number | null>;
   /** Waits until stderr (or `from`) matches `pattern`, failing after `ms`. */
   waitFor(pattern: RegExp, ms?: number, from?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
 }
@@ -52,6 +54,13 @@ function watch(child: ChildProcess): ServiceProcess {
     stdout: () => out,
     stderr: () => err,
     exited,
+    exitedWithin(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`still running ${ms} ms later; stderr:\n${err}`)), ms);
+      });
+      return Promise.race([exited, late]).finally(() => clearTimeout(timer));
+    },
     waitFor(pattern, ms = 30_000, from = 'stderr') {
       // stdout and stderr are two pipes: what a process wrote to one before the other may arrive after it.
       const text = () => (from === 'stdout' ? out : err);
