@@ -142,4 +142,18 @@ describe('pg-logical-replication as replication-stream.ts uses it', () => {
     const ended = await Promise.race([Promise.all([stopping, running]).then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000))]);
     expect(ended, 'stop() or run() still pending 10 s after the handler returned').toBe(true);
   });
+
+  it('abort() cuts a streaming connection at once: run() ends and the slot is free', async () => {
+    const slot = await newSlot();
+    await admin.query(`INSERT INTO items VALUES (501, 'streamed, then cut')`);
+    const stream = streamOf(slot);
+    let streaming!: () => void;
+    const started = new Promise<void>((resolve) => (streaming = resolve));
+    const running = stream.run(() => streaming(), () => {}).catch(() => {});
+    await started;
+    stream.abort();
+    await running;
+    const released = await eventually(async () => (await admin.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [slot])).rowCount === 1, 10_000);
+    expect(released, 'the slot is still streamed after abort()').toBe(true);
+  });
 });

@@ -140,4 +140,13 @@ export class ReplicationStream {
     this.stopRequested = true;
     await this.service.stop();
   }
+
+  /**
+   * Cuts the connection at once, for a stop() that did not end: the library keeps its pg Client
+   * in `_client` (2.5.0), and destroying that client's socket frees the walsender and the slot.
+   */
+  abort(): void {
+    this.stopRequested = true;
+    (this.service as unknown as { _client?: { connection?: { stream?: { destroy(): void } } } })._client?.connection?.stream?.destroy();
+  }
 }

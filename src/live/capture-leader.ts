@@ -36,6 +36,8 @@ interface OpenTransaction {
 /** Entries of one open transaction past which they are appended ahead of its commit: it never sits whole in memory. */
 const CHUNK = { entries: 1_000, bytes: 4 * 1024 * 1024 };
 /** Committed transactions appended in one statement at most. */
+/** How long each step of stop() may take. */
+const STOP_STEP_MS = 2_000;
 const BATCH = { transactions: 500, bytes: 4 * 1024 * 1024 };
 
 /**
@@ -91,11 +93,24 @@ export class CaptureLeader {
     this.stopping ??= (async () => {
       this.stopped = true;
       this.wakeUp?.();
-      await this.stream?.stop();
-      await this.looping;
-      await this.pool.end();
+      // A stop must end (a supervisor kills after ~10 s): a step past its bound is named and left
+      // behind; the replication connection is then cut, so the slot is free for another process.
+      if (!(await this.within('the replication stream', this.stream?.stop()))) this.stream?.abort();
+      await this.within('the stream loop', this.looping);
+      await this.within('the append pool', this.pool.end());
     })();
     return this.stopping;
+  }
+
+  /** Waits for `work` for at most STOP_STEP_MS; false (and a warning naming `step`) when it had not ended by then. */
+  private async within(step: string, work: Promise<unknown> | undefined): Promise<boolean> {
+    if (!work) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_STEP_MS)));
+    const ended = await Promise.race([work.then(() => true, () => true), late]);
+    clearTimeout(timer);
+    if (!ended) this.options.log.warn(`capture: stopping, ${step} had not ended after ${STOP_STEP_MS} ms; going on without it`);
+    return ended;
   }
 
   private async loop(): Promise<void> {
