@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { asSuperuser } from './support/postgres.js';
+import { asSuperuser, createEmptyDatabase } from './support/postgres.js';
 import { expectError, recordStatements, rowApi } from './support/rows.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 
@@ -24,9 +24,16 @@ const ALL_TYPES = {
   ],
 };
 
+/**
+ * This file's own database: the statement counts below see only this file's server, not a metadata
+ * cache reading again because another test file changed its tables in the shared database.
+ */
+let databaseUrl: string;
+
 beforeAll(async () => {
+  databaseUrl = await createEmptyDatabase();
   // Through a wire proxy, which shows the statements of the server's pool (recordStatements).
-  t = await startTestServer({}, {}, { wireProxy: true });
+  t = await startTestServer({ DATABASE_URL: databaseUrl }, {}, { wireProxy: true });
   project = await createTestProject(t);
   api = rowApi(t, project);
   await api.createTable(ALL_TYPES);
@@ -45,10 +52,10 @@ const storedText = (table: string, column: string, id: string) =>
   asSuperuser(async (client) => {
     const { rows } = await client.query(`SELECT "${column}"::text AS v FROM "${project.schema}"."${table}" WHERE id = $1`, [id]);
     return rows[0]?.v as string | null;
-  });
+  }, databaseUrl);
 
 const countRows = (table: string) =>
-  asSuperuser(async (client) => Number((await client.query(`SELECT count(*) AS n FROM "${project.schema}"."${table}"`)).rows[0].n));
+  asSuperuser(async (client) => Number((await client.query(`SELECT count(*) AS n FROM "${project.schema}"."${table}"`)).rows[0].n), databaseUrl);
 
 describe('values round-trip exactly', () => {
   const jsonb = { ключ: ['😀', { 'a"b': 'c\\d', nested: { x: [1, 2.5, -0.001, true, null, 1e300, 9007199254740991] } }], emoji: '👩‍👩‍👧', empty: {}, list: [] };
@@ -261,6 +268,6 @@ describe('statements', () => {
     });
     expect(counted.filter((s) => s.includes(`"${project.schema}"."people"`))).toHaveLength(2);
     expect(counted.some((s) => s.startsWith('SELECT count(*)'))).toBe(true);
-    expect(total).toBe(await asSuperuser(async (c) => Number((await c.query(`SELECT count(*) AS n FROM "${project.schema}".people WHERE age >= 0`)).rows[0].n)));
+    expect(total).toBe(await asSuperuser(async (c) => Number((await c.query(`SELECT count(*) AS n FROM "${project.schema}".people WHERE age >= 0`)).rows[0].n), databaseUrl));
   });
 });

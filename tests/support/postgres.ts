@@ -27,8 +27,8 @@ export function superuserClient(url = inject('databaseUrl')): Promise<pg.Client>
 }
 
 /** Runs `work` with a superuser client, closing it after. */
-export async function asSuperuser<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await connect(inject('databaseUrl'));
+export async function asSuperuser<T>(work: (client: pg.Client) => Promise<T>, url = inject('databaseUrl')): Promise<T> {
+  const client = await connect(url);
   try {
     return await work(client);
   } finally {
