@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { createLogger } from '../../src/logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { createBenchDatabase, graphqlClient, type BenchDatabase, type Gql } from './setup.js';
 import { startOurs, type Child } from './processes.js';
+import { readWalLevel } from '../../src/db/capture-mode.js';
 
 export interface CaptureCounters {
   transactions: number;
@@ -24,16 +24,6 @@ export interface LogicalTarget {
   close(): Promise<void>;
 }
 
-async function walLevelOf(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<{ wal_level: string }>('SHOW wal_level')).rows[0]!.wal_level;
-  } finally {
-    await client.end();
-  }
-}
-
 /**
  * The run's own cluster when it has wal_level = logical (BENCH_EMBEDDED=1), else an embedded
  * cluster of the bench's own (always logical, the one `npm start` runs), removed after. A server
@@ -45,7 +35,7 @@ export async function startLogicalTarget(serverUrl: string, adminToken: string, 
   let embeddedDir: string | undefined;
   let clusterUrl = serverUrl;
   let where = 'the run\'s own cluster (wal_level = logical)';
-  if ((await walLevelOf(serverUrl)) !== 'logical') {
+  if ((await readWalLevel(serverUrl)) !== 'logical') {
     embeddedDir = await mkdtemp(join(tmpdir(), 'paige-bench-logical-'));
     embedded = await startEmbeddedPostgres(embeddedDir, createLogger('warn'));
     clusterUrl = embedded.url.replace(/\/paige$/, '/postgres');

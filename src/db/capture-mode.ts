@@ -10,6 +10,17 @@ import * as sql from './sql/capture.sql.js';
 export type CaptureMode = 'logical' | 'triggers';
 export type CaptureSetting = CaptureMode | 'auto';
 
+/** A server's wal_level, read on a session of its own (any database: the platform schema is not needed). */
+export async function readWalLevel(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ wal_level: string }>('SHOW wal_level')).rows[0]!.wal_level;
+  } finally {
+    await client.end();
+  }
+}
+
 /** The publication logical capture reads through (one per database, as the slot: paige.capture_slot()). */
 export const CAPTURE_PUBLICATION = 'paige_changes';
 

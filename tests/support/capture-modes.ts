@@ -9,6 +9,7 @@ import { createEmptyDatabase } from './postgres.js';
 import { leftover } from './leftovers.js';
 import { eventually } from './hostile.js';
 import { startTestServer, type TestServer } from './server.js';
+import { readWalLevel } from '../../src/db/capture-mode.js';
 
 /**
  * Databases for the two capture modes, whichever Postgres this run has. Trigger capture works on
@@ -16,16 +17,6 @@ import { startTestServer, type TestServer } from './server.js';
  * machine's Postgres (wal_level = replica) does not, so there a test gets a private embedded
  * cluster of its own (the launcher `npm start` uses, always logical).
  */
-
-async function walLevelOf(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<{ wal_level: string }>('SHOW wal_level')).rows[0]!.wal_level;
-  } finally {
-    await client.end();
-  }
-}
 
 /** A private embedded cluster (always wal_level = logical), stopped and removed after the test file. */
 export async function startPrivateCluster(): Promise<EmbeddedDatabase> {
@@ -45,7 +36,7 @@ let privateCluster: Promise<EmbeddedDatabase> | undefined;
  * on this run's server when it is logical, else on one private cluster shared by the file.
  */
 export async function logicalDatabaseUrl(): Promise<string> {
-  if ((await walLevelOf(inject('serverUrl'))) === 'logical') return createEmptyDatabase();
+  if ((await readWalLevel(inject('serverUrl'))) === 'logical') return createEmptyDatabase();
   privateCluster ??= startPrivateCluster();
   const cluster = await privateCluster;
   return createEmptyDatabase(cluster.url);
@@ -53,7 +44,7 @@ export async function logicalDatabaseUrl(): Promise<string> {
 
 /** Whether this run's own database can capture from the WAL (the embedded run) or only by triggers. */
 export async function runCaptureMode(): Promise<'logical' | 'triggers'> {
-  return (await walLevelOf(inject('serverUrl'))) === 'logical' ? 'logical' : 'triggers';
+  return (await readWalLevel(inject('serverUrl'))) === 'logical' ? 'logical' : 'triggers';
 }
 
 /**
