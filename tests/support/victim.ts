@@ -1,0 +1,77 @@
+import { expect } from 'vitest';
+import { createTestProject, type TestProjectHandle, type TestServer } from './server.js';
+import { rowApi } from './rows.js';
+import { ROW_CHANGES, subscribe, type Collected } from './subscriptions.js';
+
+/**
+ * A bystander project for the hostile-tenant tests (issue 14): it writes one row at a time and
+ * watches its own subscription, so a test can measure what another tenant's attack costs it,
+ * quiet and under attack, in the same test and on the same server.
+ */
+export interface Victim {
+  project: TestProjectHandle;
+  /** `count` single-row inserts one after another; each one's round trip and commit→event time. */
+  measure(count?: number): Promise<VictimFigures>;
+}
+
+export interface VictimFigures {
+  insertMs: number[];
+  deliveryMs: number[];
+  /** Calls that failed (any error): an attack must leave this empty. */
+  errors: string[];
+  insertP99: number;
+  deliveryP99: number;
+}
+
+export async function startVictim(t: TestServer): Promise<Victim> {
+  const project = await createTestProject(t);
+  const api = rowApi(t, project);
+  await api.createTable({ name: 'notes', columns: [{ name: 'title', type: 'text' }] });
+  const events: Collected = await subscribe(t, project.token, ROW_CHANGES, { p: project.id, t: 'notes' });
+  let written = 0;
+  return {
+    project,
+    async measure(count = 40) {
+      const insertMs: number[] = [];
+      const deliveryMs: number[] = [];
+      const errors: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const title = `victim-${++written}`;
+        const started = performance.now();
+        const result = await api.insert('notes', [{ title }]);
+        const done = performance.now();
+        insertMs.push(done - started);
+        if (result.errors) {
+          errors.push(`${result.errors[0]!.extensions?.code}: ${result.errors[0]!.message}`);
+          continue;
+        }
+        // The event of this very row; the insert's reply is when it committed, as seen by the writer.
+        await events.waitFor(written - errors.length, 60_000).catch((error: Error) => errors.push(`event: ${error.message}`));
+        deliveryMs.push(Math.max(0, performance.now() - done));
+      }
+      return { insertMs, deliveryMs, errors, insertP99: percentile(insertMs, 0.99), deliveryP99: percentile(deliveryMs, 0.99) };
+    },
+  };
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+/**
+ * Below this many ms a scheduler hiccup on a loaded 2-core machine is bigger than any effect we
+ * look for, so "within 2× of quiet" is read as within max(2 × quiet, quiet + this).
+ */
+export const NOISE_FLOOR_MS = 30;
+
+/** The attack left the victim's calls all successful and its p99s within 2× of the quiet run. */
+export function expectUnharmed(quiet: VictimFigures, attacked: VictimFigures, attack: string): void {
+  const bound = (q: number) => Math.max(2 * q, q + NOISE_FLOOR_MS);
+  const report = `${attack}: insert p99 ${attacked.insertP99.toFixed(1)} ms (quiet ${quiet.insertP99.toFixed(1)}), delivery p99 ${attacked.deliveryP99.toFixed(1)} ms (quiet ${quiet.deliveryP99.toFixed(1)})`;
+  console.log(report);
+  expect(attacked.errors, report).toEqual([]);
+  expect(attacked.insertP99, report).toBeLessThanOrEqual(bound(quiet.insertP99));
+  expect(attacked.deliveryP99, report).toBeLessThanOrEqual(bound(quiet.deliveryP99));
+}
