@@ -10,7 +10,9 @@
  * BENCH_ONLY=reads,writes,capture,dbservices,delivery,fanout,ui,start,wal-capture,wal-scale,wal-delivery —
  * run only some sections (the wal-* ones run paige-db a second time, on a cluster with
  * wal_level = logical: the run's own when it has it, else an embedded one started for them);
- * BENCH_HEAP_SNAPSHOTS=1 — heap snapshots of the servers after each wave of subscribers (bench/profiles).
+ * BENCH_HEAP_SNAPSHOTS=1 — heap snapshots of the servers after each wave of subscribers (bench/profiles);
+ * BENCH_FANOUT_PAIRS=n — interleaved ours/floor pairs of the 5,000-subscriber round (default 3, quick 1);
+ * BENCH_FANOUT_LARGE=0 — skip the 10,000-subscriber and paused-socket rounds (run by default, not in quick).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -120,15 +122,22 @@ async function mainSections(): Promise<void> {
   }
 
   if (wants('delivery') || wants('fanout')) {
-    const live = await startLiveFloor(database.url);
+    const live = await startLiveFloor(database.url, adminToken);
     cleanups.push(() => live.close());
     if (wants('delivery')) {
       log('delivery latency: 1,000 subscribers');
       await deliveryBench(report, gql, database.admin, ours, live, quick ? 4000 : 10_000);
     }
     if (wants('fanout')) {
-      log('fan-out: 5,000 subscribers');
-      await fanoutBench(report, gql, database.admin, ours, live, main, quick ? 4000 : 10_000);
+      const large = process.env.BENCH_FANOUT_LARGE ? process.env.BENCH_FANOUT_LARGE === '1' : !quick;
+      log(`fan-out: 5,000 subscribers${large ? ', one paused socket among them, 10,000' : ''}`);
+      await fanoutBench(report, gql, database.admin, ours, live, main, {
+        durationMs: quick ? 4000 : 10_000,
+        subscribers: 5000,
+        larger: large ? 10_000 : undefined,
+        withPaused: large,
+        pairs: Number(process.env.BENCH_FANOUT_PAIRS ?? (quick ? 1 : 3)),
+      });
     }
   }
 
@@ -162,7 +171,7 @@ try {
       await walScaleBench(report, logical, roundMs);
     }
     if (wants('wal-delivery')) {
-      const live = await startLiveFloor(logical.database.url);
+      const live = await startLiveFloor(logical.database.url, adminToken);
       cleanups.push(() => live.close());
       log('delivery latency with WAL capture: 1,000 subscribers');
       await deliveryBench(report, logical.gql, logical.database.admin, logical.ours, live, quick ? 4000 : 10_000, { section: '5L', label: 'WAL capture: ' });

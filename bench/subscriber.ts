@@ -3,13 +3,12 @@
  * open dashboard each) and measures commit → delivery for every event. Several of these run at
  * once: one Node process saturates long before a thousand sockets.
  *
- * Modes: `ours` — graphql-ws `rowChanges` on paige-db, with a project key; `floor` — the raw
- * LISTEN → ws server (bench/floor-live.ts), `{"subscribe": "<schema>.<table>"}`.
+ * Ours and the floor (bench/floor-live.ts) are read alike: graphql-transport-ws `rowChanges`
+ * with a project key (the floor ignores the key and takes `t` as `<schema>.<table>`).
  * Every row carries `seq` and `stamped_at` (clock_timestamp() at the insert, in the database);
  * latency = arrival wall clock - stamped_at, same machine, same clock.
  * Driven over IPC by bench/sections/live.ts (messages: open, status, report, close).
  */
-import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
 export interface SubscriptionSpec {
@@ -21,9 +20,11 @@ export interface SubscriptionSpec {
 }
 
 export type Command =
-  | { type: 'open'; mode: 'ours' | 'floor'; url: string; subs: SubscriptionSpec[]; maxSeq: number }
+  | { type: 'open'; url: string; subs: SubscriptionSpec[]; maxSeq: number }
   | { type: 'status' }
   | { type: 'count' }
+  /** Stop reading `count` sockets (a stalled client): their subscriptions leave the figures. */
+  | { type: 'pause'; count: number }
   | { type: 'report'; expected: Record<string, number[]> }
   | { type: 'close' };
 
@@ -38,6 +39,8 @@ export interface SubscriberReport {
   firstError?: string;
   cpuMs: number;
   wallMs: number;
+  /** Bytes of the first `next` frame this process received. */
+  frameBytes?: number;
 }
 
 const ROW_CHANGES = /* GraphQL */ `subscription ($p: ID!, $t: String!) { rowChanges(projectId: $p, table: $t) { op row } }`;
@@ -58,10 +61,15 @@ interface Sub {
   broken: boolean;
   /** Opening attempt: callbacks of an abandoned attempt are ignored. */
   attempt: number;
+  socket?: WebSocket;
+  /** Not read on purpose (a stalled client): out of every figure. */
+  paused?: boolean;
 }
 
 const subs: Sub[] = [];
-const closers: (() => void)[] = [];
+const sockets: WebSocket[] = [];
+/** Bytes of the first `next` frame received: the bench checks ours and the floor's are alike. */
+let frameBytes: number | undefined;
 let latencies: number[] = [];
 let firstError: string | undefined;
 let cpu0 = process.cpuUsage();
@@ -69,7 +77,7 @@ let wall0 = performance.now();
 
 function onRow(sub: Sub, row: { seq?: number; stamped_at?: string } | null | undefined) {
   const at = nowMs();
-  if (!row || typeof row.seq !== 'number') return;
+  if (!row || typeof row.seq !== 'number' || sub.paused) return;
   if (row.seq < 0) {
     sub.warm = true;
     return;
@@ -87,60 +95,55 @@ function fail(sub: Sub, error: unknown) {
   firstError ??= text.slice(0, 300);
 }
 
-/** Resolves true once the socket is connected (connection_ack), false if it closed before. */
-function openOurs(url: string, sub: Sub): Promise<boolean> {
+/**
+ * One socket speaking graphql-transport-ws (PROTOCOL.md of graphql-ws) to ours and to the floor
+ * alike: connection_init, connection_ack, subscribe, then `next` frames read with one JSON.parse
+ * each. Both servers get the same client, so the subscriber processes cost the same per frame
+ * whichever they measure (issue 16: the floor was once read as bare rows, ours through
+ * graphql-ws's client, and a saturated generator passed for a slow server). Resolves true once
+ * subscribed (connection_ack seen and subscribe sent), false if the socket closed before.
+ */
+function openSocket(url: string, sub: Sub): Promise<boolean> {
   const attempt = ++sub.attempt;
   const live = () => sub.attempt === attempt;
   return new Promise((resolve) => {
-    const client: Client = createClient({
-      url,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${sub.spec.token}` },
-      retryAttempts: 0,
-      lazy: false,
-      // Errors reach the subscription's sink (and are counted); the default prints them to stderr.
-      onNonLazyError: () => {},
-      keepAlive: 0,
-      on: { connected: () => resolve(true), closed: () => resolve(false), error: () => resolve(false) },
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    sub.socket = socket;
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${sub.spec.token}` } })));
+    socket.on('message', (data) => {
+      const text = String(data);
+      const message = JSON.parse(text) as { type: string; payload?: any };
+      if (message.type === 'next') {
+        frameBytes ??= Buffer.byteLength(text);
+        if (!live()) return;
+        if (message.payload?.errors) fail(sub, message.payload.errors);
+        else onRow(sub, message.payload?.data?.rowChanges?.row);
+      } else if (message.type === 'connection_ack') {
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: ROW_CHANGES, variables: { p: sub.spec.projectId, t: sub.spec.table } } }));
+        resolve(true);
+      } else if (message.type === 'ping') {
+        socket.send('{"type":"pong"}');
+      } else if (live() && (message.type === 'error' || message.type === 'complete')) {
+        fail(sub, message.type === 'error' ? message.payload : new Error('subscription completed'));
+      }
     });
-    client.subscribe<{ rowChanges: { op: string; row: { seq: number; stamped_at: string } } }>(
-      { query: ROW_CHANGES, variables: { p: sub.spec.projectId, t: sub.spec.table } },
-      {
-        next: (result) => live() && (result.errors ? fail(sub, result.errors) : onRow(sub, result.data?.rowChanges.row)),
-        error: (error) => live() && fail(sub, error),
-        complete: () => live() && fail(sub, new Error('subscription completed')),
-      },
-    );
-    closers.push(() => void client.dispose());
-  });
-}
-
-function openFloor(url: string, sub: Sub): Promise<boolean> {
-  const attempt = ++sub.attempt;
-  const live = () => sub.attempt === attempt;
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url);
-    socket.on('open', () => {
-      socket.send(JSON.stringify({ subscribe: sub.spec.key }));
-      resolve(true);
-    });
-    socket.on('message', (data) => live() && onRow(sub, JSON.parse(String(data)) as { seq: number; stamped_at: string }));
     socket.on('error', (error) => {
       if (live()) fail(sub, error);
       resolve(false);
     });
-    socket.on('close', () => {
-      if (!closing && live()) fail(sub, new Error('socket closed'));
+    socket.on('close', (code, reason) => {
+      if (!closing && live()) fail(sub, { code, reason: String(reason) });
+      resolve(false);
     });
-    closers.push(() => socket.terminate());
+    sockets.push(socket);
   });
 }
 
 /** Failed handshakes are retried twice, half a second apart, as a dashboard would; retries are counted. */
 let retries = 0;
-async function openWithRetry(mode: 'ours' | 'floor', url: string, sub: Sub) {
+async function openWithRetry(url: string, sub: Sub) {
   for (let attempt = 1; ; attempt++) {
-    const connected = await (mode === 'ours' ? openOurs(url, sub) : openFloor(url, sub));
+    const connected = await openSocket(url, sub);
     if (connected && !sub.broken) return;
     if (attempt === 3) return;
     retries++;
@@ -159,7 +162,7 @@ process.on('message', (command: Command) => {
       let next = 0;
       const opener = async () => {
         for (let i = next++; i < subs.length; i = next++) {
-          await openWithRetry(command.mode, command.url, subs[i]!);
+          await openWithRetry(command.url, subs[i]!);
         }
       };
       await Promise.all(Array.from({ length: 25 }, opener));
@@ -172,15 +175,23 @@ process.on('message', (command: Command) => {
       cpu0 = process.cpuUsage();
       wall0 = performance.now();
       process.send!({ type: 'status', warm: subs.filter((s) => s.warm).length, broken: subs.filter((s) => s.broken).length, firstError });
+    } else if (command.type === 'pause') {
+      for (const sub of subs.slice(0, command.count)) {
+        sub.paused = true;
+        // ws stops reading the TCP socket: the server's writes pile up in the kernel, then in its buffer.
+        sub.socket?.pause();
+      }
+      process.send!({ type: 'paused' });
     } else if (command.type === 'count') {
       let delivered = 0;
-      for (const sub of subs) for (const n of sub.seen) delivered += n;
+      for (const sub of subs) if (!sub.paused) for (const n of sub.seen) delivered += n;
       process.send!({ type: 'count', delivered });
     } else if (command.type === 'report') {
       let delivered = 0;
       let missing = 0;
       let duplicates = 0;
       for (const sub of subs) {
+        if (sub.paused) continue;
         const expected = command.expected[sub.spec.key] ?? [];
         for (const seq of expected) {
           const n = sub.seen[seq] ?? 0;
@@ -200,11 +211,12 @@ process.on('message', (command: Command) => {
         firstError,
         cpuMs: (used.user + used.system) / 1000,
         wallMs: performance.now() - wall0,
+        frameBytes,
       };
       process.send!(report);
     } else if (command.type === 'close') {
       closing = true;
-      for (const close of closers) close();
+      for (const socket of sockets) socket.terminate();
       setTimeout(() => process.exit(0), 200);
     }
   })();

@@ -6,6 +6,8 @@ import { qualify } from '../../src/db/identifiers.js';
 import { openLoopInserts, type GeneratorResult } from '../lib/generator.js';
 import { cpuMsOf, root, rssBytes, spawnTs, startFloor, type Child } from '../lib/processes.js';
 import { HEAP_PROBE_FLAG, HeapProbe } from '../lib/heap-probe.js';
+import { describeHistogram, histogramBetween, type HistogramSummary } from '../lib/histogram.js';
+import { WRITE_DELAY_METRIC } from '../../src/transports/group-fan-out.js';
 import type { Report } from '../lib/report.js';
 import { CREATE_TABLE, createProject, type BenchProject } from '../lib/seed.js';
 import { fmt, sleep, summarize, within } from '../lib/stats.js';
@@ -65,8 +67,14 @@ interface PhaseResult {
   duplicates: number;
   broken: number;
   firstError?: string;
+  /** Sum over the subscriber processes, and the busiest one (share of one core each). */
   subscriberCpu: number;
+  subscriberCpuMax: number;
   serverCpu: number;
+  /** The server's own commit → socket-write time over the run (from its histogram: bucket bounds). */
+  serverWrite: HistogramSummary;
+  /** Bytes of a `next` frame as the subscribers received it. */
+  frameBytes?: number;
   /** Server RSS before the sockets opened and once they were all subscribed and idle. */
   rssBefore: number;
   rssIdle: number;
@@ -95,6 +103,10 @@ interface Phase {
   tableSql: Map<string, string>;
   rate: number;
   durationMs: number;
+  /** The server's Prometheus text (GET /metrics), for its own commit → socket-write times. */
+  metrics: () => Promise<string>;
+  /** Sockets paused (not read) among the subscribers during the run: a stalled client; not in the figures. */
+  paused?: number;
 }
 
 /**
@@ -129,7 +141,7 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
     const rssBefore = rssBytes(phase.server.pid);
     const shareOf = (c: number) => phase.subs.filter((_, i) => i % children.length === c);
     const open = (c: number) =>
-      children[c]!.ask<{ broken: number; retries: number; firstError?: string }>({ type: 'open', mode: phase.mode, url: phase.url, subs: shareOf(c), maxSeq }, 300_000);
+      children[c]!.ask<{ broken: number; retries: number; firstError?: string }>({ type: 'open', url: phase.url, subs: shareOf(c), maxSeq }, 300_000);
     // Two waves (the first half of the processes, then the rest), with the server's RSS after each:
     // the growth between them is the cost of one more subscription, without one-time costs
     // (code compiled, caches filled) that the first subscriptions pay.
@@ -163,13 +175,16 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
       lastStatus = `${statuses.reduce((sum, s) => sum + s.broken, 0)} broken${statuses.find((s) => s.firstError) ? `, first error: ${statuses.find((s) => s.firstError)!.firstError}` : ''}`;
     }
     await sleep(1000);
+    if (phase.paused) await children[0]!.ask({ type: 'pause', count: phase.paused });
     await Promise.all(children.map((child) => child.ask({ type: 'status' })));
+    const metrics0 = await phase.metrics();
     const serverCpu0 = cpuMsOf(phase.server.pid);
     const t0 = performance.now();
     const generator = await openLoopInserts(pool, tables, phase.rate, phase.durationMs);
     const perKey = new Map<string, number>();
     for (const sub of phase.subs) perKey.set(sub.key, (perKey.get(sub.key) ?? 0) + 1);
-    const expected = [...perKey].reduce((sum, [key, subscribers]) => sum + subscribers * (generator.inserted[key]?.length ?? 0), 0);
+    // The paused sockets (the first of the first process) are out of the count.
+    const expected = [...perKey].reduce((sum, [key, subscribers]) => sum + subscribers * (generator.inserted[key]?.length ?? 0), 0) - (phase.paused ?? 0) * (generator.inserted[phase.subs[0]!.key]?.length ?? 0);
     // Let the backlog drain: wait while deliveries still arrive (up to 60 s), so a slow server
     // shows as latency and only events that never come count as missing.
     const drainStart = performance.now();
@@ -184,6 +199,7 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
     }
     const drainMs = stalledSince - drainStart;
     const serverCpu = (cpuMsOf(phase.server.pid) - serverCpu0) / (performance.now() - t0);
+    const serverWrite = histogramBetween(metrics0, await phase.metrics(), WRITE_DELAY_METRIC);
     const reports = await Promise.all(children.map((child) => child.ask<SubscriberReport>({ type: 'report', expected: generator.inserted })));
     const all = new Float64Array(reports.reduce((sum, r) => sum + r.latencies.length, 0));
     let offset = 0;
@@ -201,7 +217,10 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
       broken: reports.reduce((sum, r) => sum + r.broken, 0),
       firstError: reports.find((r) => r.firstError)?.firstError,
       subscriberCpu: reports.reduce((sum, r) => sum + r.cpuMs / r.wallMs, 0),
+      subscriberCpuMax: Math.max(...reports.map((r) => r.cpuMs / r.wallMs)),
       serverCpu,
+      serverWrite,
+      frameBytes: reports.find((r) => r.frameBytes)?.frameBytes,
       rssBefore,
       rssIdle,
       rssFirstWave,
@@ -226,7 +245,8 @@ function describe(report: Report, label: string, r: PhaseResult) {
     `${label}: commit→subscriber p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms, max ${fmt(r.latency.max)} ms; ` +
       `delivered ${r.delivered} of ${r.expected} expected (${r.missing} missing, ${r.duplicates} duplicates, ${r.broken} broken subscriptions${r.firstError ? `: ${r.firstError}` : ''}); ` +
       `opening: ${r.openRetries} handshakes retried, ${r.openBroken} failed for good${r.openError ? ` (${r.openError})` : ''}; ` +
-      `the last deliveries came ${fmt(r.drainMs / 1000)} s after the last insert; server CPU ${(r.serverCpu * 100).toFixed(0)}%, subscriber processes CPU ${(r.subscriberCpu * 100).toFixed(0)}% (sum)`,
+      `the last deliveries came ${fmt(r.drainMs / 1000)} s after the last insert; server CPU ${(r.serverCpu * 100).toFixed(0)}%, subscriber processes CPU ${(r.subscriberCpu * 100).toFixed(0)}% (sum), ${(r.subscriberCpuMax * 100).toFixed(0)}% (busiest); ` +
+      `server's own commit→socket-write ${describeHistogram(r.serverWrite)}; ${r.frameBytes ?? '?'} bytes per next frame`,
   );
   report.detail(
     `${label} generator: ${g.sent} inserts at ${fmt(g.achievedRate)}/s achieved, ${g.failed} failed; round-trip p50 ${fmt(g.roundTrip.p50)} ms ` +
@@ -238,13 +258,20 @@ function describe(report: Report, label: string, r: PhaseResult) {
 export interface LiveSetup {
   floor: Child;
   pool: pg.Pool;
+  /** GET /metrics of paige-db (`ours`, with the admin token) or of the floor. */
+  metricsOf(server: Child): () => Promise<string>;
   close(): Promise<void>;
 }
 
-export async function startLiveFloor(url: string): Promise<LiveSetup> {
+export async function startLiveFloor(url: string, adminToken: string): Promise<LiveSetup> {
   const floor = await startFloor('bench/floor-live.ts', { DATABASE_URL: url }, [HEAP_PROBE_FLAG]);
   const pool = createPool(url, { max: 16, applicationName: 'paige-bench-generator' });
-  return { floor, pool, close: async () => (await pool.end(), await floor.stop()) };
+  const metricsOf = (server: Child) => async () => {
+    const response = await fetch(`http://127.0.0.1:${server.port}/metrics`, { headers: server === floor ? {} : { authorization: `Bearer ${adminToken}` } });
+    if (!response.ok) throw new Error(`GET /metrics on :${server.port}: ${response.status}`);
+    return response.text();
+  };
+  return { floor, pool, metricsOf, close: async () => (await pool.end(), await floor.stop()) };
 }
 
 /** Which summary rows a delivery run fills: issue 7's (trigger capture) or issue 13's (logical). */
@@ -281,15 +308,15 @@ export async function deliveryBench(report: Report, gql: Gql, admin: pg.Pool, se
       floorTables.set(floorKey, qualify('bench_floor', `p${i}_live_${k}`));
       for (let j = 0; j < 10; j++) {
         oursSubs.push({ key, projectId: project.id, table: `live_${k}`, token: project.token });
-        floorSubs.push({ key: floorKey, projectId: '', table: '', token: '' });
+        floorSubs.push({ key: floorKey, projectId: '', table: floorKey, token: '' });
       }
     }
   });
   const wsUrl = `ws://127.0.0.1:${server.port}/graphql`;
-  const ours = await runPhase(live.pool, { mode: 'ours', url: wsUrl, server, subs: oursSubs, processes: 4, tableSql: oursTables, rate: 200, durationMs });
+  const ours = await runPhase(live.pool, { mode: 'ours', url: wsUrl, server, subs: oursSubs, processes: 4, tableSql: oursTables, rate: 200, durationMs, metrics: live.metricsOf(server) });
   const { section, label } = figures;
   describe(report, `${label}1,000 subscribers, ours `, ours);
-  const floor = await runPhase(live.pool, { mode: 'floor', url: `ws://127.0.0.1:${live.floor.port}`, server: live.floor, subs: floorSubs, processes: 4, tableSql: floorTables, rate: 200, durationMs });
+  const floor = await runPhase(live.pool, { mode: 'floor', url: `ws://127.0.0.1:${live.floor.port}`, server: live.floor, subs: floorSubs, processes: 4, tableSql: floorTables, rate: 200, durationMs, metrics: live.metricsOf(live.floor) });
   describe(report, `${label}1,000 subscribers, floor`, floor);
   const complete = ours.missing === 0 && ours.duplicates === 0 && ours.broken === 0 ? undefined : `${ours.missing} missing, ${ours.duplicates} dup`;
   report.atMost(section, `${label}1,000 subs @ 200 inserts/s: p50`, 'ms', ours.latency.p50, 15, floor.latency.p50, complete);
@@ -298,32 +325,88 @@ export async function deliveryBench(report: Report, gql: Gql, admin: pg.Pool, se
   report.info(section, `${label}1,000 subs: deliveries`, 'events', ours.delivered, floor.delivered, `expected ${ours.expected}`);
 }
 
-/** Issue 7 §6: 5,000 subscribers on one table at 10 inserts/s; memory per idle subscription. */
-export async function fanoutBench(report: Report, gql: Gql, admin: pg.Pool, server: Child, live: LiveSetup, project: BenchProject, durationMs: number) {
+/** The fan-out rounds: ours and the floor, the same subscribers, one table, 10 inserts/s. */
+export interface FanoutOptions {
+  durationMs: number;
+  /** Subscribers of the 5,000 round, and of the optional larger one (issue 16: 10,000). */
+  subscribers: number;
+  larger?: number;
+  /** Also a round with one paused socket among `subscribers`, to show a stalled client harms nobody. */
+  withPaused: boolean;
+  /** Interleaved pairs (ours, floor, ours, floor …) of the main round; figures are the worst of them. */
+  pairs: number;
+}
+
+/** One fan-out pair: ours then the floor, on `n` subscribers over `processes` processes. */
+async function fanoutPair(live: LiveSetup, server: Child, project: BenchProject, n: number, processes: number, durationMs: number, paused = 0) {
+  const key = `${project.schema}.fanout`;
+  const subs = Array.from({ length: n }, () => ({ key, projectId: project.id, table: 'fanout', token: project.token }));
+  const floorSubs = Array.from({ length: n }, () => ({ key: 'bench_floor.fanout', projectId: '', table: 'bench_floor.fanout', token: '' }));
+  const ours = await runPhase(live.pool, { mode: 'ours', url: `ws://127.0.0.1:${server.port}/graphql`, server, subs, processes, tableSql: new Map([[key, qualify(project.schema, 'fanout')]]), rate: 10, durationMs, metrics: live.metricsOf(server), paused });
+  const floor = await runPhase(live.pool, { mode: 'floor', url: `ws://127.0.0.1:${live.floor.port}`, server: live.floor, subs: floorSubs, processes, tableSql: new Map([['bench_floor.fanout', qualify('bench_floor', 'fanout')]]), rate: 10, durationMs, metrics: live.metricsOf(live.floor), paused });
+  return { ours, floor };
+}
+
+/** Ours' and the floor's frames must be alike, or the floor is not doing the same work. */
+function checkFrames(ours: PhaseResult, floor: PhaseResult) {
+  if (ours.frameBytes === undefined || floor.frameBytes === undefined) return;
+  if (Math.abs(ours.frameBytes - floor.frameBytes) > 8) throw new Error(`the floor's next frames (${floor.frameBytes} bytes) are not like paige-db's (${ours.frameBytes} bytes): the comparison would be void`);
+}
+
+/**
+ * Issue 7 §6 and issue 16: 5,000 subscribers on one table at 10 inserts/s (interleaved pairs),
+ * memory per idle subscription; then optionally one paused socket among them, and 10,000.
+ */
+export async function fanoutBench(report: Report, gql: Gql, admin: pg.Pool, server: Child, live: LiveSetup, project: BenchProject, options: FanoutOptions) {
   await gql(CREATE_TABLE, { p: project.id, input: { name: 'fanout', columns: LIVE_COLUMNS } }, project.token);
   await createFloorTables(admin, ['fanout']);
-  const key = `${project.schema}.fanout`;
-  const subs = Array.from({ length: 5000 }, () => ({ key, projectId: project.id, table: 'fanout', token: project.token }));
-  const floorSubs = Array.from({ length: 5000 }, () => ({ key: 'bench_floor.fanout', projectId: '', table: '', token: '' }));
-  const ours = await runPhase(live.pool, { mode: 'ours', url: `ws://127.0.0.1:${server.port}/graphql`, server, subs, processes: 5, tableSql: new Map([[key, qualify(project.schema, 'fanout')]]), rate: 10, durationMs });
-  describe(report, '5,000 subscribers, ours ', ours);
-  const floor = await runPhase(live.pool, { mode: 'floor', url: `ws://127.0.0.1:${live.floor.port}`, server: live.floor, subs: floorSubs, processes: 5, tableSql: new Map([['bench_floor.fanout', qualify('bench_floor', 'fanout')]]), rate: 10, durationMs });
-  describe(report, '5,000 subscribers, floor', floor);
-  const marginal = (r: PhaseResult) => (r.rssIdle - r.rssFirstWave) / (5000 - r.subsFirstWave) / 1024;
-  const liveMarginal = (r: PhaseResult) => (r.liveIdle - r.liveFirstWave) / (5000 - r.subsFirstWave) / 1024;
+  const n = options.subscribers;
+  const label = (k: number) => k.toLocaleString('en');
+  const rounds: { ours: PhaseResult; floor: PhaseResult }[] = [];
+  for (let pair = 0; pair < options.pairs; pair++) {
+    const round = await fanoutPair(live, server, project, n, 5, options.durationMs);
+    checkFrames(round.ours, round.floor);
+    describe(report, `${label(n)} subscribers, ours  (pair ${pair + 1})`, round.ours);
+    describe(report, `${label(n)} subscribers, floor (pair ${pair + 1})`, round.floor);
+    rounds.push(round);
+  }
+  // The worst pair counts: a target met once in three runs is not met.
+  const worst = rounds.reduce((a, b) => (b.ours.latency.p99 / b.floor.latency.p99 > a.ours.latency.p99 / a.floor.latency.p99 ? b : a));
+  const { ours, floor } = worst;
+  const marginal = (r: PhaseResult) => (r.rssIdle - r.rssFirstWave) / (n - r.subsFirstWave) / 1024;
+  const liveMarginal = (r: PhaseResult) => (r.liveIdle - r.liveFirstWave) / (n - r.subsFirstWave) / 1024;
   const mb = (bytes: number) => fmt(bytes / 2 ** 20);
   report.detail(
-    `server live memory (heap in use + external, after a full GC) with idle subscriptions: ours ${mb(ours.liveBefore)} MB → ${mb(ours.liveFirstWave)} MB (${ours.subsFirstWave}) → ${mb(ours.liveIdle)} MB (5,000); ` +
+    `server live memory (heap in use + external, after a full GC) with idle subscriptions: ours ${mb(ours.liveBefore)} MB → ${mb(ours.liveFirstWave)} MB (${ours.subsFirstWave}) → ${mb(ours.liveIdle)} MB (${label(n)}); ` +
       `floor ${mb(floor.liveBefore)} → ${mb(floor.liveFirstWave)} → ${mb(floor.liveIdle)} MB; per added subscription: ours ${fmt(liveMarginal(ours))} KB, floor ${fmt(liveMarginal(floor))} KB`,
   );
   report.detail(
-    `server RSS with idle subscriptions: ours ${mb(ours.rssBefore)} MB → ${mb(ours.rssFirstWave)} MB (${ours.subsFirstWave}) → ${mb(ours.rssIdle)} MB (5,000); ` +
+    `server RSS with idle subscriptions: ours ${mb(ours.rssBefore)} MB → ${mb(ours.rssFirstWave)} MB (${ours.subsFirstWave}) → ${mb(ours.rssIdle)} MB (${label(n)}); ` +
       `floor ${mb(floor.rssBefore)} → ${mb(floor.rssFirstWave)} (${floor.subsFirstWave}) → ${mb(floor.rssIdle)} MB`,
   );
-  report.detail(`memory per idle subscription: ${fmt(marginal(ours))} KB between the waves, ${fmt((ours.rssIdle - ours.rssBefore) / 5000 / 1024)} KB averaged over all 5,000 from before the first socket (floor: ${fmt(marginal(floor))} / ${fmt((floor.rssIdle - floor.rssBefore) / 5000 / 1024)} KB)`);
-  report.atMost('6', '5,000 subs @ 10 inserts/s: missing events', 'events', ours.missing + ours.duplicates, 0, floor.missing + floor.duplicates, `${ours.delivered} of ${ours.expected} delivered`);
-  report.atMost('6', '5,000 subs @ 10 inserts/s: p99', 'ms', ours.latency.p99, 500, floor.latency.p99);
+  report.detail(`memory per idle subscription: ${fmt(marginal(ours))} KB between the waves, ${fmt((ours.rssIdle - ours.rssBefore) / n / 1024)} KB averaged over all ${label(n)} from before the first socket (floor: ${fmt(marginal(floor))} / ${fmt((floor.rssIdle - floor.rssBefore) / n / 1024)} KB)`);
+  const p99s = (side: 'ours' | 'floor') => rounds.map((r) => fmt(r[side].latency.p99)).join(' / ');
+  report.detail(`${label(n)} subscribers, p99 of each pair: ours ${p99s('ours')} ms, floor ${p99s('floor')} ms (the summary shows the pair with the highest ratio)`);
+  report.atMost('6', `${label(n)} subs @ 10 inserts/s: missing events`, 'events', rounds.reduce((sum, r) => sum + r.ours.missing + r.ours.duplicates, 0), 0, rounds.reduce((sum, r) => sum + r.floor.missing + r.floor.duplicates, 0), `${ours.delivered} of ${ours.expected} delivered`);
+  report.atMost('6', `${label(n)} subs @ 10 inserts/s: p99`, 'ms', ours.latency.p99, 500, floor.latency.p99);
+  report.atMostRatio('6', `${label(n)} subs: p99 vs floor`, 'ms', ours.latency.p99, floor.latency.p99, 2);
+  report.info('6', `${label(n)} subs: server's own commit→socket-write p99 (histogram bucket)`, 'ms', ours.serverWrite.p99, floor.serverWrite.p99);
+  report.info('6', `${label(n)} subs: subscriber processes' CPU, busiest process`, '% of a core', ours.subscriberCpuMax * 100, floor.subscriberCpuMax * 100);
   // Live memory, not RSS: RSS also counts the free heap V8 keeps, which moved the same build's
   // figure between 6 and 21 KB from run to run; RSS stays in the details above.
-  report.atMost('6', 'memory per idle subscription (live memory per added one)', 'KB', liveMarginal(ours), 20, liveMarginal(floor));
+  report.atMost('6', 'memory per idle subscription (live memory per added one)', 'KB', liveMarginal(ours), 8, liveMarginal(floor));
+
+  if (options.withPaused) {
+    const paused = await fanoutPair(live, server, project, n, 5, options.durationMs, 1);
+    describe(report, `${label(n)} subscribers with one paused socket, ours `, paused.ours);
+    describe(report, `${label(n)} subscribers with one paused socket, floor`, paused.floor);
+    report.info('6', `${label(n)} subs, one socket paused: the others' p99`, 'ms', paused.ours.latency.p99, paused.floor.latency.p99, `without: ${fmt(ours.latency.p99)} ms; ${paused.ours.missing} missing`);
+  }
+  if (options.larger) {
+    const big = await fanoutPair(live, server, project, options.larger, 8, options.durationMs);
+    describe(report, `${label(options.larger)} subscribers, ours `, big.ours);
+    describe(report, `${label(options.larger)} subscribers, floor`, big.floor);
+    report.atMost('6', `${label(options.larger)} subs @ 10 inserts/s: missing events`, 'events', big.ours.missing + big.ours.duplicates, 0, big.floor.missing + big.floor.duplicates, `${big.ours.delivered} of ${big.ours.expected} delivered`);
+    report.atMost('6', `${label(options.larger)} subs @ 10 inserts/s: p99`, 'ms', big.ours.latency.p99, 1000, big.floor.latency.p99);
+  }
 }

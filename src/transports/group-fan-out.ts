@@ -1,5 +1,5 @@
 import type { ExecutionResult } from 'graphql';
-import type { Counter, Metrics } from '../metrics.js';
+import type { Counter, Histogram, Metrics } from '../metrics.js';
 import type { Auth } from '../resolvers/context.js';
 
 export type ExecuteEvent = (event: unknown) => ExecutionResult | Promise<ExecutionResult>;
@@ -29,6 +29,23 @@ interface DirectSource {
 }
 const isDirectSource = (source: object): source is DirectSource => typeof (source as Partial<DirectSource>).takeDirectly === 'function';
 
+/**
+ * Commit → socket-write time of every `next` frame written here: from the change's `at` (the
+ * statement's timestamp in the database, the same clock on one machine) to the frame handed to
+ * the socket. It is the server's own share of a delivery's latency, apart from the network and
+ * the subscriber's process; the bench reads it beside end-to-end latency (and the floor keeps the
+ * same histogram). One observation per frame: a clock read and a walk along the bounds.
+ */
+export const WRITE_DELAY_METRIC = 'paige_subscription_write_delay_seconds';
+export const WRITE_DELAY_HELP = "Seconds from a change's statement timestamp to its next frame handed to a subscriber's socket";
+export const WRITE_DELAY_BOUNDS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
+
+/** A group's result as written: its `next` payload's JSON and when its change was made (epoch ms, NaN if unknown). */
+interface Payload {
+  json: string;
+  atMs: number;
+}
+
 /** The access a result may depend on: the admin sees what a key of the same project sees, but keep them apart. */
 export const accessScope = (auth: Auth) => (auth.kind === 'admin' ? 'admin' : `project:${auth.projectId}`);
 
@@ -43,8 +60,11 @@ export const accessScope = (auth: Auth) => (auth.kind === 'admin' ? 'admin' : `p
  */
 export class GroupFanOut {
   private readonly resultsByEvent = new WeakMap<object, Map<string, SharedResult>>();
-  private readonly payloadJson = new WeakMap<ExecutionResult, string>();
+  private readonly payloads = new WeakMap<ExecutionResult, Payload>();
+  /** The `at` (epoch ms) of the change each shared result was executed for. */
+  private readonly changeTimes = new WeakMap<ExecutionResult, number>();
   private readonly counters: { executions: Counter; serialisations: Counter; directWrites: Counter };
+  private readonly writeDelay: Histogram;
 
   constructor(metrics: Metrics) {
     this.counters = {
@@ -52,6 +72,7 @@ export class GroupFanOut {
       serialisations: metrics.counter('paige_subscription_serialisations_total', 'Results of change events turned into JSON (once per group)'),
       directWrites: metrics.counter('paige_subscription_direct_writes_total', "Frames written straight from the hub's dispatch, without a promise per subscriber"),
     };
+    this.writeDelay = metrics.histogram(WRITE_DELAY_METRIC, WRITE_DELAY_HELP, WRITE_DELAY_BOUNDS);
   }
 
   /**
@@ -107,8 +128,12 @@ export class GroupFanOut {
         try {
           const result = this.resultFor(event, groupKey, execute);
           if ('then' in result || result.errors) return false;
-          const written = sink.tryNext(this.serialisedPayload(result));
-          if (written) this.counters.directWrites.inc();
+          const payload = this.payloadOf(result);
+          const written = sink.tryNext(payload.json);
+          if (written) {
+            this.counters.directWrites.inc();
+            this.writeDelay.observe((Date.now() - payload.atMs) / 1000);
+          }
           return written;
         } catch {
           return false;
@@ -123,7 +148,9 @@ export class GroupFanOut {
           if (stopped) return { value: undefined, done: true };
           if (item.done) return item;
           if (item.value.errors || !sink.open) return item;
-          const full = sink.next(this.serialisedPayload(item.value));
+          const payload = this.payloadOf(item.value);
+          const full = sink.next(payload.json);
+          this.writeDelay.observe((Date.now() - payload.atMs) / 1000);
           if (full) await full;
         }
       },
@@ -143,15 +170,15 @@ export class GroupFanOut {
   }
 
   /** The `next` payload of a result as JSON (graphql-ws's own serialisation), made once however many sockets send it. */
-  serialisedPayload(result: ExecutionResult): string {
-    let json = this.payloadJson.get(result);
-    if (json === undefined) {
+  private payloadOf(result: ExecutionResult): Payload {
+    let payload = this.payloads.get(result);
+    if (payload === undefined) {
       this.counters.serialisations.inc();
       const { errors, ...rest } = result;
-      json = JSON.stringify(errors ? { ...rest, errors: errors.map((error) => error.toJSON()) } : rest);
-      this.payloadJson.set(result, json);
+      const json = JSON.stringify(errors ? { ...rest, errors: errors.map((error) => error.toJSON()) } : rest);
+      this.payloads.set(result, (payload = { json, atMs: this.changeTimes.get(result) ?? Number.NaN }));
     }
-    return json;
+    return payload;
   }
 
   private resultFor(event: unknown, groupKey: string, execute: ExecuteEvent): ExecutionResult | Promise<ExecutionResult> {
@@ -165,6 +192,10 @@ export class GroupFanOut {
     if (!shared) {
       this.counters.executions.inc();
       byGroup.set(groupKey, (shared = run(execute, event)));
+      const at = (event as { at?: unknown }).at;
+      const atMs = typeof at === 'string' ? Date.parse(at) : Number.NaN;
+      if (shared.value) this.changeTimes.set(shared.value, atMs);
+      else void shared.pending!.then((value) => this.changeTimes.set(value, atMs), () => {});
     }
     return shared.value ?? shared.pending!;
   }
