@@ -49,6 +49,12 @@ describe('groups of identical subscriptions', () => {
     // Every subscriber was waiting when its change came: each frame was written straight from the
     // hub's dispatch, none through a chain of promises.
     expect(grew('paige_subscription_direct_writes_total')).toBe(52 * 20);
+    // And how long the server itself took from each change to each of those frames: one
+    // observation per frame in a histogram, its buckets cumulative up to +Inf.
+    expect(grew('paige_subscription_write_delay_seconds_count')).toBe(52 * 20);
+    expect(grew('paige_subscription_write_delay_seconds_sum')).toBeGreaterThan(0);
+    expect(after['paige_subscription_write_delay_seconds_bucket{le="+Inf"}']).toBe(after.paige_subscription_write_delay_seconds_count);
+    expect(after['paige_subscription_write_delay_seconds_bucket{le="0.001"}']).toBeLessThanOrEqual(after['paige_subscription_write_delay_seconds_bucket{le="30"}']!);
     for (const sub of [...same, admin]) expect(bodies(sub)).toEqual(sent);
     expect(bodies(narrow)).toEqual(sent);
     // What each socket got is exactly what the group's one execution produced.
