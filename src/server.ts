@@ -60,7 +60,7 @@ export async function createServer(
   );
   const websocket = attachGraphqlWs(
     http,
-    { yoga, authenticate: services.authenticate, pg: services.db.pool, log, fanOut, maskError },
+    { yoga, authenticate: services.authenticate, pg: services.db.pool, log, fanOut, maskError, eventContext: (auth) => createContext(services, auth) },
     websocketOptions,
   );
 

@@ -43,10 +43,17 @@ export interface GraphqlWsDeps {
   log: Logger;
   fanOut: GroupFanOut;
   maskError: MaskError;
+  /**
+   * A context for executing one change event of a subscription: made per execution, for the
+   * subscription's access, so a subscription keeps no operation context (loaders, memo, request)
+   * for its whole life.
+   */
+  eventContext: (auth: Auth) => Context;
 }
 
 type Enveloped = ReturnType<GraphqlWsDeps['yoga']['getEnveloped']>;
-type Extra = { auth?: Auth; socket: WebSocket; request: IncomingMessage };
+/** graphql-ws's per-socket extra; `request` (the upgrade request) is let go once the socket is authenticated. */
+type Extra = { auth?: Auth; socket: WebSocket; request?: IncomingMessage };
 
 /**
  * What one operation's execution needs beyond its arguments, carried as its rootValue from
@@ -99,6 +106,9 @@ async function authenticateSocket(ctx: WsContext<Record<string, unknown> | undef
   try {
     const auth = await authenticate(ctx.connectionParams?.authorization);
     ctx.extra.auth = auth;
+    // Nothing reads the upgrade request after this (the context comes from connectionParams), and
+    // graphql-ws would keep it, its headers and their strings for the socket's life: ~2 KB each.
+    ctx.extra.request = undefined;
     if (auth.kind === 'project') keys.watch(ctx.extra.socket, auth.keyId);
     return true;
   } catch {
@@ -118,7 +128,7 @@ async function prepareOperation(
   if (Object.keys(ctx.subscriptions).length > limit) {
     return [publicError(toGraphQLError(new DomainError('BAD_USER_INPUT', `at most ${limit} operations can run at once on one socket; complete some first`)))];
   }
-  const enveloped = yoga.getEnveloped({ connectionParams: ctx.connectionParams ?? {}, req: ctx.extra.request });
+  const enveloped = yoga.getEnveloped({ connectionParams: ctx.connectionParams ?? {} });
   let document;
   try {
     document = enveloped.parse(params.query);
@@ -158,14 +168,21 @@ function maskResult(result: ExecutionResult, maskError: MaskError): ExecutionRes
  */
 async function subscribeInGroup(args: ExecutionArgs, deps: GraphqlWsDeps): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const root = args.rootValue as OperationRoot;
+  const { auth } = args.contextValue as Context;
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return maskResult(source, deps.maskError);
+  // graphql-ws holds these very args until the subscription ends: let go of the subscribe's own
+  // context and envelop (a few KB per subscriber, most of an idle subscription's memory; issue
+  // 16). What an event's execution needs is kept apart, and its context made when it runs.
+  const { schema, document, operationName, variableValues } = args;
+  args.contextValue = undefined;
+  args.rootValue = undefined;
   return deps.fanOut.writeOncePerGroup(
     source[Symbol.asyncIterator](),
     root.groupKey,
     (event) => {
       // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
-      const result = execute({ ...args, rootValue: event });
+      const result = execute({ schema, document, operationName, variableValues, rootValue: event, contextValue: deps.eventContext(auth) });
       return 'then' in result ? result.then((settled) => maskResult(settled, deps.maskError)) : maskResult(result, deps.maskError);
     },
     wsFrameSink(root.socket, root.id),
