@@ -7,7 +7,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   /** Values not yet taken are buffered[head…]: Array#shift copies the whole backlog each time. */
   private buffered: (T | undefined)[] = [];
   private head = 0;
-  private readonly waiting: ((result: IteratorResult<T>) => void)[] = [];
+  private waiting: ((result: IteratorResult<T>) => void)[] = [];
   private done = false;
   private direct: ((value: T) => boolean) | undefined;
 
@@ -66,7 +66,12 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
       return Promise.resolve({ value, done: false });
     }
     if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve) => {
+      // A new one-element array rather than a push onto the empty one, which would reserve room
+      // for 17: a queue waits like this for most of its life, once per idle subscriber.
+      if (this.waiting.length === 0) this.waiting = [resolve];
+      else this.waiting.push(resolve);
+    });
   }
 
   return(): Promise<IteratorResult<T>> {

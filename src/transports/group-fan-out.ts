@@ -65,6 +65,11 @@ export class GroupFanOut {
   private readonly changeTimes = new WeakMap<ExecutionResult, number>();
   private readonly counters: { executions: Counter; serialisations: Counter; directWrites: Counter };
   private readonly writeDelay: Histogram;
+  /**
+   * One copy of each group key, however many subscriptions share it (the key holds the document
+   * and variables: a few hundred bytes per idle subscription otherwise), with how many use it.
+   */
+  private readonly groupKeys = new Map<string, { key: string; users: number }>();
 
   constructor(metrics: Metrics) {
     this.counters = {
@@ -81,30 +86,7 @@ export class GroupFanOut {
    * subscriber of the group pulling the same event gets the same ExecutionResult object.
    */
   executeOncePerGroup(source: AsyncIterator<unknown>, groupKey: string, execute: ExecuteEvent): AsyncIterableIterator<ExecutionResult> {
-    let finished: Promise<unknown> | undefined;
-    const finish = () => (finished ??= Promise.resolve(source.return?.()).catch(() => {}));
-    return {
-      next: async (): Promise<IteratorResult<ExecutionResult>> => {
-        const item = await source.next();
-        if (item.done) {
-          await finish();
-          return { value: undefined, done: true };
-        }
-        const result = this.resultFor(item.value, groupKey, execute);
-        return { value: 'then' in result ? await result : result, done: false };
-      },
-      async return(): Promise<IteratorResult<ExecutionResult>> {
-        await finish();
-        return { value: undefined, done: true };
-      },
-      async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
-        await finish();
-        throw error;
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return new SharedStream(this, source, this.internKey(groupKey), execute);
   }
 
   /**
@@ -116,57 +98,44 @@ export class GroupFanOut {
    * itself.
    */
   writeOncePerGroup(source: AsyncIterator<unknown>, groupKey: string, execute: ExecuteEvent, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
-    let stopped = false;
-    const shared = this.executeOncePerGroup(source, groupKey, execute);
+    const stream = new WrittenStream(this, new SharedStream(this, source, this.internKey(groupKey), execute), sink);
     if (isDirectSource(source)) {
-      // While the loop below waits for an event, the queue hands the next one here instead: the
-      // group's result (executed once, synchronously) is written at once, with no promise per
+      // While the stream's reader waits for an event, the queue hands the next one here instead:
+      // the group's result (executed once, synchronously) is written at once, with no promise per
       // subscriber. Anything else (no room in the socket, an error, an async execution) goes the
-      // loop's way, and the queue keeps the order.
-      source.takeDirectly((event) => {
-        if (stopped || !sink.open) return false;
-        try {
-          const result = this.resultFor(event, groupKey, execute);
-          if ('then' in result || result.errors) return false;
-          const payload = this.payloadOf(result);
-          const written = sink.tryNext(payload.json);
-          if (written) {
-            this.counters.directWrites.inc();
-            this.writeDelay.observe((Date.now() - payload.atMs) / 1000);
-          }
-          return written;
-        } catch {
-          return false;
-        }
-      });
+      // reader's way, and the queue keeps the order.
+      source.takeDirectly((event) => stream.takeDirectly(event));
     }
-    return {
-      next: async (): Promise<IteratorResult<ExecutionResult>> => {
-        for (;;) {
-          const item = await shared.next();
-          // Ended while an execution was pending: nothing more for this id, not even that result.
-          if (stopped) return { value: undefined, done: true };
-          if (item.done) return item;
-          if (item.value.errors || !sink.open) return item;
-          const payload = this.payloadOf(item.value);
-          const full = sink.next(payload.json);
-          this.writeDelay.observe((Date.now() - payload.atMs) / 1000);
-          if (full) await full;
-        }
-      },
-      return(): Promise<IteratorResult<ExecutionResult>> {
-        // The transport forgets the id first (client `complete`, socket closed): write nothing more for it.
-        stopped = true;
-        return shared.return!();
-      },
-      throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
-        stopped = true;
-        return shared.throw!(error);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return stream;
+  }
+
+  private internKey(groupKey: string): string {
+    const entry = this.groupKeys.get(groupKey);
+    if (entry) return entry.users++, entry.key;
+    this.groupKeys.set(groupKey, { key: groupKey, users: 1 });
+    return groupKey;
+  }
+
+  /** A stream of the group ended (once per stream). */
+  releaseKey(groupKey: string): void {
+    const entry = this.groupKeys.get(groupKey);
+    if (entry && --entry.users === 0) this.groupKeys.delete(groupKey);
+  }
+
+  /** Writes a result's frame into `sink` (`tryOnly`: only if the socket has room); counts its commit → write time. */
+  write(result: ExecutionResult, sink: FrameSink, tryOnly: true): boolean;
+  write(result: ExecutionResult, sink: FrameSink, tryOnly: false): Promise<void> | undefined;
+  write(result: ExecutionResult, sink: FrameSink, tryOnly: boolean): boolean | Promise<void> | undefined {
+    const payload = this.payloadOf(result);
+    if (tryOnly) {
+      if (!sink.tryNext(payload.json)) return false;
+      this.counters.directWrites.inc();
+      this.writeDelay.observe((Date.now() - payload.atMs) / 1000);
+      return true;
+    }
+    const full = sink.next(payload.json);
+    this.writeDelay.observe((Date.now() - payload.atMs) / 1000);
+    return full;
   }
 
   /** The `next` payload of a result as JSON (graphql-ws's own serialisation), made once however many sockets send it. */
@@ -181,7 +150,8 @@ export class GroupFanOut {
     return payload;
   }
 
-  private resultFor(event: unknown, groupKey: string, execute: ExecuteEvent): ExecutionResult | Promise<ExecutionResult> {
+  /** The group's result for this event: executed by the first subscriber of the group to pull it. */
+  resultFor(event: unknown, groupKey: string, execute: ExecuteEvent): ExecutionResult | Promise<ExecutionResult> {
     if (typeof event !== 'object' || event === null) {
       const own = run(execute, event);
       return own.value ?? own.pending!;
@@ -198,6 +168,101 @@ export class GroupFanOut {
       else void shared.pending!.then((value) => this.changeTimes.set(value, atMs), () => {});
     }
     return shared.value ?? shared.pending!;
+  }
+}
+
+/*
+ * The two streams below are classes, not objects of closures: a subscription keeps one of each
+ * for its whole life, and methods on a prototype cost an idle subscription nothing (issue 16:
+ * memory per idle subscription).
+ */
+
+/** A subscriber's events as the group's shared results (executeOncePerGroup). */
+class SharedStream implements AsyncIterableIterator<ExecutionResult> {
+  private finished: Promise<unknown> | undefined;
+  constructor(
+    private readonly fanOut: GroupFanOut,
+    private readonly source: AsyncIterator<unknown>,
+    readonly groupKey: string,
+    readonly execute: ExecuteEvent,
+  ) {}
+
+  private finish(): Promise<unknown> {
+    if (!this.finished) this.fanOut.releaseKey(this.groupKey);
+    return (this.finished ??= Promise.resolve(this.source.return?.()).catch(() => {}));
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const item = await this.source.next();
+    if (item.done) {
+      await this.finish();
+      return { value: undefined, done: true };
+    }
+    const result = this.fanOut.resultFor(item.value, this.groupKey, this.execute);
+    return { value: 'then' in result ? await result : result, done: false };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.finish();
+    return { value: undefined, done: true };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.finish();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {
+    return this;
+  }
+}
+
+/** A subscriber's stream whose results without errors are written into its sink (writeOncePerGroup). */
+class WrittenStream implements AsyncIterableIterator<ExecutionResult> {
+  private stopped = false;
+  constructor(
+    private readonly fanOut: GroupFanOut,
+    private readonly shared: SharedStream,
+    private readonly sink: FrameSink,
+  ) {}
+
+  /** The queue's direct hand-over: true when the event's frame was written. */
+  takeDirectly(event: unknown): boolean {
+    if (this.stopped || !this.sink.open) return false;
+    try {
+      const result = this.fanOut.resultFor(event, this.shared.groupKey, this.shared.execute);
+      if ('then' in result || result.errors) return false;
+      return this.fanOut.write(result, this.sink, true);
+    } catch {
+      return false;
+    }
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    for (;;) {
+      const item = await this.shared.next();
+      // Ended while an execution was pending: nothing more for this id, not even that result.
+      if (this.stopped) return { value: undefined, done: true };
+      if (item.done) return item;
+      if (item.value.errors || !this.sink.open) return item;
+      const full = this.fanOut.write(item.value, this.sink, false);
+      if (full) await full;
+    }
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    // The transport forgets the id first (client `complete`, socket closed): write nothing more for it.
+    this.stopped = true;
+    return this.shared.return();
+  }
+
+  throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    this.stopped = true;
+    return this.shared.throw(error);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {
+    return this;
   }
 }
 

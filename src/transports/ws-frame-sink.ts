@@ -24,21 +24,31 @@ const nextFrame = (id: string, payloadJson: string) => `{"id":${JSON.stringify(i
  * frames is the protocol's (tests/transports.test.ts checks the bytes against graphql-ws's client).
  */
 export function wsFrameSink(socket: WebSocket, id: string): FrameSink {
-  return {
-    get open() {
-      return socket.readyState === WebSocket.OPEN;
-    },
-    next(payloadJson) {
-      const frame = nextFrame(id, payloadJson);
-      // frame.length counts UTF-16 units, not bytes: close enough for a high-water mark.
-      if (socket.bufferedAmount + frame.length <= SEND_HIGH_WATER_BYTES) return void socket.send(frame);
-      return new Promise((resolve) => socket.send(frame, () => resolve()));
-    },
-    tryNext(payloadJson) {
-      const frame = nextFrame(id, payloadJson);
-      if (socket.readyState !== WebSocket.OPEN || socket.bufferedAmount + frame.length > SEND_HIGH_WATER_BYTES) return false;
-      socket.send(frame);
-      return true;
-    },
-  };
+  return new WsFrameSink(socket, id);
+}
+
+/** A class, not an object of closures: each subscription keeps one for its life (issue 16, memory per idle subscription). */
+class WsFrameSink implements FrameSink {
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly id: string,
+  ) {}
+
+  get open() {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  next(payloadJson: string): Promise<void> | undefined {
+    const frame = nextFrame(this.id, payloadJson);
+    // frame.length counts UTF-16 units, not bytes: close enough for a high-water mark.
+    if (this.socket.bufferedAmount + frame.length <= SEND_HIGH_WATER_BYTES) return void this.socket.send(frame);
+    return new Promise((resolve) => this.socket.send(frame, () => resolve()));
+  }
+
+  tryNext(payloadJson: string): boolean {
+    const frame = nextFrame(this.id, payloadJson);
+    if (this.socket.readyState !== WebSocket.OPEN || this.socket.bufferedAmount + frame.length > SEND_HIGH_WATER_BYTES) return false;
+    this.socket.send(frame);
+    return true;
+  }
 }
