@@ -14,7 +14,7 @@ interface Page {
 }
 
 /** A page must have no errors, 50 rows, and start at the first booking: a broken answer cannot count. */
-function checkPage(firstId: string) {
+export function checkPage(firstId: string) {
   return (status: number, body: string) => {
     if (status !== 200) throw new Error(`HTTP ${status}: ${body.slice(0, 200)}`);
     const page = JSON.parse(body) as Page;
@@ -29,7 +29,7 @@ function checkInsert(status: number, body: string) {
   if (result.errors || result.data?.insertRows.length !== 1 || !result.data.insertRows[0]!.id) throw new Error(`bad insert: ${body.slice(0, 200)}`);
 }
 
-interface Pair {
+export interface Pair {
   ours: HttpTarget;
   floor: HttpTarget;
 }
@@ -38,7 +38,7 @@ interface Pair {
  * Rounds of ours and floor, interleaved (and alternating which goes first) so that drift of the
  * machine hits both. Returns merged results and the server's CPU share while ours ran.
  */
-async function interleaved(pair: Pair, server: Child, floorServer: Child, connections: number, rounds: number, roundMs: number) {
+export async function interleaved(pair: Pair, server: Child, floorServer: Child, connections: number, rounds: number, roundMs: number) {
   const ours: Round[] = [];
   const floor: Round[] = [];
   let serverCpuMs = 0;

@@ -58,7 +58,7 @@ class SubscriberProcess {
   }
 }
 
-interface PhaseResult {
+export interface PhaseResult {
   generator: GeneratorResult;
   latency: ReturnType<typeof summarize>;
   expected: number;
@@ -107,6 +107,8 @@ interface Phase {
   metrics: () => Promise<string>;
   /** Sockets paused (not read) among the subscribers during the run: a stalled client; not in the figures. */
   paused?: number;
+  /** Read the server's memory at each wave (inspector, settled RSS: seconds each). @default true */
+  memory?: boolean;
 }
 
 /**
@@ -133,11 +135,13 @@ async function settledRss(pid: number): Promise<number> {
 
 async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
   const children = Array.from({ length: phase.processes }, () => SubscriberProcess.spawn());
-  const probe = await HeapProbe.open(phase.server);
+  const probe = phase.memory === false ? undefined : await HeapProbe.open(phase.server);
+  const liveBytes = async () => (probe ? probe.liveBytes() : Number.NaN);
+  const serverRss = async () => (probe ? settledRss(phase.server.pid) : rssBytes(phase.server.pid));
   try {
     const tables = [...phase.tableSql].map(([key, sql]) => ({ key, sql }));
     const maxSeq = Math.ceil((phase.rate * phase.durationMs) / 1000 / tables.length) + 2;
-    const liveBefore = await probe.liveBytes();
+    const liveBefore = await liveBytes();
     const rssBefore = rssBytes(phase.server.pid);
     const shareOf = (c: number) => phase.subs.filter((_, i) => i % children.length === c);
     const open = (c: number) =>
@@ -147,15 +151,15 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
     // (code compiled, caches filled) that the first subscriptions pay.
     const firstWave = Math.floor(children.length / 2);
     const opened = await Promise.all(children.slice(0, firstWave).map((_, c) => open(c)));
-    const liveFirstWave = await probe.liveBytes();
-    if (process.env.BENCH_HEAP_SNAPSHOTS === '1') await probe.snapshot(join(root, `bench/profiles/${phase.mode}-${phase.subs.length}-first-wave.heapsnapshot`));
-    const rssFirstWave = await settledRss(phase.server.pid);
+    const liveFirstWave = await liveBytes();
+    if (probe && process.env.BENCH_HEAP_SNAPSHOTS === '1') await probe.snapshot(join(root, `bench/profiles/${phase.mode}-${phase.subs.length}-first-wave.heapsnapshot`));
+    const rssFirstWave = await serverRss();
     const subsFirstWave = children.slice(0, firstWave).reduce((sum, _, c) => sum + shareOf(c).length, 0);
     opened.push(...(await Promise.all(children.slice(firstWave).map((_, k) => open(firstWave + k)))));
-    const liveIdle = await probe.liveBytes();
-    if (process.env.BENCH_HEAP_SNAPSHOTS === '1') await probe.snapshot(join(root, `bench/profiles/${phase.mode}-${phase.subs.length}-all.heapsnapshot`));
-    const rssIdle = await settledRss(phase.server.pid);
-    probe.close();
+    const liveIdle = await liveBytes();
+    if (probe && process.env.BENCH_HEAP_SNAPSHOTS === '1') await probe.snapshot(join(root, `bench/profiles/${phase.mode}-${phase.subs.length}-all.heapsnapshot`));
+    const rssIdle = await serverRss();
+    probe?.close();
     // Handshakes that failed even after retries are not hidden: those subscribers stay in the
     // count, so every event they should have had is reported missing.
     const openBroken = opened.reduce((sum, o) => sum + o.broken, 0);
@@ -234,7 +238,7 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
       openError,
     };
   } finally {
-    probe.close();
+    probe?.close();
     await Promise.all(children.map((child) => child.close()));
   }
 }
@@ -345,6 +349,26 @@ async function fanoutPair(live: LiveSetup, server: Child, project: BenchProject,
   const ours = await runPhase(live.pool, { mode: 'ours', url: `ws://127.0.0.1:${server.port}/graphql`, server, subs, processes, tableSql: new Map([[key, qualify(project.schema, 'fanout')]]), rate: 10, durationMs, metrics: live.metricsOf(server), paused });
   const floor = await runPhase(live.pool, { mode: 'floor', url: `ws://127.0.0.1:${live.floor.port}`, server: live.floor, subs: floorSubs, processes, tableSql: new Map([['bench_floor.fanout', qualify('bench_floor', 'fanout')]]), rate: 10, durationMs, metrics: live.metricsOf(live.floor), paused });
   return { ours, floor };
+}
+
+/**
+ * The CI guard's fan-out (bench/guard.ts): `pairs` interleaved runs of ours and the floor (the
+ * order alternating), `n` subscribers on one table over 2 processes, 10 inserts/s, no memory
+ * readings. Returns every run, for ratios.
+ */
+export async function fanoutGuardRuns(gql: Gql, admin: pg.Pool, server: Child, live: LiveSetup, project: BenchProject, n: number, durationMs: number, pairs: number) {
+  await gql(CREATE_TABLE, { p: project.id, input: { name: 'fanout', columns: LIVE_COLUMNS } }, project.token);
+  await createFloorTables(admin, ['fanout']);
+  const key = `${project.schema}.fanout`;
+  const phases: Record<'ours' | 'floor', Phase> = {
+    ours: { mode: 'ours', url: `ws://127.0.0.1:${server.port}/graphql`, server, subs: Array.from({ length: n }, () => ({ key, projectId: project.id, table: 'fanout', token: project.token })), processes: 2, tableSql: new Map([[key, qualify(project.schema, 'fanout')]]), rate: 10, durationMs, metrics: live.metricsOf(server), memory: false },
+    floor: { mode: 'floor', url: `ws://127.0.0.1:${live.floor.port}`, server: live.floor, subs: Array.from({ length: n }, () => ({ key: 'bench_floor.fanout', projectId: '', table: 'bench_floor.fanout', token: '' })), processes: 2, tableSql: new Map([['bench_floor.fanout', qualify('bench_floor', 'fanout')]]), rate: 10, durationMs, metrics: live.metricsOf(live.floor), memory: false },
+  };
+  const runs: Record<'ours' | 'floor', PhaseResult[]> = { ours: [], floor: [] };
+  for (let pair = 0; pair < pairs; pair++) {
+    for (const side of pair % 2 === 0 ? (['ours', 'floor'] as const) : (['floor', 'ours'] as const)) runs[side].push(await runPhase(live.pool, phases[side]));
+  }
+  return runs;
 }
 
 /** Ours' and the floor's frames must be alike, or the floor is not doing the same work. */
