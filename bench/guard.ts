@@ -2,15 +2,18 @@
  * `npm run bench:guard` (run by .ci/run): a quick ratio guard against a change that makes reads or
  * live fan-out several times slower. Ratios of paige-db to its floor measured in the same run,
  * interleaved (ours, floor, floor, ours …), never absolute times: a slow or busy machine moves
- * both sides, a regression moves one. Exits 1 when a ratio passes its bound (default 3×,
- * BENCH_GUARD_BOUND), or when a run lost events or failed responses. Takes about a minute.
+ * both sides, a regression moves one. Exits 1 when a ratio passes its bound, or when a run lost
+ * events or failed responses. Takes about a minute.
  *
  * - reads: Table.rows(first: 50) over HTTP at 8 connections, 3 interleaved rounds of 1 s each;
- *   ratio = floor req/s ÷ ours req/s (how many times slower ours serves).
+ *   ratio = floor req/s ÷ ours req/s (how many times slower ours serves). Bound 5×
+ *   (BENCH_GUARD_READS_BOUND): ours is 2.2× today on a quiet machine (BENCHMARKS.md §2) and was
+ *   3.2× at a load average of 13, so 3× would fail on a busy CI runner for no change of ours.
  * - fan-out: 1,000 graphql-ws subscribers on one table (2 subscriber processes), 10 inserts/s for
  *   3 s, 2 interleaved pairs; ratio = ours ÷ floor of the median commit→subscriber latency over
  *   all deliveries (the median: a p99 of a few seconds of a shared machine moves by 2× alone).
- *   p99 ratios are printed beside, not gated.
+ *   p99 ratios are printed beside, not gated. Bound 3× (BENCH_GUARD_FANOUT_BOUND): 1.6× at a load
+ *   average of 13.
  *
  * Env: BENCH_POSTGRES_URL (a superuser URL; default: an embedded Postgres started for the run).
  */
@@ -28,7 +31,7 @@ import { fanoutGuardRuns, startLiveFloor, type PhaseResult } from './sections/li
 import { closedLoop } from './lib/http-load.js';
 import { fmt, summarize } from './lib/stats.js';
 
-const bound = Number(process.env.BENCH_GUARD_BOUND ?? 3);
+const bounds = { reads: Number(process.env.BENCH_GUARD_READS_BOUND ?? 5), fanout: Number(process.env.BENCH_GUARD_FANOUT_BOUND ?? 3) };
 const t0 = performance.now();
 let embedded: EmbeddedDatabase | undefined;
 let embeddedDir: string | undefined;
@@ -43,7 +46,7 @@ const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
 const failures: string[] = [];
 const lines: string[] = [];
 
-function gate(name: string, ratio: number, detail: string) {
+function gate(name: string, ratio: number, bound: number, detail: string) {
   const ok = Number.isFinite(ratio) && ratio <= bound;
   lines.push(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${fmt(ratio)}× (bound ${bound}×) — ${detail}`);
   if (!ok) failures.push(`${name} ${fmt(ratio)}× > ${bound}×`);
@@ -69,7 +72,7 @@ try {
     await closedLoop(pair.floor, 8, 500);
     const run = await interleaved(pair, ours, floor, 8, 3, 1000);
     if (run.ours.failures || run.floor.failures) failures.push(`reads: ${run.ours.failures} failed responses (ours), ${run.floor.failures} (floor): ${run.ours.firstFailure ?? run.floor.firstFailure}`);
-    gate('reads, 8 connections: floor req/s ÷ ours', run.floor.rps / run.ours.rps, `ours ${fmt(run.ours.rps)} req/s p50 ${fmt(run.ours.p50)} ms p99 ${fmt(run.ours.p99)} ms; floor ${fmt(run.floor.rps)} req/s p50 ${fmt(run.floor.p50)} ms p99 ${fmt(run.floor.p99)} ms; p99 ratio ${fmt(run.ours.p99 / run.floor.p99)}×`);
+    gate('reads, 8 connections: floor req/s ÷ ours', run.floor.rps / run.ours.rps, bounds.reads, `ours ${fmt(run.ours.rps)} req/s p50 ${fmt(run.ours.p50)} ms p99 ${fmt(run.ours.p99)} ms; floor ${fmt(run.floor.rps)} req/s p50 ${fmt(run.floor.p50)} ms p99 ${fmt(run.floor.p99)} ms; p99 ratio ${fmt(run.ours.p99 / run.floor.p99)}×`);
   } finally {
     await floor.stop();
   }
@@ -87,7 +90,7 @@ try {
     const f = merged(runs.floor);
     if (o.lost || f.lost) failures.push(`fan-out: ${o.lost} missing/duplicated/broken (ours), ${f.lost} (floor)`);
     const each = (results: PhaseResult[]) => results.map((r) => `${fmt(r.latency.p50)}/${fmt(r.latency.p99)}`).join(', ');
-    gate('fan-out, 1,000 subscribers: ours ÷ floor median latency', o.p50 / f.p50, `ours p50/p99 per run ${each(runs.ours)} ms; floor ${each(runs.floor)} ms; p99 ratio ${fmt(o.p99 / f.p99)}×`);
+    gate('fan-out, 1,000 subscribers: ours ÷ floor median latency', o.p50 / f.p50, bounds.fanout, `ours p50/p99 per run ${each(runs.ours)} ms; floor ${each(runs.floor)} ms; p99 ratio ${fmt(o.p99 / f.p99)}×`);
   } finally {
     await live.close();
   }
