@@ -82,9 +82,22 @@ ${analysis}
    up), how late inserts left, and its CPU. Every delivery is counted per subscriber and seq:
    missing and duplicated events are reported. Floor (bench/floor-live.ts): identical tables with a
    row trigger \`pg_notify('bench_floor', '<table>|<row json>')\`, one LISTEN connection, \`ws\`
-   sending the payload as is; the same subscriber processes, the same generator.
+   writing each row in a graphql-transport-ws \`next\` frame of the same shape and size as
+   paige-db's for \`rowChanges { op row }\` (the payload built once per row, the frame per socket);
+   the same subscriber processes, reading both with the same client (bench/subscriber.ts: raw
+   \`ws\`, the protocol's handshake, one \`JSON.parse\` per frame), the same generator. Beside the
+   latency: the subscriber processes' CPU (sum and busiest process, % of a core) and each server's
+   own commit → socket-write time (the histogram \`paige_subscription_write_delay_seconds\` of GET
+   /metrics, from a change's \`at\` to its frame handed to the socket; the floor keeps the same from
+   the row's \`stamped_at\`), read before and after the run: a saturated generator and a slow
+   server cannot pass for each other.
 6. **Fan-out.** 5,000 subscribers on one table over 5 processes, 10 inserts/s for 10 s, same
-   checks; after the last insert the bench waits while deliveries still arrive (up to 60 s), so
+   checks, as 3 interleaved pairs (ours, floor; BENCH_FANOUT_PAIRS); the summary shows the pair
+   with the highest ratio, the details every pair. Then the same with one socket paused (its
+   client stops reading: its figures are left out, the others' p99 is shown), and 10,000
+   subscribers over 8 processes (BENCH_FANOUT_LARGE=0 skips both; quick runs skip them unless
+   BENCH_FANOUT_LARGE=1). The next frames of ours and the floor must be within 8 bytes of each
+   other or the run stops. For every round, after the last insert the bench waits while deliveries still arrive (up to 60 s), so
    slowness shows as latency and only events that never arrive count as missing. Memory per
    idle subscription: the subscribers open in two waves (2,000, then 3,000); before the first and
    after each, before any event, the server's live memory is read through its inspector (opened
