@@ -1,0 +1,64 @@
+/**
+ * What one tenant could hold that every other project needs (issue 14, point 1).
+ *
+ * - The commit stamp (trigger capture) takes `paige.change_commit_lock` EXCLUSIVE until its
+ *   transaction ends. It is a deferred trigger so that this is the commit itself, but
+ *   `SET CONSTRAINTS ALL IMMEDIATE` fires it early: `DO $$ ... INSERT ...; SET CONSTRAINTS ALL
+ *   IMMEDIATE; PERFORM pg_sleep(4.5) $$` held every project's commits for 4.5 s. A session that
+ *   is not the platform's (a project's login role, through `sql` or its own connection) may now
+ *   stamp only at a commit, checked before the lock is taken so the refused statement holds
+ *   nothing:
+ *   * at an explicit `COMMIT` / `END` (what the API sends for raw SQL, which it always marks);
+ *   * a transaction the API marked (raw `sql`) nowhere else;
+ *   * an unmarked session (the login role's own connection) also at the implicit commit of a
+ *     statement outside a transaction block, told apart from an early firing by the stamp having
+ *     no caller (a DO block or EXECUTE shows in PG_CONTEXT) and the statement not naming
+ *     CONSTRAINTS (a keyword that cannot be quoted or escaped, so a top-level SET CONSTRAINTS
+ *     always spells it) or PREPARE (PREPARE TRANSACTION also fires deferred triggers and would
+ *     keep the lock until COMMIT PREPARED).
+ *   Refused with SQLSTATE 55000, which raw SQL reports as BAD_USER_INPUT.
+ */
+export const tenantContention = /* SQL */ `
+CREATE FUNCTION paige.stamp_allowed(marked boolean) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  stack text;
+BEGIN
+  IF current_query() ~* '^\\s*(commit|end)(\\s+(work|transaction))?\\s*;?\\s*$' THEN
+    RETURN true;
+  END IF;
+  IF marked THEN
+    RETURN false;
+  END IF;
+  GET DIAGNOSTICS stack = PG_CONTEXT;
+  -- At a commit the stamp is the outermost function: nothing (a DO block, an EXECUTE) above it.
+  RETURN stack ~ 'PL/pgSQL function paige\\.stamp_commit\\(\\) line \\d+ at [^\\n]*$' AND current_query() !~* '(constraints|prepare)';
+END
+$fn$;
+REVOKE ALL ON FUNCTION paige.stamp_allowed(boolean) FROM PUBLIC;
+
+/** As in 007, refusing a stamp fired before the commit in a session that is not the platform's. */
+CREATE OR REPLACE FUNCTION paige.stamp_commit() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  written_by jsonb;
+BEGIN
+  DELETE FROM paige.transaction_actors a WHERE a.xid = NEW.xid RETURNING a.actor INTO written_by;
+  -- current_user is the platform role here (the owner); session_user whoever logged in.
+  IF session_user <> current_user AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)
+     AND NOT paige.stamp_allowed(written_by IS NOT NULL) THEN
+    RAISE EXCEPTION 'a write by a project role is stamped at its COMMIT only: SET CONSTRAINTS ... IMMEDIATE (or PREPARE TRANSACTION) after a write would hold every project''s commits'
+      USING ERRCODE = '55000', HINT = 'Leave the capture constraint deferred; outside the API, write in BEGIN ... COMMIT.';
+  END IF;
+  -- Held until this transaction's commit is visible: the next stamper waits for it, so a
+  -- higher seq can never become visible before a lower one.
+  LOCK TABLE paige.change_commit_lock IN EXCLUSIVE MODE;
+  UPDATE paige.change_commits
+     SET seq = nextval('paige.change_commit_seq'), committed_at = clock_timestamp(), actor = written_by
+   WHERE xid = NEW.xid;
+  PERFORM pg_notify('paige_changes', '');
+  RETURN NULL;
+END
+$fn$;
+
+`;

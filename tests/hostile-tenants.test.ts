@@ -1,0 +1,110 @@
+import { setTimeout } from 'node:timers/promises';
+import pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startServerInMode } from './support/capture-modes.js';
+import { sqlAs } from './support/hostile.js';
+import { loginRoleClient, superuserClient } from './support/postgres.js';
+import { CREATE_TABLE } from './support/rows.js';
+import { createTestProject, type TestProjectHandle, type TestServer } from './support/server.js';
+import { expectUnharmed, startVictim, type Victim } from './support/victim.js';
+
+/**
+ * Issue 14: one tenant must not slow or stop another. Each attack runs with one project's key
+ * (its raw `sql`) or its login role's own session, while a bystander project measures its insert
+ * and event p99 quiet and under attack in the same test.
+ *
+ * Trigger capture, in both runs: the commit-stamp lock exists only there (capture from the WAL
+ * has none), and the lock-table attacks do not depend on the mode.
+ */
+let t: TestServer;
+let databaseUrl: string;
+let attacker: TestProjectHandle;
+let asAttacker: ReturnType<typeof sqlAs>;
+let victim: Victim;
+let su: pg.Client;
+
+beforeAll(async () => {
+  ({ t, databaseUrl } = await startServerInMode('triggers'));
+  attacker = await createTestProject(t);
+  asAttacker = sqlAs(t, attacker);
+  await t.ok(CREATE_TABLE, { p: attacker.id, input: { name: 'items', columns: [{ name: 'title', type: 'TEXT' }, { name: 'n', type: 'INTEGER' }] } }, attacker.token);
+  victim = await startVictim(t);
+  su = await superuserClient(databaseUrl);
+});
+
+/**
+ * Runs `attack` again and again while `during` runs; every attack's outcome, in order. A pause
+ * of PACE_MS between attacks: what is measured is what an attack holds while it runs (a lock, the
+ * lock table), not the load of a client that sends statements back to back, which any tenant may
+ * do and the service does not rate-limit (a refused attack costs what any statement costs).
+ */
+const PACE_MS = 50;
+async function whileAttacking<T>(attack: () => Promise<{ errors?: { message: string; extensions?: Record<string, unknown> }[] }>, during: () => Promise<T>) {
+  let attacking = true;
+  const outcomes: { code: unknown; message: string }[] = [];
+  const loop = (async () => {
+    while (attacking) {
+      const result = await attack();
+      outcomes.push(result.errors ? { code: result.errors[0]!.extensions?.code, message: result.errors[0]!.message } : { code: 'OK', message: 'not refused' });
+      await setTimeout(PACE_MS);
+    }
+  })();
+  try {
+    return { figures: await during(), outcomes };
+  } finally {
+    attacking = false;
+    await loop;
+  }
+}
+
+const itemsCount = async () => Number((await su.query(`SELECT count(*) AS n FROM "${attacker.schema}".items`)).rows[0].n);
+
+describe('point 1: the commit-stamp lock', () => {
+  const earlyStamp = `DO $$ BEGIN INSERT INTO items (title, n) VALUES ('x', 1); SET CONSTRAINTS ALL IMMEDIATE; PERFORM pg_sleep(4.5); END $$`;
+
+  it("raw SQL that fires the stamp early is refused before it takes the lock; another project's commits keep their latency", { timeout: 180_000 }, async () => {
+    const quiet = await victim.measure(15);
+    const before = await itemsCount();
+    const { figures: attacked, outcomes } = await whileAttacking(() => asAttacker.run(earlyStamp), () => victim.measure(15));
+    expectUnharmed(quiet, attacked, `${outcomes.length} early stamps`);
+    expect(outcomes.length).toBeGreaterThan(0);
+    for (const outcome of outcomes) {
+      expect(outcome).toEqual({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/^a write by a project role is stamped at its COMMIT only: SET CONSTRAINTS/) });
+    }
+    expect(await itemsCount()).toBe(before);
+  });
+
+  it("the login role's own session cannot fire it early either, and its writes are still captured", async () => {
+    const direct = await loginRoleClient(attacker.id, databaseUrl);
+    await direct.query(`SET search_path = "${attacker.schema}"`);
+    const refused = async (statements: string[]) => {
+      await direct.query('BEGIN');
+      let error: unknown;
+      for (const text of statements) {
+        error = await direct.query(text).then(() => undefined, (e: unknown) => e);
+        if (error) break;
+      }
+      await direct.query('ROLLBACK');
+      expect(error, statements.join('; ')).toMatchObject({ code: '55000', message: expect.stringMatching(/SET CONSTRAINTS/) });
+    };
+    const before = await itemsCount();
+    await refused([`INSERT INTO items (title, n) VALUES ('direct', 1)`, 'SET CONSTRAINTS ALL IMMEDIATE']);
+    await refused([`INSERT INTO items (title, n) VALUES ('direct', 1)`, `DO $$ BEGIN EXECUTE 'SET ' || 'CONSTRAINTS ALL IMMEDIATE'; END $$`]);
+    await refused([earlyStamp]);
+    // Outside a transaction block, one query string is one transaction: the SET must not pass there either.
+    await expect(direct.query(`INSERT INTO items (title, n) VALUES ('direct', 1); set /* */ constraints all immediate; SELECT 1`)).rejects.toMatchObject({ code: '55000' });
+    expect(await itemsCount()).toBe(before);
+
+    // What a program or psql does is still captured: a write on its own, and BEGIN ... COMMIT.
+    await direct.query(`INSERT INTO items (title, n) VALUES ('autocommit', 2)`);
+    await direct.query('BEGIN');
+    await direct.query(`INSERT INTO items (title, n) VALUES ('in a block', 3)`);
+    await direct.query('commit;');
+    const stamped = await su.query(
+      `SELECT l.new_row ->> 'title' AS title FROM paige.change_log l JOIN paige.change_commits c USING (xid)
+        WHERE l.schema_name = $1 AND l.table_name = 'items' AND l.op = 'INSERT' AND c.seq IS NOT NULL ORDER BY c.seq`,
+      [attacker.schema],
+    );
+    expect(stamped.rows.map((row) => row.title)).toEqual(['autocommit', 'in a block']);
+  });
+});
