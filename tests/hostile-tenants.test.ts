@@ -29,6 +29,8 @@ beforeAll(async () => {
   asAttacker = sqlAs(t, attacker);
   await t.ok(CREATE_TABLE, { p: attacker.id, input: { name: 'items', columns: [{ name: 'title', type: 'TEXT' }, { name: 'n', type: 'INTEGER' }] } }, attacker.token);
   victim = await startVictim(t);
+  // Warm: the first calls of a new server and project pay for connections and caches.
+  await victim.measure(10);
   su = await superuserClient(databaseUrl);
 });
 
@@ -63,9 +65,9 @@ describe('point 1: the commit-stamp lock', () => {
   const earlyStamp = `DO $$ BEGIN INSERT INTO items (title, n) VALUES ('x', 1); SET CONSTRAINTS ALL IMMEDIATE; PERFORM pg_sleep(4.5); END $$`;
 
   it("raw SQL that fires the stamp early is refused before it takes the lock; another project's commits keep their latency", { timeout: 180_000 }, async () => {
-    const quiet = await victim.measure(15);
+    const quiet = await victim.measure(30);
     const before = await itemsCount();
-    const { figures: attacked, outcomes } = await whileAttacking(() => asAttacker.run(earlyStamp), () => victim.measure(15));
+    const { figures: attacked, outcomes } = await whileAttacking(() => asAttacker.run(earlyStamp), () => victim.measure(30));
     expectUnharmed(quiet, attacked, `${outcomes.length} early stamps`);
     expect(outcomes.length).toBeGreaterThan(0);
     for (const outcome of outcomes) {
@@ -106,5 +108,71 @@ describe('point 1: the commit-stamp lock', () => {
       [attacker.schema],
     );
     expect(stamped.rows.map((row) => row.title)).toEqual(['autocommit', 'in a block']);
+  });
+});
+
+describe('point 3: the lock table, shared by every database of the cluster', () => {
+  it("a DO loop of advisory locks is refused before it takes one; another project's calls keep working", { timeout: 120_000 }, async () => {
+    const quiet = await victim.measure(30);
+    // Fills the lock table to its last entry and keeps it full (each lock survives its own
+    // exception block; only the one that did not fit is given back), for 4 s.
+    const fill = `DO $$ BEGIN
+      FOR i IN 1..100000000 LOOP
+        BEGIN PERFORM pg_advisory_xact_lock(i); EXCEPTION WHEN out_of_memory THEN EXIT; END;
+      END LOOP;
+      PERFORM pg_sleep(4);
+    END $$`;
+    const { figures: attacked, outcomes } = await whileAttacking(() => asAttacker.run(fill), () => victim.measure(30));
+    expectUnharmed(quiet, attacked, `${outcomes.length} advisory-lock fills`);
+    expect(outcomes.length).toBeGreaterThan(0);
+    for (const outcome of outcomes) expect(outcome).toEqual({ code: 'FORBIDDEN', message: 'permission denied for function pg_advisory_xact_lock' });
+  });
+
+  it('every advisory-lock function and every way to create a large object is refused', async () => {
+    const advisory = ['pg_advisory_lock(1)', 'pg_advisory_lock(1, 2)', 'pg_advisory_lock_shared(1)', 'pg_try_advisory_lock(1)', 'pg_try_advisory_lock_shared(1, 2)',
+      'pg_advisory_xact_lock(1, 2)', 'pg_advisory_xact_lock_shared(1)', 'pg_try_advisory_xact_lock(1)', 'pg_try_advisory_xact_lock_shared(1)', 'pg_advisory_unlock(1)', 'pg_advisory_unlock_all()'];
+    for (const call of advisory) await asAttacker.refused([`select ${call}`, 'FORBIDDEN', /^permission denied for function pg_(try_)?advisory_/]);
+    for (const call of [`lo_create(0)`, `lo_creat(-1)`, `lo_from_bytea(0, 'x')`]) await asAttacker.refused([`select ${call}`, 'FORBIDDEN', /^permission denied for function lo_/]);
+    expect(Number((await su.query(`SELECT count(*) AS n FROM pg_largeobject_metadata WHERE lomowner = to_regrole($1)`, [`p_${attacker.id}_login`])).rows[0].n)).toBe(0);
+  });
+
+  it('deleteProject removes a project that holds 30,000 large objects (made before creating them was refused)', { timeout: 120_000 }, async () => {
+    const hoarder = await createTestProject(t);
+    const login = `p_${hoarder.id}_login`;
+    // As the project's login role once could: one statement, one large object each.
+    await su.query('BEGIN');
+    await su.query(`GRANT EXECUTE ON FUNCTION lo_create(oid) TO "${login}"`);
+    await su.query(`SET LOCAL ROLE "${login}"`);
+    await su.query(`SELECT count(lo_create(0)) FROM generate_series(1, 30000)`);
+    await su.query('RESET ROLE');
+    await su.query(`REVOKE EXECUTE ON FUNCTION lo_create(oid) FROM "${login}"`);
+    await su.query('COMMIT');
+    const deleted = await t.gql(`mutation ($id: ID!, $name: String!) { deleteProject(id: $id, confirmName: $name) }`, { id: hoarder.id, name: hoarder.name });
+    expect(deleted.errors).toBeUndefined();
+    expect(deleted.data).toEqual({ deleteProject: true });
+    expect((await su.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [login])).rowCount).toBe(0);
+    expect(Number((await su.query(`SELECT count(*) AS n FROM pg_largeobject_metadata m WHERE NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = m.lomowner)`)).rows[0].n)).toBe(0);
+  });
+});
+
+describe('point 3: when the lock table is full anyway', () => {
+  it("another project's call gets UNAVAILABLE, not a masked 500", { timeout: 60_000 }, async () => {
+    // A cluster of its own in the machine run (the logical one), since this fills the lock table
+    // of the whole cluster: as a session of another database or a superuser still can.
+    const { t: own, databaseUrl: ownUrl } = await startServerInMode('logical');
+    const bystander = await createTestProject(own);
+    await own.ok(CREATE_TABLE, { p: bystander.id, input: { name: 'notes', columns: [{ name: 'v', type: 'TEXT' }] } }, bystander.token);
+    const filler = await superuserClient(ownUrl);
+    await filler.query('BEGIN');
+    // Every lock it can take, kept until its ROLLBACK (each survives its own exception block).
+    await filler.query(`DO $$ BEGIN
+      FOR i IN 1..100000000 LOOP
+        BEGIN PERFORM pg_advisory_xact_lock(i); EXCEPTION WHEN out_of_memory THEN EXIT; END;
+      END LOOP;
+    END $$`);
+    const result = await own.gql(`mutation ($p: ID!) { insertRows(projectId: $p, table: "notes", rows: [{ v: "x" }]) }`, { p: bystander.id }, bystander.token);
+    await filler.query('ROLLBACK');
+    expect(result.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^the database is out of shared memory for locks right now/), extensions: { code: 'UNAVAILABLE' } });
+    expect(result.status).toBe(503);
   });
 });

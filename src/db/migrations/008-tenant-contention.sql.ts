@@ -1,5 +1,5 @@
 /**
- * What one tenant could hold that every other project needs (issue 14, point 1).
+ * What one tenant could hold that every other project needs (issue 14, points 1 and 3).
  *
  * - The commit stamp (trigger capture) takes `paige.change_commit_lock` EXCLUSIVE until its
  *   transaction ends. It is a deferred trigger so that this is the commit itself, but
@@ -17,6 +17,11 @@
  *     always spells it) or PREPARE (PREPARE TRANSACTION also fires deferred triggers and would
  *     keep the lock until COMMIT PREPARED).
  *   Refused with SQLSTATE 55000, which raw SQL reports as BAD_USER_INPUT.
+ * - Postgres' lock table is one per cluster, sized max_locks_per_transaction × connections, and
+ *   a lock Postgres cannot fit in it fails whatever asked for it ("out of shared memory", 53200),
+ *   in every database. Advisory locks (one entry per key, as many keys as a DO loop likes) and
+ *   large objects (DROP OWNED takes a lock per object, so 30,000 of them made the project
+ *   undeletable) are taken from PUBLIC. The platform is a superuser: it keeps both.
  */
 export const tenantContention = /* SQL */ `
 CREATE FUNCTION paige.stamp_allowed(marked boolean) RETURNS boolean
@@ -61,4 +66,18 @@ BEGIN
 END
 $fn$;
 
+DO $revoke$
+DECLARE
+  fn regprocedure;
+BEGIN
+  FOR fn IN
+    SELECT p.oid::regprocedure FROM pg_proc p
+     WHERE p.pronamespace = 'pg_catalog'::regnamespace
+       AND (p.proname LIKE 'pg\\_%advisory\\_%'
+            OR p.proname IN ('lo_create', 'lo_creat', 'lo_from_bytea', 'lo_import'))
+  LOOP
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', fn);
+  END LOOP;
+END
+$revoke$;
 `;
