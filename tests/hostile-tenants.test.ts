@@ -7,6 +7,7 @@ import { loginRoleClient, superuserClient } from './support/postgres.js';
 import { CREATE_TABLE } from './support/rows.js';
 import { createTestProject, type TestProjectHandle, type TestServer } from './support/server.js';
 import { expectUnharmed, startVictim, type Victim } from './support/victim.js';
+import { ROW_CHANGES, subscribe } from './support/subscriptions.js';
 
 /**
  * Issue 14: one tenant must not slow or stop another. Each attack runs with one project's key
@@ -174,5 +175,35 @@ describe('point 3: when the lock table is full anyway', () => {
     await filler.query('ROLLBACK');
     expect(result.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^the database is out of shared memory for locks right now/), extensions: { code: 'UNAVAILABLE' } });
     expect(result.status).toBe(503);
+  });
+});
+
+describe('point 8: a jsonb value nested 10,000 levels deep (raw SQL can write one; the API writes at most 200)', () => {
+  const deep = `(repeat('[', 10000) || repeat(']', 10000))::jsonb`;
+  const tooDeep = (levels: number) => new RegExp(`a JSON value nested ${levels} levels deep cannot be returned \\(at most 1000\\): select a part of it`);
+
+  it.each(['triggers', 'logical'] as const)('is a clear error from sql, rows and rowChanges, and capture goes on (%s capture)', { timeout: 60_000 }, async (mode) => {
+    const server = mode === 'triggers' ? t : (await startServerInMode('logical')).t;
+    const project = await createTestProject(server);
+    const as = sqlAs(server, project);
+    await server.ok(CREATE_TABLE, { p: project.id, input: { name: 'docs', columns: [{ name: 'title', type: 'TEXT' }, { name: 'doc', type: 'JSONB' }] } }, project.token);
+    const events = await subscribe(server, project.token, ROW_CHANGES, { p: project.id, t: 'docs' });
+
+    // Brackets inside strings are text, not depth.
+    expect((await as.ok(`select jsonb_build_array(repeat('[', 5000), '"[') as v`)).rows[0]!.v).toEqual(['['.repeat(5000), '"[']);
+    const read = await as.run(`select ${deep} as v`);
+    expect(read.errors?.[0]).toMatchObject({ message: expect.stringMatching(tooDeep(10000)), extensions: { code: 'BAD_USER_INPUT', column: 'v', limit: 1000 } });
+    await as.ok(`insert into docs (title, doc) values ('deep', ${deep})`);
+    await as.ok(`insert into docs (title, doc) values ('after', '[[1]]')`);
+
+    const [first, second] = await events.waitFor(2, 15_000);
+    expect(first!.errors?.[0]).toMatchObject({ message: expect.stringMatching(tooDeep(10001)), extensions: { code: 'BAD_USER_INPUT' } });
+    expect(second!.errors).toBeUndefined();
+    expect(second!.data.rowChanges).toMatchObject({ op: 'INSERT', row: { title: 'after', doc: [[1]] } });
+
+    const rows = await server.gql(`query ($p: ID!) { project(id: $p) { table(name: "docs") { rows { nodes } } } }`, { p: project.id }, project.token);
+    expect(rows.errors?.[0]).toMatchObject({ message: expect.stringMatching(tooDeep(10000)), extensions: { code: 'BAD_USER_INPUT', column: 'doc' } });
+    // What the error suggests works.
+    expect((await as.ok(`select doc #> '{0,0,0}' is not null as deep, length(doc::text) as chars from docs where title = 'deep'`)).rows).toEqual([{ deep: true, chars: 20000 }]);
   });
 });
