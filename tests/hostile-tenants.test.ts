@@ -207,3 +207,15 @@ describe('point 8: a jsonb value nested 10,000 levels deep (raw SQL can write on
     expect((await as.ok(`select doc #> '{0,0,0}' is not null as deep, length(doc::text) as chars from docs where title = 'deep'`)).rows).toEqual([{ deep: true, chars: 20000 }]);
   });
 });
+
+describe('point 8: statistics of other projects and of the platform', () => {
+  it("row counts, write counters and sizes in pg_stat_* and pg_statio_* are refused", async () => {
+    const views = ['pg_stat_all_tables', 'pg_stat_user_tables', 'pg_stat_sys_tables', 'pg_stat_xact_all_tables', 'pg_stat_xact_user_tables', 'pg_statio_all_tables',
+      'pg_statio_user_tables', 'pg_stat_all_indexes', 'pg_stat_user_indexes', 'pg_statio_all_indexes', 'pg_statio_all_sequences', 'pg_stat_user_functions', 'pg_stat_xact_user_functions'];
+    for (const view of views) await asAttacker.refused([`select * from ${view}`, 'FORBIDDEN', new RegExp(`^permission denied for view ${view}$`)]);
+    // The functions behind them, called straight with another table's oid.
+    for (const fn of ['pg_stat_get_live_tuples', 'pg_stat_get_tuples_inserted', 'pg_stat_get_xact_tuples_inserted', 'pg_stat_get_blocks_fetched', 'pg_stat_get_numscans', 'pg_stat_get_last_autovacuum_time']) {
+      await asAttacker.refused([`select ${fn}((select oid from pg_class where relname = 'change_log'))`, 'FORBIDDEN', new RegExp(`^permission denied for function ${fn}$`)]);
+    }
+  });
+});

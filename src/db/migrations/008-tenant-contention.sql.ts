@@ -1,5 +1,5 @@
 /**
- * What one tenant could hold that every other project needs (issue 14, points 1 and 3).
+ * What one tenant could hold that every other project needs (issue 14, points 1, 3 and 8).
  *
  * - The commit stamp (trigger capture) takes `paige.change_commit_lock` EXCLUSIVE until its
  *   transaction ends. It is a deferred trigger so that this is the commit itself, but
@@ -22,6 +22,9 @@
  *   in every database. Advisory locks (one entry per key, as many keys as a DO loop likes) and
  *   large objects (DROP OWNED takes a lock per object, so 30,000 of them made the project
  *   undeletable) are taken from PUBLIC. The platform is a superuser: it keeps both.
+ * - The statistics views and functions (pg_stat_all_tables and relatives, pg_stat_get_*(oid))
+ *   showed every project's row counts and write counters and the platform's table sizes to any
+ *   role; they are taken from PUBLIC too. SECURITY.md promises names only.
  */
 export const tenantContention = /* SQL */ `
 CREATE FUNCTION paige.stamp_allowed(marked boolean) RETURNS boolean
@@ -74,10 +77,23 @@ BEGIN
     SELECT p.oid::regprocedure FROM pg_proc p
      WHERE p.pronamespace = 'pg_catalog'::regnamespace
        AND (p.proname LIKE 'pg\\_%advisory\\_%'
-            OR p.proname IN ('lo_create', 'lo_creat', 'lo_from_bytea', 'lo_import'))
+            OR p.proname IN ('lo_create', 'lo_creat', 'lo_from_bytea', 'lo_import')
+            -- Per table, index, sequence and function (an oid); not the per-database or per-backend ones.
+            OR (p.proname LIKE 'pg\\_stat\\_get\\_%' AND p.proargtypes = '26'::oidvector
+                AND p.proname NOT LIKE 'pg\\_stat\\_get\\_db\\_%' AND p.proname NOT LIKE 'pg\\_stat\\_get\\_subscription%'))
   LOOP
     EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', fn);
   END LOOP;
 END
 $revoke$;
+
+REVOKE SELECT ON
+  pg_catalog.pg_stat_all_tables, pg_catalog.pg_stat_user_tables, pg_catalog.pg_stat_sys_tables,
+  pg_catalog.pg_stat_xact_all_tables, pg_catalog.pg_stat_xact_user_tables, pg_catalog.pg_stat_xact_sys_tables,
+  pg_catalog.pg_statio_all_tables, pg_catalog.pg_statio_user_tables, pg_catalog.pg_statio_sys_tables,
+  pg_catalog.pg_stat_all_indexes, pg_catalog.pg_stat_user_indexes, pg_catalog.pg_stat_sys_indexes,
+  pg_catalog.pg_statio_all_indexes, pg_catalog.pg_statio_user_indexes, pg_catalog.pg_statio_sys_indexes,
+  pg_catalog.pg_statio_all_sequences, pg_catalog.pg_statio_user_sequences, pg_catalog.pg_statio_sys_sequences,
+  pg_catalog.pg_stat_user_functions, pg_catalog.pg_stat_xact_user_functions
+FROM PUBLIC;
 `;

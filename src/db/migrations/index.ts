@@ -22,5 +22,5 @@ export const migrations: Migration[] = [
   { version: 5, name: 'API key last use', sql: apiKeyUse },
   { version: 6, name: 'capture from the write-ahead log', sql: logicalCapture },
   { version: 7, name: 'same events in both capture modes, actor rows pruned', sql: captureParity },
-  { version: 8, name: 'no tenant holds the commit lock', sql: tenantContention },
+  { version: 8, name: 'no tenant holds the commit lock or fills the lock table; statistics kept to the platform', sql: tenantContention },
 ];
