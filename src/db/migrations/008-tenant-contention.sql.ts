@@ -25,8 +25,19 @@
  * - The statistics views and functions (pg_stat_all_tables and relatives, pg_stat_get_*(oid))
  *   showed every project's row counts and write counters and the platform's table sizes to any
  *   role; they are taken from PUBLIC too. SECURITY.md promises names only.
+ * - The platform's NOTIFY channels are named after the platform secret
+ *   (`paige.notify_channel(base)`, src/db/notify-channels.ts): a tenant's 380,000 forged
+ *   notifications on paige_metadata, each answered by every process, delayed another project's
+ *   insertRows to 4.8 s. The stamp and the outside-DDL trigger notify the new names.
  */
 export const tenantContention = /* SQL */ `
+CREATE FUNCTION paige.notify_channel(base text) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT base || '_' || substr(encode(sha256(convert_to(s.value || ':notify-channels', 'UTF8')), 'hex'), 1, 16)
+    FROM paige.settings s WHERE s.key = 'role_secret';
+$fn$;
+REVOKE ALL ON FUNCTION paige.notify_channel(text) FROM PUBLIC;
+
 CREATE FUNCTION paige.stamp_allowed(marked boolean) RETURNS boolean
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -45,7 +56,7 @@ END
 $fn$;
 REVOKE ALL ON FUNCTION paige.stamp_allowed(boolean) FROM PUBLIC;
 
-/** As in 007, refusing a stamp fired before the commit in a session that is not the platform's. */
+/** As in 007, refusing a stamp fired before the commit in a session that is not the platform's; the channel named after the secret. */
 CREATE OR REPLACE FUNCTION paige.stamp_commit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -64,7 +75,7 @@ BEGIN
   UPDATE paige.change_commits
      SET seq = nextval('paige.change_commit_seq'), committed_at = clock_timestamp(), actor = written_by
    WHERE xid = NEW.xid;
-  PERFORM pg_notify('paige_changes', '');
+  PERFORM pg_notify(paige.notify_channel('paige_changes'), '');
   RETURN NULL;
 END
 $fn$;
@@ -86,6 +97,39 @@ BEGIN
   END LOOP;
 END
 $revoke$;
+
+/** As in 006, notifying the metadata channel named after the secret. */
+CREATE OR REPLACE FUNCTION paige.follow_outside_alter() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  changed record;
+BEGIN
+  IF current_setting('paige.api_ddl', true) = 'on' THEN
+    RETURN;
+  END IF;
+  FOR changed IN
+    SELECT DISTINCT d.command_tag, c.oid AS rel, n.nspname AS schema_name, c.relname AS table_name
+      FROM pg_event_trigger_ddl_commands() d
+      JOIN pg_class c ON c.oid = d.objid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     -- Any object_type: RENAME COLUMN reports 'table column' (objid is still the table's oid).
+     WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p')
+       AND EXISTS (SELECT 1 FROM paige.projects p WHERE p.schema_name = n.nspname)
+  LOOP
+    IF changed.command_tag = 'CREATE TABLE' THEN
+      PERFORM set_config('paige.api_ddl', 'on', true);
+      PERFORM paige.attach_capture(changed.schema_name, changed.table_name);
+      PERFORM set_config('paige.api_ddl', '', true);
+      PERFORM paige.record_table_change(changed.schema_name, changed.table_name, 'CREATED', NULL);
+    ELSIF paige.capture_mode() = 'logical' OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = changed.rel AND t.tgname = 'paige_capture_insert') THEN
+      PERFORM paige.record_table_change(changed.schema_name, changed.table_name, 'ALTERED', NULL);
+    ELSE
+      CONTINUE;
+    END IF;
+    PERFORM pg_notify(paige.notify_channel('paige_metadata'), paige.metadata_payload('tables', changed.schema_name));
+  END LOOP;
+END
+$fn$;
 
 REVOKE SELECT ON
   pg_catalog.pg_stat_all_tables, pg_catalog.pg_stat_user_tables, pg_catalog.pg_stat_sys_tables,
