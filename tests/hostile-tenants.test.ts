@@ -209,6 +209,15 @@ describe('point 8: a jsonb value nested 10,000 levels deep (raw SQL can write on
   });
 });
 
+describe('point 8: WAL messages', () => {
+  // Revoked by migration 006 (issue 13); the non-transactional form wrote 1.9 GB of WAL in 4 s.
+  it('pg_logical_emit_message is refused in every form', async () => {
+    for (const call of [`pg_logical_emit_message(false, 'x', repeat('x', 1000000))`, `pg_logical_emit_message(true, 'paige.actor', '{}')`, `pg_logical_emit_message(false, 'x', '\\x00'::bytea)`]) {
+      await asAttacker.refused([`select ${call}`, 'FORBIDDEN', /^permission denied for function pg_logical_emit_message$/]);
+    }
+  });
+});
+
 describe('point 8: statistics of other projects and of the platform', () => {
   it("row counts, write counters and sizes in pg_stat_* and pg_statio_* are refused", async () => {
     const views = ['pg_stat_all_tables', 'pg_stat_user_tables', 'pg_stat_sys_tables', 'pg_stat_xact_all_tables', 'pg_stat_xact_user_tables', 'pg_statio_all_tables',
