@@ -174,7 +174,7 @@ describe('point 3: when the lock table is full anyway', () => {
     END $$`);
     const result = await own.gql(`mutation ($p: ID!) { insertRows(projectId: $p, table: "notes", rows: [{ v: "x" }]) }`, { p: bystander.id }, bystander.token);
     await filler.query('ROLLBACK');
-    expect(result.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^the database is out of shared memory for locks right now/), extensions: { code: 'UNAVAILABLE' } });
+    expect(result.errors?.[0]).toMatchObject({ message: 'the database is out of memory right now (out of shared memory: another session may hold very many locks); try again shortly', extensions: { code: 'UNAVAILABLE' } });
     expect(result.status).toBe(503);
   });
 });
