@@ -5,6 +5,7 @@ import { Metrics } from './metrics.js';
 import { Database } from './db/database.js';
 import { MetadataCache } from './db/metadata-cache.js';
 import { LISTENER_APP_PREFIX, readMetadataTags } from './db/metadata-notify.js';
+import { readNotifyChannels } from './db/notify-channels.js';
 import { PgSubscriber } from './db/pg-subscriber.js';
 import { ProjectSqlPools } from './db/project-sql.js';
 import { CaptureStatusReader, readCaptureState, type CaptureMode } from './db/capture-mode.js';
@@ -66,7 +67,8 @@ export async function openAppServices(config: Config, log: Logger, options: Open
     const mode = options.decideCapture ? await prepareCapture(setup, config.capture) : (await readCaptureState(db.pool)).mode;
     if (options.decideCapture) log.info(`capture: ${mode === 'logical' ? 'from the write-ahead log (logical decoding)' : 'by triggers'}`);
     const subscriber = new PgSubscriber({ url: db.url, log, applicationPrefix: LISTENER_APP_PREFIX });
-    const metadata = new MetadataCache(await readMetadataTags(db.pool), subscriber, log, metrics);
+    const channels = await readNotifyChannels(db.pool);
+    const metadata = new MetadataCache(await readMetadataTags(db.pool), channels, subscriber, log, metrics);
     await metadata.watch();
     await subscriber.start();
     const apiKeyUsage = new ApiKeyUsage(db.url, log);
@@ -77,7 +79,7 @@ export async function openAppServices(config: Config, log: Logger, options: Open
       db,
       subscriber,
       metadata,
-      changes: new ChangeHub({ url: db.url, subscriber, log, metrics, retentionHours: config.changeRetentionHours, fromWal: mode === 'logical' }),
+      changes: new ChangeHub({ url: db.url, subscriber, changesChannel: channels.changes, log, metrics, retentionHours: config.changeRetentionHours, fromWal: mode === 'logical' }),
       projectSql: new ProjectSqlPools(db.pool, db.url),
       authenticate: createAuthenticator(options.adminToken ?? `unusable-${randomBytes(24).toString('hex')}`, metadata, db.pool, apiKeyUsage),
       apiKeyUsage,

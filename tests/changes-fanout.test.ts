@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { Arrivals } from './support/arrivals.js';
 import { leftover } from './support/leftovers.js';
 import { capturedSoFar } from './support/capture-modes.js';
-import { superuserClient } from './support/postgres.js';
+import { asSuperuser, superuserClient } from './support/postgres.js';
+import { readNotifyChannels } from '../src/db/notify-channels.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
 import { ChangeHub } from '../src/live/change-hub.js';
@@ -62,7 +63,8 @@ describe('fan-out', () => {
     const metrics = new Metrics();
     const subscriber = new PgSubscriber({ url: inject('databaseUrl'), log, applicationPrefix: 'paige-db-test-' });
     await subscriber.start();
-    const hub = new ChangeHub({ url: inject('databaseUrl'), subscriber, log, metrics, retentionHours: 24, maxQueued: 3, batchSize: 1, fromWal: t.server.services.capture.mode === 'logical' });
+    const { changes: changesChannel } = await asSuperuser(readNotifyChannels);
+    const hub = new ChangeHub({ url: inject('databaseUrl'), subscriber, changesChannel, log, metrics, retentionHours: 24, maxQueued: 3, batchSize: 1, fromWal: t.server.services.capture.mode === 'logical' });
     try {
       const stalled = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });
       const reading = await hub.subscribeRows({ schema: project.schema, table: 'notes', where: null, whereKey: '' });

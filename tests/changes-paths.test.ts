@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import type pg from 'pg';
 import { createDbServices } from '../src/dbservices/index.js';
 import { superuserClient } from './support/postgres.js';
+import { readNotifyChannels } from '../src/db/notify-channels.js';
 import { Arrivals } from './support/arrivals.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { rowApi } from './support/rows.js';
@@ -81,7 +82,8 @@ describe('the wake-up', () => {
     const heard: pg.Notification[] = [];
     // Other test files write to the same database: keep only this writer's notifications.
     listener.on('notification', (n) => n.processId === pid && heard.push(n));
-    await listener.query('LISTEN paige_changes');
+    const { changes: channel } = await readNotifyChannels(listener);
+    await listener.query(`LISTEN ${channel}`);
     const schema = `"${project.schema}"`;
     await writer.query('BEGIN');
     await writer.query(`INSERT INTO ${schema}.orders (sku, qty) SELECT 'tx-' || g, g FROM generate_series(1, 3) g`);
@@ -95,7 +97,7 @@ describe('the wake-up', () => {
     await writer.query('ROLLBACK');
     await writer.query(`UPDATE ${schema}.orders SET qty = 0 WHERE false`);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(heard.map((n) => [n.channel, n.payload])).toEqual([['paige_changes', '']]);
+    expect(heard.map((n) => [n.channel, n.payload])).toEqual([[channel, '']]);
   });
 
   it("comes from the capture leader alone, never from a writer's transaction (capture from the WAL)", async () => {
@@ -105,7 +107,8 @@ describe('the wake-up', () => {
     const pid = (await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
     const heard = new Arrivals<pg.Notification>();
     listener.on('notification', (n) => heard.push(n));
-    await listener.query('LISTEN paige_changes');
+    const { changes: channel } = await readNotifyChannels(listener);
+    await listener.query(`LISTEN ${channel}`);
     const leaders = async () =>
       (await listener.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'paige-db-capture'`)).rows.map((row) => row.pid as number);
     const sub = await subscribeToTable('orders', { where: { sku: { _like: 'wal-%' } } });

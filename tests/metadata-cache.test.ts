@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { METADATA_ACK_CHANNEL } from '../src/db/metadata-notify.js';
+import { readNotifyChannels, type NotifyChannels } from '../src/db/notify-channels.js';
 import { Arrivals } from './support/arrivals.js';
 import { leftover } from './support/leftovers.js';
 import { createTestProject, startTestServer, wireOf, type TestProjectHandle, type TestServer } from './support/server.js';
@@ -167,18 +167,37 @@ describe('two servers on one database', () => {
     expectError(await b.gql(`mutation ($p: ID!) { insertRows(projectId: $p, table: "kept", rows: [{ a: "x" }]) }`, { p: other.id }), 'NOT_FOUND', `project "${other.id}" not found`);
   });
 
-  it('a notification anyone can send only makes the cache read again', async () => {
+  it("a tenant's notification on the channel names it can guess reaches no process", async () => {
+    await onA.createTable({ name: 'unreached', columns: [{ name: 'a', type: 'TEXT' }] });
+    await onA.page('unreached');
+    const dropped = (await a.metrics()).paige_metadata_cache_drops_total!;
+    const channels = await platformChannels();
+    const acks = await notificationsOn(channels.metadataAck);
+    // A payload it could have seen (a valid tag), on the names the channels had before issue 14.
+    const replayed = metadataOf(a).tags.payloadOf({ kind: 'tables', schema: project.schema });
+    await a.ok(SQL, { p: project.id, text: `SELECT pg_notify('paige_metadata', $1), pg_notify('paige_metadata_ack', 'x ' || $1)`, params: [replayed] }, project.token);
+    // Then a marker on the real channel: its ack comes after anything sent before it was handled.
+    const marker = metadataOf(a).tags.payloadOf({ kind: 'key', keyId: 'no-such-key' });
+    await (await superuserClient(database)).query(`SELECT pg_notify($1, $2)`, [channels.metadata, marker]);
+    await acks.first(1, "A's acknowledgement of the marker", (notification) => notification.endsWith(` ${marker}`));
+    expect(acks.items.filter((notification) => notification.includes(replayed))).toEqual([]);
+    expect((await a.metrics()).paige_metadata_cache_drops_total!).toBe(dropped);
+    expect(await recordStatements(a, () => onA.page('unreached'))).toHaveLength(1);
+  });
+
+  it('a notification on the platform channel, even a replayed one, only makes the cache read again', async () => {
     await onA.createTable({ name: 'forged', columns: [{ name: 'a', type: 'TEXT' }] });
     await onA.page('forged');
     expect(await recordStatements(a, () => onA.page('forged'))).toHaveLength(1);
     const dropped = (await a.metrics()).paige_metadata_cache_drops_total!;
+    const channels = await platformChannels();
     // A's listener answers every well-formed notification once it has acted on it.
-    const acks = await notificationsOn(METADATA_ACK_CHANNEL);
-    // As the project's own login role, through raw SQL: a tenant can NOTIFY any channel. Garbage is
-    // ignored; a payload it saw go by (replayed here) names the schema's tables, which are dropped.
+    const acks = await notificationsOn(channels.metadataAck);
+    // Were the channel reached (by someone who knows the secret): garbage is ignored; a payload
+    // seen go by (replayed here) names the schema's tables, which are dropped.
     const replayed = metadataOf(a).tags.payloadOf({ kind: 'tables', schema: project.schema });
-    await a.ok(SQL, { p: project.id, text: `SELECT pg_notify('paige_metadata', 'nonsense'), pg_notify('paige_metadata', $1)`, params: [replayed] }, project.token);
-    const ack = `${METADATA_ACK_CHANNEL} ${a.server.services.subscriber.applicationName} ${replayed}`;
+    await (await superuserClient(database)).query(`SELECT pg_notify($1, 'nonsense'), pg_notify($1, $2)`, [channels.metadata, replayed]);
+    const ack = `${channels.metadataAck} ${a.server.services.subscriber.applicationName} ${replayed}`;
     await acks.first(1, "A's acknowledgement of the replayed payload", (notification) => notification === ack);
     expect((await a.metrics()).paige_metadata_cache_drops_total!).toBeGreaterThan(dropped);
     const after = await recordStatements(a, async () => expect((await onA.page('forged')).nodes).toEqual([]));
@@ -188,13 +207,14 @@ describe('two servers on one database', () => {
   });
 
   it('a session that LISTENs learns that metadata changed, never which project, table or key', async () => {
-    const payloads = await notificationsOn('paige_metadata', 'paige_metadata_ack');
+    const channels = await platformChannels();
+    const payloads = await notificationsOn(channels.metadata, channels.metadataAck);
     await onA.createTable({ name: 'watched', columns: [{ name: 'a', type: 'TEXT' }] });
     const { createApiKey } = await a.ok(CREATE_KEY, { p: project.id });
     await a.ok(REVOKE_KEY, { id: createApiKey.apiKey.id });
-    await payloads.first(2, 'two notifications on paige_metadata', (p) => p.startsWith('paige_metadata '));
+    await payloads.first(2, 'two notifications on the metadata channel', (p) => p.startsWith(`${channels.metadata} `));
     for (const payload of payloads.items) {
-      expect(payload).toMatch(/^(paige_metadata [A-Za-z0-9_-]{16}#[0-9a-f]{12}|paige_metadata_ack paige-db-listener-\S+ [A-Za-z0-9_-]{16}#[0-9a-f]{12})$/);
+      expect(payload).toMatch(/^(paige_metadata_[0-9a-f]{16} [A-Za-z0-9_-]{16}#[0-9a-f]{12}|paige_metadata_ack_[0-9a-f]{16} paige-db-listener-\S+ [A-Za-z0-9_-]{16}#[0-9a-f]{12})$/);
       for (const secret of [project.id, project.schema, 'watched', createApiKey.apiKey.id]) expect(payload).not.toContain(secret);
     }
   });
@@ -234,6 +254,11 @@ describe("with B's listener down", () => {
     expect(await recordStatements(b, () => onB.page('outage'))).toHaveLength(1);
   }, 30_000);
 });
+
+/** The channels of this database, as the platform (and only it) can name them. */
+async function platformChannels(): Promise<NotifyChannels> {
+  return readNotifyChannels(await superuserClient(database));
+}
 
 /** The notifications on `channels` ("<channel> <payload>") that a superuser session hears from now on. */
 async function notificationsOn(...channels: string[]): Promise<Arrivals<string>> {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from './pool.js';
-import { listenersColumn, METADATA_CHANNEL, type MetadataAnnouncement } from './metadata-notify.js';
+import { listenersColumn, notifyMetadata, type MetadataAnnouncement } from './metadata-notify.js';
 
 export interface ApiKey {
   id: string;
@@ -59,7 +59,7 @@ export async function recordApiKeyUse(db: Queryable, id: string): Promise<void> 
 export async function deleteApiKey(db: Queryable, id: string, announcement: MetadataAnnouncement): Promise<boolean> {
   const { rows } = await db.query<{ listeners: string[] }>(
     /* SQL */ `WITH gone AS (DELETE FROM paige.api_keys WHERE id = $1 RETURNING id)
-               SELECT pg_notify('${METADATA_CHANNEL}', $2), ${listenersColumn} FROM gone`,
+               SELECT pg_notify(${notifyMetadata}, $2), ${listenersColumn} FROM gone`,
     [id, announcement.payload],
   );
   announcement.listeners = rows[0]?.listeners ?? [];

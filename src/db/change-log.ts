@@ -5,7 +5,6 @@ import { parseLsn } from './pgoutput.js';
 import type { Actor } from '../domain/actor.js';
 import type { PageSnapshot } from './page-snapshot.js';
 
-export { CHANGES_CHANNEL } from './sql/change-log.sql.js';
 
 /** What a row change did (CLEAR: every row went at once, by TRUNCATE). */
 export type RowOp = 'INSERT' | 'UPDATE' | 'DELETE' | 'CLEAR';

@@ -5,13 +5,12 @@ import type { TableInfo } from '../domain/tables.js';
 import type { ApiKey } from './api-keys.js';
 import {
   DeliveryAcks,
-  METADATA_ACK_CHANNEL,
-  METADATA_CHANNEL,
   tagOfPayload,
   type MetadataAnnouncement,
   type MetadataChange,
   type MetadataTags,
 } from './metadata-notify.js';
+import type { NotifyChannels } from './notify-channels.js';
 import type { PgSubscriber } from './pg-subscriber.js';
 import { projectNames, type Project } from './projects.js';
 
@@ -48,6 +47,7 @@ export class MetadataCache {
 
   constructor(
     readonly tags: MetadataTags,
+    private readonly channels: NotifyChannels,
     private readonly subscriber: PgSubscriber,
     private readonly log: Logger,
     metrics: Metrics,
@@ -66,11 +66,11 @@ export class MetadataCache {
    */
   async watch(): Promise<void> {
     this.subscriber.onListening((listening) => this.setListening(listening));
-    await this.subscriber.subscribe(METADATA_CHANNEL, (payload) => {
+    await this.subscriber.subscribe(this.channels.metadata, (payload) => {
       this.notified(payload);
-      if (tagOfPayload(payload)) void this.subscriber.notify(METADATA_ACK_CHANNEL, `${this.subscriber.applicationName} ${payload}`).catch(() => {});
+      if (tagOfPayload(payload)) void this.subscriber.notify(this.channels.metadataAck, `${this.subscriber.applicationName} ${payload}`).catch(() => {});
     });
-    await this.subscriber.subscribe(METADATA_ACK_CHANNEL, (ack) => this.acks.received(ack));
+    await this.subscriber.subscribe(this.channels.metadataAck, (ack) => this.acks.received(ack));
     this.setListening(this.subscriber.listening);
   }
 

@@ -2,22 +2,19 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Queryable } from './pool.js';
 import { readPlatformSecret } from './platform-secret.js';
+import { CHANNEL_BASES, notifyChannelSql } from './notify-channels.js';
 
 /**
- * The platform channel that tells every process's metadata cache what to drop. Sent inside the
- * transaction that changes the metadata, so Postgres delivers it if and only if that commits, to
- * every process listening at that moment. Any session (a tenant's raw SQL too) can NOTIFY any
- * channel, so a notification is only ever a reason to forget something: a forged one costs a
- * re-read, never a wrong answer.
+ * The platform channel that tells every process's metadata cache what to drop
+ * (NotifyChannels.metadata). Sent inside the transaction that changes the metadata, so Postgres
+ * delivers it if and only if that commits, to every process listening at that moment. Its name
+ * is derived from the platform secret, so a tenant cannot notify it; were it ever reached anyway,
+ * a notification is only a reason to forget something: a forged one costs a re-read, never a
+ * wrong answer. Each listener answers every metadata notification on NotifyChannels.metadataAck
+ * with "<its application_name> <payload>" once it has dropped the entry, so the process that made
+ * the change can wait for all of them before it answers (see DeliveryAcks).
  */
-export const METADATA_CHANNEL = 'paige_metadata';
-
-/**
- * Each listener answers every metadata notification here with "<its application_name> <payload>"
- * once it has dropped the entry, so the process that made the change can wait for all of them
- * before it answers (see DeliveryAcks).
- */
-export const METADATA_ACK_CHANNEL = 'paige_metadata_ack';
+export const notifyMetadata = notifyChannelSql(CHANNEL_BASES.metadata);
 
 /** Every process's listening connection has an application_name starting with this. */
 export const LISTENER_APP_PREFIX = 'paige-db-listener-';
@@ -66,7 +63,7 @@ export const listenersColumn = /* SQL */ `
     WHERE datname = current_database() AND application_name LIKE '${LISTENER_APP_PREFIX}%') AS listeners`;
 
 /** $1: the encoded change. Delivered at commit of the surrounding transaction. */
-const notifyMetadataSql = /* SQL */ `SELECT pg_notify('${METADATA_CHANNEL}', $1), ${listenersColumn}`;
+const notifyMetadataSql = /* SQL */ `SELECT pg_notify(${notifyMetadata}, $1), ${listenersColumn}`;
 
 /**
  * One change about to be made: its payload, and (once notified) the listeners that will receive

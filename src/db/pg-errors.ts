@@ -97,6 +97,8 @@ export function mapPgError(error: unknown): DomainError | undefined {
         : new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
     case '42501':
       return new DomainError('FORBIDDEN', error.message);
+    case '53200': // out of memory; "out of shared memory" is Postgres' lock table, one per cluster, full when this needed a lock
+      return new DomainError('UNAVAILABLE', `the database is out of memory right now (${error.message}: another session may hold very many locks); try again shortly`);
     case '57014':
       return new DomainError('BAD_USER_INPUT', 'the statement was cancelled: it ran longer than the statement timeout');
     case '25001': // active_sql_transaction: raw SQL such as VACUUM that cannot run in a transaction

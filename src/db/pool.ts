@@ -1,11 +1,12 @@
 import pg from 'pg';
+import { parseReturnableJson } from '../domain/json-depth.js';
 
 /**
  * Type parsers that keep every value exact. node-postgres would turn timestamptz into a
  * millisecond `Date` and jsonb through JSON.parse; here bigint and numeric stay strings (its
  * default), date stays `YYYY-MM-DD`, and timestamptz becomes ISO 8601 with its microseconds.
  */
-const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082, TIMESTAMPTZ: 1184, TIMESTAMP: 1114 } as const;
+const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082, TIMESTAMPTZ: 1184, TIMESTAMP: 1114, JSON: 114, JSONB: 3802 } as const;
 
 /**
  * '2024-05-01 12:30:00.123456+00' (TimeZone=UTC) → '2024-05-01T12:30:00.123456Z'. Years outside
@@ -30,6 +31,9 @@ const parsers = new Map<number, (value: string) => unknown>([
   [OID.DATE, identity],
   [OID.TIMESTAMP, identity],
   [OID.TIMESTAMPTZ, timestamptzToIso],
+  // A value too deep to serialise becomes a TooDeepJson, which the API answers with a clear error.
+  [OID.JSON, parseReturnableJson],
+  [OID.JSONB, parseReturnableJson],
 ]);
 
 export const exactTypes: pg.CustomTypesConfig = {
@@ -129,7 +133,7 @@ export function apiValueOfText(typeOid: number, text: string): unknown {
       return Number.isFinite(Number(text)) ? Number(text) : text;
     case TEXT_VALUE.JSON:
     case TEXT_VALUE.JSONB:
-      return JSON.parse(text) as unknown;
+      return parseReturnableJson(text);
     case OID.TIMESTAMPTZ:
       return timestamptzToIso(text);
     default:

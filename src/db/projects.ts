@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inTransaction, type Pool, type Queryable } from './pool.js';
 import { loginRolePassword, readPlatformSecret } from './platform-secret.js';
 import { quoteIdent } from './identifiers.js';
-import { createProjectRolesSql, dropProjectSql, projectNames, publishSchemaSql, terminateLoginSessionsSql, unpublishSchemaSql, type ProjectNames } from './sql/projects.sql.js';
+import { createProjectRolesSql, dropProjectSql, projectNames, publishSchemaSql, terminateLoginSessionsSql, unlinkLargeObjectsSql, unpublishSchemaSql, type ProjectNames } from './sql/projects.sql.js';
 import { apiDdlSql } from './sql/ddl.sql.js';
 import { createSystemTablesSql } from './sql/system-tables.sql.js';
 import { SYSTEM_TABLES } from '../domain/tables.js';
@@ -65,6 +65,8 @@ export async function createProject(pool: Pool, name: string): Promise<Project> 
 /** Deletes a project and everything Postgres holds for it: schema, tables, both roles, keys. */
 export async function deleteProject(pool: Pool, id: string, announcement?: MetadataAnnouncement): Promise<boolean> {
   const names = projectNames(id);
+  // Large objects first, a batch per transaction, so the drop below takes few locks.
+  while ((await pool.query<{ unlinked: number }>(unlinkLargeObjectsSql, [names.login])).rows[0]!.unlinked > 0);
   return inTransaction(pool, async (client) => {
     const { rowCount } = await client.query('DELETE FROM paige.projects WHERE id = $1', [id]);
     if (!rowCount) return false;

@@ -1,3 +1,4 @@
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../domain/json-depth.js';
 import { apiValueOfText } from './pool.js';
 
 /**
@@ -33,7 +34,11 @@ export interface TextForPostgres {
   typeOid: number;
 }
 
+const JSON_TYPES = new Set([114, 3802]);
+
 export function walValue(typeOid: number, text: string): { value: unknown } | TextForPostgres {
+  // JSON too deep for JSON.stringify, which the append uses: Postgres encodes it (and reads keep it from the API).
+  if (JSON_TYPES.has(typeOid) && jsonTextDepth(text) > MAX_JSON_DEPTH) return { text, typeOid };
   if (ENCODED_HERE.has(typeOid)) return { value: apiValueOfText(typeOid, text) };
   if (TEXT_AS_IS.has(typeOid)) return { value: text };
   if (typeOid === TIMESTAMP && PLAIN_TIMESTAMP.test(text)) return { value: text.replace(' ', 'T') };

@@ -17,6 +17,8 @@ export interface ChangeHubOptions {
   url: string;
   /** The process's one LISTEN connection: its wake-ups say the log has something new. */
   subscriber: PgSubscriber;
+  /** The channel those wake-ups come on (NotifyChannels.changes: named after the platform secret). */
+  changesChannel: string;
   log: Logger;
   metrics: Metrics;
   /** How long the log keeps entries for resuming subscribers; older ones are pruned. */
@@ -243,7 +245,7 @@ export class ChangeHub {
    * head. Commits in between are read at the first wake-up; none is skipped.
    */
   private async listen(): Promise<void> {
-    this.unlisten ??= await this.options.subscriber.subscribe(changeLog.CHANGES_CHANNEL, () => this.wake());
+    this.unlisten ??= await this.options.subscriber.subscribe(this.options.changesChannel, () => this.wake());
     this.position = changeLog.afterTransaction(await changeLog.readHead(this.pool));
   }
 

@@ -1,6 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import { GraphQLError, Kind, valueFromASTUntyped, type ValueNode } from 'graphql';
 import type { Context } from '../resolvers/context.js';
+import { TooDeepJson, tooDeepJsonError } from '../domain/json-depth.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -21,16 +22,25 @@ export const builder = new SchemaBuilder<{
 
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** A value too deep to serialise (src/domain/json-depth.ts) fails its field with a clear error. */
+function returnable(value: unknown, column?: string): unknown {
+  if (value instanceof TooDeepJson) throw tooDeepJsonError(value, column);
+  return value;
+}
+
 builder.scalarType('JSON', {
   description: 'Any JSON value.',
-  serialize: (value) => value,
+  serialize: (value) => returnable(value),
   parseValue: (value) => value,
   parseLiteral: (ast: ValueNode, variables) => valueFromASTUntyped(ast, variables ?? undefined),
 });
 
 builder.scalarType('JSONObject', {
   description: 'A row: { columnName: value }, values encoded losslessly (bigint and numeric as strings).',
-  serialize: (value) => value,
+  serialize: (value) => {
+    if (isObject(returnable(value))) for (const [column, item] of Object.entries(value)) returnable(item, column);
+    return value as JsonObject;
+  },
   parseValue: (value) => {
     if (!isObject(value)) throw new GraphQLError(`JSONObject must be an object, got ${JSON.stringify(value)}`);
     return value;

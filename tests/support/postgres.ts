@@ -36,11 +36,11 @@ export async function asSuperuser<T>(work: (client: pg.Client) => Promise<T>, ur
   }
 }
 
-/** A session of a project's own login role (what raw SQL from bot code runs as). */
-export async function loginRoleClient(projectId: string): Promise<pg.Client> {
+/** A session of a project's own login role (what raw SQL from bot code runs as), on this run's database or `databaseUrl`. */
+export async function loginRoleClient(projectId: string, databaseUrl = inject('databaseUrl')): Promise<pg.Client> {
   const names = projectNames(projectId);
-  const password = loginRolePassword(await asSuperuser(readPlatformSecret), names.login);
-  const url = new URL(inject('databaseUrl'));
+  const password = loginRolePassword(await asSuperuser(readPlatformSecret, databaseUrl), names.login);
+  const url = new URL(databaseUrl);
   url.username = names.login;
   url.password = password;
   return session(url.toString());

@@ -1,7 +1,9 @@
 import { quoteLiteral } from '../identifiers.js';
 
-/** The channel the commit stamp notifies (no payload) and every listener LISTENs on. */
-export const CHANGES_CHANNEL = 'paige_changes';
+import { CHANNEL_BASES, notifyChannelSql } from '../notify-channels.js';
+
+/** The channel the commit stamp and the append notify (no payload), named per database (src/db/notify-channels.ts). */
+const notifyChanges = notifyChannelSql(CHANNEL_BASES.changes);
 
 /**
  * Attaches capture to one table (migration 003): writes its own trigger function,
@@ -159,7 +161,7 @@ WITH given AS (
     FROM fresh f CROSS JOIN LATERAL ${decodedEntries('f.entries')}
   ON CONFLICT DO NOTHING
 )
-SELECT pg_notify('${CHANGES_CHANNEL}', '')`;
+SELECT pg_notify(${notifyChanges}, '')`;
 
 /**
  * Some entries of a transaction too large to append in one go, ahead of its commit: invisible to

@@ -46,6 +46,17 @@ export function dropProjectSql(names: ProjectNames): string {
   `;
 }
 
+/**
+ * $1 the login role. Unlinks up to LARGE_OBJECT_BATCH of its large objects (from before creating
+ * them was refused, migration 008): each takes a lock until its transaction ends, and DROP OWNED
+ * takes one per object, so 30,000 of them at once filled Postgres' lock table (shared by the
+ * cluster) and left the project undeletable. Run again until it unlinks none.
+ */
+export const LARGE_OBJECT_BATCH = 1000;
+export const unlinkLargeObjectsSql = /* SQL */ `
+  SELECT count(lo_unlink(m.oid))::int AS unlinked
+    FROM (SELECT oid FROM pg_largeobject_metadata WHERE lomowner = to_regrole($1) LIMIT ${LARGE_OBJECT_BATCH}) m`;
+
 export const terminateLoginSessionsSql = /* SQL */ `
   SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`;
 
