@@ -27,6 +27,10 @@ const changeColumns = /* SQL */ `
  * smallest values and names the rest in "omitted"), and the page cut after the entry that
  * reaches `pageBytes`, so a read holds at most about pageBytes + one entry. "fetched" is how many
  * the count limit let through: fewer came back when the bytes cut the page.
+ * NOTE: measuring a row means detoasting and printing it, and a window computes every row it is
+ * given: entries whose stored (compressed) sizes alone already pass `pageBytes` are dropped first,
+ * from their toast headers, so a page of large rows measures a few of them, not 1000. (A row's
+ * printed JSON is rarely smaller than its stored jsonb; where it is, the page is only shorter.)
  */
 const streamedPage = (limited: string, rowBytes: string, pageBytes: string) => /* SQL */ `
 SELECT q.* FROM (
@@ -34,8 +38,16 @@ SELECT q.* FROM (
          CASE WHEN cardinality(n.omitted) + cardinality(o.omitted) > 0 THEN ARRAY(SELECT DISTINCT unnest(n.omitted || o.omitted) ORDER BY 1) END AS omitted,
          p."changedColumns", p."newName", p.at, p.actor, p."commitLsn", p.xid,
          sum(n.bytes + o.bytes) OVER (ORDER BY p.seq, p.id) - (n.bytes + o.bytes) AS "bytesBefore",
-         (count(*) OVER ())::int AS fetched
-    FROM (${limited}) p
+         p.fetched
+    FROM (
+      SELECT s.* FROM (
+        SELECT lim.*, (count(*) OVER ())::int AS fetched,
+               sum(coalesce(pg_column_size(lim.new_row), 0) + coalesce(pg_column_size(lim.old_row), 0)) OVER (ORDER BY lim.seq, lim.id)
+                 - (coalesce(pg_column_size(lim.new_row), 0) + coalesce(pg_column_size(lim.old_row), 0)) AS "storedBefore"
+          FROM (${limited}) lim
+      ) s
+      WHERE s."storedBefore" < ${pageBytes}
+    ) p
    CROSS JOIN LATERAL paige.streamable_row(p.new_row, ${rowBytes}) n
    CROSS JOIN LATERAL paige.streamable_row(p.old_row, ${rowBytes}) o
 ) q
