@@ -45,9 +45,9 @@ export interface ChangeEntry extends ChangeFields {
 }
 
 /** What one event may hold of a row (its JSON): a larger row is streamed without its largest values. */
-export const EVENT_ROW_BYTES = 1024 * 1024;
+export const EVENT_ROW_BYTES = 2 * 1024 * 1024;
 /** About what one read of the log may hold: a page ends after the entry that reaches it. */
-export const READ_PAGE_BYTES = 4 * 1024 * 1024;
+export const READ_PAGE_BYTES = 2 * 1024 * 1024;
 
 /** A page of entries as a read returns it, and whether more may follow it. */
 type PageRow = ChangeEntry & { omitted: string[] | null; bytesBefore: string; fetched: number };
