@@ -186,11 +186,13 @@ export class ChangeHub {
 
   /**
    * Registers a row subscriber. With `since`, first replays that table's changes after it up to
-   * where the reader stands (holding back live ones meanwhile): no gap, no duplicate.
-   * Throws CURSOR_EXPIRED / BAD_USER_INPUT before any event for a cursor it cannot serve.
+   * where the reader stood when it joined (holding back live ones meanwhile): no gap, no
+   * duplicate. The first page is read before this returns, so a cursor it cannot serve throws
+   * CURSOR_EXPIRED / BAD_USER_INPUT before any event; the others follow in the background as the
+   * client takes them (continueReplay). More than MAX_REPLAYS_PER_PROJECT at once is BAD_USER_INPUT.
    */
   async subscribeRows(spec: RowSubscription): Promise<AsyncIterableIterator<RowChangeEvent | DomainError>> {
-    if (!spec.since && !spec.snapshot) return this.joinRows(spec, undefined);
+    if (!spec.since && !spec.snapshot) return (await this.joinRowGroup(spec, undefined)).member.queue;
     const running = this.replays.get(spec.schema) ?? 0;
     if (running >= MAX_REPLAYS_PER_PROJECT) {
       throw new DomainError('BAD_USER_INPUT', `since: at most ${MAX_REPLAYS_PER_PROJECT} replays (rowChanges with since) at once per project; wait for one to finish or subscribe without since`, {
@@ -236,12 +238,6 @@ export class ChangeHub {
       replayEnded();
       throw error;
     }
-  }
-
-  /** A live row subscriber (no since): joins its group and gets what commits from now on. */
-  private async joinRows(spec: RowSubscription, since: undefined): Promise<AsyncIterableIterator<RowChangeEvent | DomainError>> {
-    const { member } = await this.joinRowGroup(spec, since);
-    return member.queue;
   }
 
   /**
