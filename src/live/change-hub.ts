@@ -228,10 +228,17 @@ export class ChangeHub {
         return member.queue;
       }
       // The rest in the background, a page at a time as the client takes them.
-      const rest = this.continueReplay(member, spec, range, changeLog.positionOf(page.entries.at(-1)!)).finally(() => {
-        replayEnded();
-        this.replaysRunning.delete(rest);
-      });
+      const rest = this.continueReplay(member, spec, range, changeLog.positionOf(page.entries.at(-1)!))
+        .catch((error: unknown) => {
+          // Never a silent end: the subscriber is told to resume from its last cursor.
+          this.options.log.warn(`a replay of the change log stopped: ${String(error)}`);
+          member.queue.push(new DomainError('UNAVAILABLE', 'the replay stopped; resume with since: the last cursor received'));
+          member.queue.end();
+        })
+        .finally(() => {
+          replayEnded();
+          this.replaysRunning.delete(rest);
+        });
       this.replaysRunning.add(rest);
       return member.queue;
     } catch (error) {
