@@ -51,8 +51,11 @@ const tableKey = (schema: string, table: string) => `${schema}\u0000${table}`;
  * this bounds what one project's replays hold in memory.
  */
 export const MAX_REPLAYS_PER_PROJECT = 10;
-/** The replays' own connections: however many replay, the live reader keeps its pool. */
-const REPLAY_CONNECTIONS = 2;
+/**
+ * The replays' own connections: however many replay, the live reader keeps its pool, and the
+ * replays' work in Postgres (reading, measuring and cutting large rows) takes one core at most.
+ */
+const REPLAY_CONNECTIONS = 1;
 
 /**
  * The subscription fan-out of one process. While it has subscribers it LISTENs on the change

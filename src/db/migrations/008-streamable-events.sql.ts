@@ -13,24 +13,42 @@
 export const streamableEvents = /* SQL */ `
 CREATE FUNCTION paige.streamable_row(row_value jsonb, max_bytes bigint, OUT kept jsonb, OUT omitted text[], OUT bytes bigint)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  names text[];
+  running bigint[];
+  total bigint;
 BEGIN
   omitted := '{}';
+  bytes := 0;
   IF row_value IS NULL THEN
-    bytes := 0;
     RETURN;
   END IF;
-  bytes := octet_length(row_value::text);
-  IF bytes <= max_bytes OR jsonb_typeof(row_value) <> 'object' THEN
+  IF jsonb_typeof(row_value) <> 'object' THEN
     kept := row_value;
+    bytes := octet_length(row_value::text);
     RETURN;
   END IF;
-  -- Smallest values first (then by name, so the choice is the same on every read).
-  SELECT coalesce(jsonb_object_agg(v.key, v.value) FILTER (WHERE v.running <= max_bytes), '{}'),
-         coalesce(array_agg(v.key ORDER BY v.key) FILTER (WHERE v.running > max_bytes), '{}'),
-         coalesce(max(v.running) FILTER (WHERE v.running <= max_bytes), 0)
-    INTO kept, omitted, bytes
-    FROM (SELECT e.key, e.value, sum(octet_length(e.key) + octet_length(e.value::text) + 4) OVER (ORDER BY octet_length(e.value::text), e.key) AS running
-            FROM jsonb_each(row_value) e) v;
+  -- Each value printed once, smallest first (then by name, so the choice is the same on every
+  -- read), with the running total of "name": value pairs.
+  SELECT array_agg(v.key ORDER BY v.size, v.key), array_agg(v.running ORDER BY v.size, v.key)
+    INTO names, running
+    FROM (SELECT e.key, e.size, sum(e.size) OVER (ORDER BY e.size, e.key) AS running
+            FROM (SELECT key, octet_length(key) + octet_length(value::text) + 6 AS size FROM jsonb_each(row_value)) e) v;
+  total := coalesce(running[cardinality(running)], 2);
+  IF total <= max_bytes THEN
+    kept := row_value;
+    bytes := total;
+    RETURN;
+  END IF;
+  FOR i IN 1 .. cardinality(names) LOOP
+    IF running[i] > max_bytes THEN
+      omitted := names[i:cardinality(names)];
+      EXIT;
+    END IF;
+    bytes := running[i];
+  END LOOP;
+  kept := row_value - omitted;
+  SELECT array_agg(o ORDER BY o) INTO omitted FROM unnest(omitted) o;
 END
 $fn$;
 `;
