@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { createPool } from '../src/db/pool.js';
 import { readTable } from '../src/db/catalog.js';
 import { insertRowsSql, selectRowsSql } from '../src/db/sql/rows.sql.js';
+import { PAGE_BYTE_CAP } from '../src/db/rows.js';
 import { sortKeys } from '../src/domain/row-cursor.js';
 import { parseWhere } from '../src/domain/where.js';
 
@@ -21,7 +22,7 @@ if (!table) throw new Error(`no table ${SCHEMA}.${TABLE}`);
 
 // What listRows runs for rows(first: 50, orderBy: [{ column: "created_at" }]): limit first + 1.
 const PAGE = 50;
-const page = selectRowsSql(table, { where: parseWhere(table, undefined), keys: sortKeys(table, [{ column: 'created_at' }]), limit: PAGE + 1, offset: 0 });
+const page = selectRowsSql(table, { where: parseWhere(table, undefined), keys: sortKeys(table, [{ column: 'created_at' }]), limit: PAGE + 1, offset: 0 }, PAGE_BYTE_CAP);
 
 /** Insert statements by the set of columns a row gives, built once each. */
 const inserts = new Map<string, { text: string; names: string[] }>();

@@ -22,7 +22,8 @@ beforeAll(async () => {
 const project = () => createTestProject(t);
 
 /** What dbServices' subscribe selects: every field of a row change, its actor included. */
-const ROW_CHANGES_WITH_ACTOR = ROW_CHANGES.replace('changedColumns at', 'changedColumns at actor { kind apiKeyId apiKeyName }');
+/** What dbServices' RowChanges operation selects (src/dbservices/operations/changes.graphql). */
+const ROW_CHANGES_WITH_ACTOR = ROW_CHANGES.replace('changedColumns at', 'changedColumns omittedColumns at actor { kind apiKeyId apiKeyName }');
 
 /** `db`, closed after the test file. */
 function closedAfterFile(db: DbServices): DbServices {

@@ -122,8 +122,9 @@ describe('keyset paging through 1,000 rows whose sort column has 10 distinct val
     );
     const onTable = statements.filter((s) => s.includes('"items"'));
     expect(onTable).toHaveLength(1);
-    expect(onTable[0]).toBe(
-      `SELECT "id", "k", "g" FROM "${project.schema}"."items" WHERE (("k" >= $1::int4) AND ("g" IS NOT NULL)) AND ("g" < $2::text OR ("g" = $2::text AND ("id" > $3::int8))) ORDER BY "g" DESC, "id" ASC LIMIT $4`,
+    // The page's rows are this keyset read; around it, the page's byte cap (src/db/sql/rows.sql.ts).
+    expect(onTable[0]).toContain(
+      ` FROM "${project.schema}"."items" WHERE (("k" >= $1::int4) AND ("g" IS NOT NULL)) AND ("g" < $2::text OR ("g" = $2::text AND ("id" > $3::int8))) ORDER BY "g" DESC, "id" ASC LIMIT $4)`,
     );
   });
 });

@@ -36,6 +36,25 @@ export interface ChangeEntry extends ChangeFields {
   commitLsn: string | null;
   /** The writing transaction's id (xid8 as text). */
   xid: string;
+  /**
+   * Columns whose value (in row or oldRow) was too large to stream: the row was over
+   * EVENT_ROW_BYTES, and these values are left out of it (migration 009). Absent when none.
+   */
+  omitted?: string[];
+}
+
+/** What one event may hold of a row (its JSON): a larger row is streamed without its largest values. */
+export const EVENT_ROW_BYTES = 2 * 1024 * 1024;
+/** About what one read of the log may hold: a page ends after the entry that reaches it. */
+export const READ_PAGE_BYTES = 2 * 1024 * 1024;
+
+/** A page of entries as a read returns it, and whether more may follow it. */
+type PageRow = ChangeEntry & { omitted: string[] | null; bytesBefore: string; fetched: number };
+
+function toPage(rows: PageRow[], limit: number): { entries: ChangeEntry[]; more: boolean } {
+  const entries = rows.map(({ bytesBefore: _b, fetched: _f, omitted, ...entry }) => (omitted ? { ...entry, omitted } : entry));
+  const fetched = rows[0]?.fetched ?? 0;
+  return { entries, more: entries.length > 0 && (fetched >= limit || entries.length < fetched) };
 }
 
 /** A place in the log, in commit order: the transaction's seq, then the entry id inside it. */
@@ -72,17 +91,19 @@ export interface ChangeBatch {
   /** The highest committed seq in the snapshot the entries were read from. */
   head: bigint;
   entries: ChangeEntry[];
+  /** The page was cut (by count or bytes): read again after its last entry. */
+  more: boolean;
 }
 
 /**
- * Reads the committed changes of `schemas` after `after`, in commit order, at most `limit`, and
- * the head in the same snapshot. When fewer than `limit` come back the reader may move to
+ * Reads the committed changes of `schemas` after `after`, in commit order, at most `limit` and
+ * about READ_PAGE_BYTES, and the head in the same snapshot. Without `more` the reader may move to
  * `afterTransaction(head)`; otherwise to the last entry, and read again.
  */
 export async function readChanges(db: Queryable, after: ChangePosition, schemas: readonly string[], limit: number): Promise<ChangeBatch> {
-  const { rows } = await db.query<ChangeEntry & { head: string }>(sql.readChangesSql, [...params(after), schemas, limit]);
+  const { rows } = await db.query<PageRow & { head: string }>(sql.readChangesSql, [...params(after), schemas, limit, EVENT_ROW_BYTES, READ_PAGE_BYTES]);
   const head = BigInt(rows[0]?.head ?? '0');
-  return { head, entries: rows.filter((row) => row.seq !== null).map(({ head: _head, ...entry }) => entry) };
+  return { head, ...toPage(rows.filter((row) => row.seq !== null).map(({ head: _head, ...entry }) => entry), limit) };
 }
 
 /** Where the WAL is being written now: every transaction that commits from here on has a commit LSN at or past it. */
@@ -110,18 +131,19 @@ export class UnknownCursorError extends Error {}
 export interface ReplayRange {
   schema: string;
   table: string;
-  after: ChangePosition;
   /** Inclusive: the live reader delivers everything after this position. */
   upTo: ChangePosition;
   pageSize?: number;
 }
 
 /**
- * Streams one table's row changes in (after, upTo] to `onPage`, page by page, all pages from ONE
- * snapshot (REPEATABLE READ): a prune that commits meanwhile can neither cut the range short nor
- * slip between the expiry check and the read.
+ * One page of one table's row changes after `after`, up to `range.upTo`: at most `pageSize`
+ * (1000) entries and about READ_PAGE_BYTES. Each page is a short REPEATABLE READ transaction of
+ * its own, which checks that the changes after `after` are still there (a prune that commits
+ * between two pages makes the next one CursorExpiredError, never a silent gap), so a replay holds
+ * no connection and no snapshot while its client is slow.
  */
-export async function replayChanges(pool: Pool, range: ReplayRange, onPage: (entries: ChangeEntry[]) => void): Promise<void> {
+export async function readReplayPage(pool: Pool, range: ReplayRange, after: ChangePosition): Promise<{ entries: ChangeEntry[]; more: boolean }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -129,18 +151,13 @@ export async function replayChanges(pool: Pool, range: ReplayRange, onPage: (ent
     const prunedThrough = BigInt(rows[0]?.prunedThrough ?? '0');
     // At the watermark itself an event's cursor may not have been its transaction's last entry;
     // the end of a transaction (a page's snapshot) is past all of it.
-    if (range.after.seq < prunedThrough || (range.after.seq === prunedThrough && range.after.id !== END_OF_TRANSACTION)) throw new CursorExpiredError();
+    if (after.seq < prunedThrough || (after.seq === prunedThrough && after.id !== END_OF_TRANSACTION)) throw new CursorExpiredError();
     const head = BigInt((await client.query<{ head: string }>(sql.headSql)).rows[0]!.head);
-    if (range.after.seq > head) throw new UnknownCursorError();
+    if (after.seq > head) throw new UnknownCursorError();
     const pageSize = range.pageSize ?? 1000;
-    let after = range.after;
-    for (;;) {
-      const page = await client.query<ChangeEntry>(sql.replayChangesSql, [...params(after), ...params(range.upTo), range.schema, range.table, pageSize]);
-      if (page.rows.length > 0) onPage(page.rows);
-      if (page.rows.length < pageSize) break;
-      after = positionOf(page.rows[page.rows.length - 1]!);
-    }
+    const page = await client.query<PageRow>(sql.replayChangesSql, [...params(after), ...params(range.upTo), range.schema, range.table, pageSize, EVENT_ROW_BYTES, READ_PAGE_BYTES]);
     await client.query('COMMIT');
+    return toPage(page.rows, pageSize);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;

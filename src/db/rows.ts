@@ -1,6 +1,7 @@
 import type { Queryable } from './pool.js';
 import type { Actor } from '../domain/actor.js';
 import { markedStatement, stripActor } from './actor.js';
+import { badInput } from '../domain/errors.js';
 import { PAGE_SNAPSHOT_SQL } from './page-snapshot.js';
 import type { ColumnInfo, Row, TableInfo } from '../domain/tables.js';
 import type { WhereNode } from '../domain/where.js';
@@ -8,6 +9,8 @@ import {
   countRowsSql,
   deleteRowsSql,
   insertRowsSql,
+  PAGE_BYTES_COLUMN,
+  PAGE_FITS_COLUMN,
   PAGE_ORDINAL_COLUMN,
   PAGE_SNAPSHOT_COLUMN,
   selectRowsSql,
@@ -35,7 +38,15 @@ async function write(db: Queryable, statement: Statement, actor: Actor): Promise
 }
 
 /**
- * One page in one statement. Asks for `limit + 1` rows so the caller knows whether more follow.
+ * The most row data one page of Table.rows holds (the same cap as a raw `sql` result,
+ * src/db/project-sql.ts): the page ends before the row that would pass it.
+ */
+export const PAGE_BYTE_CAP = 8 * 1024 * 1024;
+
+/**
+ * One page in one statement. Asks for `limit + 1` rows so the caller knows whether more follow;
+ * the page also ends before PAGE_BYTE_CAP (then more follow too), and a first row over the cap
+ * alone is BAD_USER_INPUT (no page could hold it).
  * `withSnapshot`: the statement also returns its snapshot, as a changesCursor (page-snapshot.ts).
  */
 export async function selectRows(db: Queryable, table: TableInfo, spec: SelectRowsSpec & { withSnapshot?: boolean }): Promise<{ rows: Row[]; hasMore: boolean; snapshot?: string }> {
@@ -43,12 +54,20 @@ export async function selectRows(db: Queryable, table: TableInfo, spec: SelectRo
   let rows: Row[];
   let snapshot: string | undefined;
   if (spec.withSnapshot) {
-    const joined = await run(db, selectRowsWithSnapshotSql(table, asked, PAGE_SNAPSHOT_SQL));
+    const joined = await run(db, selectRowsWithSnapshotSql(table, asked, PAGE_BYTE_CAP, PAGE_SNAPSHOT_SQL));
     snapshot = joined[0]![PAGE_SNAPSHOT_COLUMN] as string;
-    rows = joined.filter((row) => row[PAGE_ORDINAL_COLUMN] !== null).map(({ [PAGE_SNAPSHOT_COLUMN]: _s, [PAGE_ORDINAL_COLUMN]: _o, ...row }) => row);
-  } else rows = await run(db, selectRowsSql(table, asked));
-  const hasMore = rows.length > spec.limit;
-  return { rows: hasMore ? rows.slice(0, spec.limit) : rows, hasMore, ...(snapshot ? { snapshot } : {}) };
+    rows = joined.filter((row) => row[PAGE_ORDINAL_COLUMN] !== null).map(({ [PAGE_SNAPSHOT_COLUMN]: _s, ...row }) => row);
+  } else rows = await run(db, selectRowsSql(table, asked, PAGE_BYTE_CAP));
+  const over = rows.find((row) => row[PAGE_FITS_COLUMN] === false);
+  const fitting = rows.filter((row) => row[PAGE_FITS_COLUMN] === true).map(({ [PAGE_ORDINAL_COLUMN]: _o, [PAGE_BYTES_COLUMN]: _b, [PAGE_FITS_COLUMN]: _f, ...row }) => row);
+  if (over && fitting.length === 0 && spec.limit > 0) {
+    throw badInput(
+      `rows: the next row is ${String(over[PAGE_BYTES_COLUMN])} bytes, more than the ${PAGE_BYTE_CAP / 1024 / 1024} MB one page may hold; read it with sql, selecting less of it (a substring, a length, fewer columns)`,
+      { limit: PAGE_BYTE_CAP },
+    );
+  }
+  const hasMore = over !== undefined || fitting.length > spec.limit;
+  return { rows: fitting.length > spec.limit ? fitting.slice(0, spec.limit) : fitting, hasMore, ...(snapshot ? { snapshot } : {}) };
 }
 
 /** The number of rows a filter matches (a statement of its own, run only when asked for). */

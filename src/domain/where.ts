@@ -100,6 +100,19 @@ export function parseWhere(table: TableInfo, where: unknown, field = 'where'): W
   return objectNode(where, field, 1);
 }
 
+/** Whether a filter reads any of `columns` (e.g. values an event left out, which it cannot test). */
+export function whereReads(node: WhereNode, columns: ReadonlySet<string>): boolean {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return node.nodes.some((child) => whereReads(child, columns));
+    case 'not':
+      return whereReads(node.node, columns);
+    default:
+      return columns.has(node.column.name);
+  }
+}
+
 /** SQL's three truth values: a comparison involving NULL is unknown (null). */
 type Truth = boolean | null;
 

@@ -1,5 +1,5 @@
 import { encodeCursor, type ChangeEntry, type RowOp, type TableChangeKind } from '../db/change-log.js';
-import { matchesWhere, type WhereNode } from '../domain/where.js';
+import { matchesWhere, whereReads, type WhereNode } from '../domain/where.js';
 import type { Actor } from '../domain/actor.js';
 
 /** What a `rowChanges` subscriber receives (the contract's RowChange). */
@@ -11,6 +11,8 @@ export interface RowChangeEvent {
   row: Record<string, unknown> | null;
   oldRow: Record<string, unknown> | null;
   changedColumns: string[] | null;
+  /** Columns whose value was too large to stream (left out of row and oldRow); empty when none. */
+  omittedColumns: string[];
   at: string;
   actor: Actor | null;
 }
@@ -40,6 +42,7 @@ export function toRowChange(entry: ChangeEntry & { op: RowOp }): RowChangeEvent 
     row: entry.row,
     oldRow: entry.oldRow,
     changedColumns: entry.op === 'UPDATE' ? entry.changedColumns ?? [] : null,
+    omittedColumns: entry.omitted ?? [],
     at: entry.at,
     actor: entry.actor,
   };
@@ -52,10 +55,13 @@ export function toTableChange(entry: ChangeEntry): TableChangeEvent {
 /**
  * Whether a row change concerns a subscriber's filter: an INSERT by its new row, a DELETE by its
  * old row, an UPDATE when either matches (a row that leaves the filter must leave the dashboard
- * too), and a CLEAR always (it empties every row).
+ * too), and a CLEAR always (it empties every row). A filter that reads a value the event left out
+ * (too large to stream) cannot be decided here: the change is delivered, so none is lost, and its
+ * omittedColumns tell the subscriber to read the row with Table.rows.
  */
 export function changeMatches(where: WhereNode | null, entry: ChangeEntry): boolean {
   if (!where || entry.op === 'CLEAR') return true;
+  if (entry.omitted && whereReads(where, new Set(entry.omitted))) return true;
   const test = (row: Record<string, unknown> | null) => {
     if (!row) return false;
     try {

@@ -48,6 +48,18 @@ export interface RowSubscription {
 const tableKey = (schema: string, table: string) => `${schema}\u0000${table}`;
 
 /**
+ * Replays (rowChanges with since) one project may run at once in one process. Each holds at most
+ * a page of events waiting for its client and one being read (about 2 × READ_PAGE_BYTES), so
+ * this bounds what one project's replays hold in memory.
+ */
+export const MAX_REPLAYS_PER_PROJECT = 10;
+/**
+ * The replays' own connections: however many replay, the live reader keeps its pool, and the
+ * replays' work in Postgres (reading, measuring and cutting large rows) takes one core at most.
+ */
+const REPLAY_CONNECTIONS = 1;
+
+/**
  * The subscription fan-out of one process. While it has subscribers it LISTENs on the change
  * log's channel; on every wake-up (a data-less NOTIFY, or the subscriber's connection coming back
  * after notifications may have been missed) it reads the change log ONCE after its position, for
@@ -73,19 +85,31 @@ export class ChangeHub {
    * delay deliveries, and the reads never show up among a request's statements.
    */
   private readonly pool: pg.Pool;
-  private readonly counters: { reads: Counter; entriesRead: Counter; eventsBuilt: Counter };
+  /**
+   * Replays read the log on connections of their own, one short transaction per page, so a burst
+   * of replays (or a slow one) never makes a live delivery wait for a connection.
+   */
+  private readonly replayPool: pg.Pool;
+  /** Replays running, per project schema (MAX_REPLAYS_PER_PROJECT). */
+  private readonly replays = new Map<string, number>();
+  /** The replays still reading in the background, so stop() and tests can wait for them. */
+  private readonly replaysRunning = new Set<Promise<void>>();
+  private readonly counters: { reads: Counter; entriesRead: Counter; eventsBuilt: Counter; replayPages: Counter };
   private readonly subscriberListeners = new Set<(count: number) => void>();
 
   constructor(private readonly options: ChangeHubOptions) {
     // Same exact-type sessions as the platform pool (UTC, ISO dates), so an event's `at` is ISO 8601.
     // A bot that never calls close() must still be able to exit.
     this.pool = createPool(options.url, { max: 4, applicationName: 'paige-db-changes', allowExitOnIdle: true });
+    this.replayPool = createPool(options.url, { max: REPLAY_CONNECTIONS, applicationName: 'paige-db-replays', allowExitOnIdle: true });
     const { metrics } = options;
     this.counters = {
       reads: metrics.counter('paige_change_log_reads_total', 'Reads of the change log by the fan-out'),
       entriesRead: metrics.counter('paige_change_log_entries_read_total', 'Change log entries read by the fan-out'),
       eventsBuilt: metrics.counter('paige_change_events_built_total', 'Change events built (one per change, shared by its subscribers)'),
+      replayPages: metrics.counter('paige_change_replay_pages_total', 'Pages of the change log read by replays (rowChanges with since)'),
     };
+    metrics.gauge('paige_change_replays', 'Replays (rowChanges with since) running in this process', () => this.activeReplays);
     metrics.gauge('paige_subscribers', 'Row and table change subscribers registered in this process', () => this.subscriberCount);
     // Back after a loss: whatever was committed meanwhile sent its NOTIFY to nobody.
     options.subscriber.onListening((listening) => listening && this.wake());
@@ -112,7 +136,20 @@ export class ChangeHub {
     await this.unlisten?.();
     for (const groups of this.rowGroups.values()) for (const group of groups.values()) for (const m of group.members) m.queue.end();
     for (const members of this.tableMembers.values()) for (const m of members) m.queue.end();
-    await this.pool.end();
+    await this.replaysSettled();
+    await Promise.all([this.pool.end(), this.replayPool.end()]);
+  }
+
+  /** Replays running now (reading, or waiting for their client to take a page). */
+  get activeReplays(): number {
+    let count = 0;
+    for (const n of this.replays.values()) count += n;
+    return count;
+  }
+
+  /** Resolves once every replay running now has stopped (finished, or its subscriber gone). */
+  async replaysSettled(): Promise<void> {
+    await Promise.all([...this.replaysRunning]);
   }
 
   /** How many subscribers are registered (row and table), e.g. to know a subscription is live. */
@@ -154,12 +191,73 @@ export class ChangeHub {
 
   /**
    * Registers a row subscriber. With `since`, first replays that table's changes after it up to
-   * where the reader stands (holding back live ones meanwhile): no gap, no duplicate.
-   * Throws CURSOR_EXPIRED / BAD_USER_INPUT before any event for a cursor it cannot serve.
+   * where the reader stood when it joined (holding back live ones meanwhile): no gap, no
+   * duplicate. The first page is read before this returns, so a cursor it cannot serve throws
+   * CURSOR_EXPIRED / BAD_USER_INPUT before any event; the others follow in the background as the
+   * client takes them (continueReplay). More than MAX_REPLAYS_PER_PROJECT at once is BAD_USER_INPUT.
    */
   async subscribeRows(spec: RowSubscription): Promise<AsyncIterableIterator<RowChangeEvent | DomainError>> {
+    if (!spec.since && !spec.snapshot) return (await this.joinRowGroup(spec, undefined)).member.queue;
+    const running = this.replays.get(spec.schema) ?? 0;
+    if (running >= MAX_REPLAYS_PER_PROJECT) {
+      throw new DomainError('BAD_USER_INPUT', `since: at most ${MAX_REPLAYS_PER_PROJECT} replays (rowChanges with since) at once per project; wait for one to finish or subscribe without since`, {
+        field: 'since',
+        limit: MAX_REPLAYS_PER_PROJECT,
+      });
+    }
+    this.replays.set(spec.schema, running + 1);
+    let ended = false;
+    const replayEnded = () => {
+      if (ended) return;
+      ended = true;
+      const left = (this.replays.get(spec.schema) ?? 1) - 1;
+      if (left > 0) this.replays.set(spec.schema, left);
+      else this.replays.delete(spec.schema);
+    };
+    try {
+      const since = spec.snapshot ? await changeLog.snapshotStart(this.pool, spec.snapshot) : spec.since!;
+      const { member, boundary } = await this.joinRowGroup(spec, since);
+      const range = { schema: spec.schema, table: spec.table, upTo: boundary };
+      // The first page here, so a cursor it cannot serve fails the subscription before any event.
+      let page;
+      try {
+        page = await this.replayPage(range, since);
+      } catch (error) {
+        member.queue.end();
+        throw this.replayError(error, spec, since);
+      }
+      this.deliverReplayed(member, spec, page.entries);
+      if (!page.more) {
+        this.endReplay(member);
+        replayEnded();
+        return member.queue;
+      }
+      // The rest in the background, a page at a time as the client takes them.
+      const rest = this.continueReplay(member, spec, range, changeLog.positionOf(page.entries.at(-1)!))
+        .catch((error: unknown) => {
+          // Never a silent end: the subscriber is told to resume from its last cursor.
+          this.options.log.warn(`a replay of the change log stopped: ${String(error)}`);
+          member.queue.push(new DomainError('UNAVAILABLE', 'the replay stopped; resume with since: the last cursor received'));
+          member.queue.end();
+        })
+        .finally(() => {
+          replayEnded();
+          this.replaysRunning.delete(rest);
+        });
+      this.replaysRunning.add(rest);
+      return member.queue;
+    } catch (error) {
+      replayEnded();
+      throw error;
+    }
+  }
+
+  /**
+   * Registers a row subscriber in its group. With `since` it holds back live events until its
+   * replay has delivered everything up to the returned boundary, where the live reader stood.
+   */
+  private async joinRowGroup(spec: RowSubscription, since: ChangePosition | undefined): Promise<{ member: Member<RowChangeEvent>; boundary: ChangePosition }> {
     const maxQueued = this.options.maxQueued ?? 100_000;
-    const since = spec.snapshot ? await changeLog.snapshotStart(this.pool, spec.snapshot) : spec.since;
     const member: Member<RowChangeEvent> = new Member(maxQueued, since, () => this.leaveRowGroup(member), spec.snapshot);
     if (since) member.held = [];
     const boundary = await this.exclusive(async () => {
@@ -175,27 +273,61 @@ export class ChangeHub {
       this.subscribersChanged();
       return this.position;
     });
-    if (!since) return member.queue;
-    try {
-      const range = { schema: spec.schema, table: spec.table, after: since, upTo: boundary };
-      await changeLog.replayChanges(this.pool, range, (entries) => {
-        for (const entry of entries) {
-          if (isRowChange(entry) && changeMatches(spec.where, entry) && !member.saw(entry)) member.queue.push(toRowChange(entry));
-        }
-      });
-    } catch (error) {
-      member.queue.end();
-      if (error instanceof changeLog.CursorExpiredError) {
-        const cursor = spec.snapshot ? 'this changesCursor' : `cursor "${changeLog.encodeCursor({ seq: String(since.seq), id: String(since.id) })}"`;
-        throw new DomainError('CURSOR_EXPIRED', `since: the changes after ${cursor} are older than the retention and were pruned; read the rows again and subscribe without since`, { field: 'since' });
-      }
-      if (error instanceof changeLog.UnknownCursorError) throw new DomainError('BAD_USER_INPUT', 'since: no change with this cursor was ever committed', { field: 'since' });
-      throw error;
+    return { member, boundary };
+  }
+
+  private replayPage(range: changeLog.ReplayRange, after: ChangePosition): Promise<{ entries: ChangeEntry[]; more: boolean }> {
+    this.counters.replayPages.inc();
+    return changeLog.readReplayPage(this.replayPool, range, after);
+  }
+
+  private deliverReplayed(member: Member<RowChangeEvent>, spec: RowSubscription, entries: ChangeEntry[]): void {
+    for (const entry of entries) {
+      if (isRowChange(entry) && changeMatches(spec.where, entry) && !member.saw(entry)) member.queue.push(toRowChange(entry));
     }
+  }
+
+  /**
+   * Reads the replay's further pages, each only once the client has taken the page before (so a
+   * replay holds at most one page waiting and one being read), and stops as soon as the client
+   * is gone (its queue ended: unsubscribed, socket closed) or the hub stops.
+   */
+  private async continueReplay(member: Member<RowChangeEvent>, spec: RowSubscription, range: changeLog.ReplayRange, from: ChangePosition): Promise<void> {
+    let after = from;
+    for (;;) {
+      await member.queue.whenAtMost(0);
+      if (member.queue.ended || this.stopped) return;
+      let page;
+      try {
+        page = await this.replayPage(range, after);
+      } catch (error) {
+        if (member.queue.ended || this.stopped) return;
+        const failure = this.replayError(error, spec, after);
+        if (!(failure instanceof DomainError)) this.options.log.warn(`a replay of the change log failed: ${String(failure)}`);
+        member.queue.push(failure instanceof DomainError ? failure : new DomainError('UNAVAILABLE', 'the change log could not be read to replay; resume with since: the last cursor received'));
+        return member.queue.end();
+      }
+      if (member.queue.ended) return;
+      this.deliverReplayed(member, spec, page.entries);
+      if (!page.more) return this.endReplay(member);
+      after = changeLog.positionOf(page.entries.at(-1)!);
+    }
+  }
+
+  /** The replay is delivered: the live events held back meanwhile follow it, then live ones go straight. */
+  private endReplay(member: Member<RowChangeEvent>): void {
     const held = member.held ?? [];
     member.held = undefined;
     for (const event of held) member.queue.push(event);
-    return member.queue;
+  }
+
+  private replayError(error: unknown, spec: RowSubscription, since: ChangePosition): unknown {
+    if (error instanceof changeLog.CursorExpiredError) {
+      const cursor = spec.snapshot ? 'this changesCursor' : `cursor "${changeLog.encodeCursor({ seq: String(since.seq), id: String(since.id) })}"`;
+      return new DomainError('CURSOR_EXPIRED', `since: the changes after ${cursor} are older than the retention and were pruned; read the rows again and subscribe without since`, { field: 'since' });
+    }
+    if (error instanceof changeLog.UnknownCursorError) return new DomainError('BAD_USER_INPUT', 'since: no change with this cursor was ever committed', { field: 'since' });
+    return error;
   }
 
   /** Registers a `tableChanges` subscriber for one project schema: live only. */
@@ -285,7 +417,7 @@ export class ChangeHub {
           this.dispatch(entry);
           this.position = changeLog.positionOf(entry);
         }
-        if (batch.entries.length < batchSize) {
+        if (!batch.more) {
           if (batch.head > this.position.seq) this.position = changeLog.afterTransaction(batch.head);
           break;
         }

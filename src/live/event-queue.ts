@@ -10,6 +10,8 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   private waiting: ((result: IteratorResult<T>) => void)[] = [];
   private done = false;
   private direct: ((value: T) => boolean) | undefined;
+  /** Producers waiting for the reader to take values (whenAtMost), each with its threshold. */
+  private drainWaiters: { atMost: number; resolve: () => void }[] = [];
 
   /**
    * @param onReturn called once when the consumer stops (unsubscribe, socket closed) or the
@@ -43,12 +45,31 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     else this.buffered.push(value);
   }
 
+  /**
+   * Resolves once at most `atMost` values wait to be taken, or the queue has ended: a producer
+   * that can wait (a replay) pushes no faster than its consumer reads.
+   */
+  whenAtMost(atMost: number): Promise<void> {
+    if (this.done || this.size <= atMost) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ atMost, resolve }));
+  }
+
+  private releaseDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const size = this.size;
+    const ready = this.drainWaiters.filter((waiter) => this.done || size <= waiter.atMost);
+    if (ready.length === 0) return;
+    this.drainWaiters = this.drainWaiters.filter((waiter) => !ready.includes(waiter));
+    for (const waiter of ready) waiter.resolve();
+  }
+
   /** No more values: the consumer gets what is buffered, then the end. */
   end(): void {
     if (this.done) return;
     this.done = true;
     this.onReturn();
     for (const waiter of this.waiting.splice(0)) waiter({ value: undefined, done: true });
+    this.releaseDrainWaiters();
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -63,6 +84,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
         this.buffered = this.buffered.slice(this.head);
         this.head = 0;
       }
+      this.releaseDrainWaiters();
       return Promise.resolve({ value, done: false });
     }
     if (this.done) return Promise.resolve({ value: undefined, done: true });

@@ -38,8 +38,10 @@ export class Member<E> {
       if (commitLsn < this.liveFrom) return;
       this.liveFrom = undefined;
     }
-    if (this.held) return void this.held.push(event);
-    if (this.queue.size >= this.maxQueued) {
+    // Held back while a replay runs: counted against the same limit as the queue.
+    if (this.held && this.held.length < this.maxQueued) return void this.held.push(event);
+    if (this.held || this.queue.size >= this.maxQueued) {
+      this.held = undefined;
       this.queue.push(new DomainError('CURSOR_EXPIRED', `this subscriber fell more than ${this.maxQueued} changes behind; resume with since: the last cursor received`));
       return this.queue.end();
     }

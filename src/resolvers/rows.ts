@@ -40,7 +40,7 @@ async function listRowsOf(ctx: Context, table: TableInfo, args: ListRowsArgs): P
   const where = parseWhere(table, args.where);
   const first = args.first ?? ROW_LIMITS.defaultPageSize;
   if (!Number.isInteger(first) || first < 0 || first > ROW_LIMITS.pageSize) {
-    throw badInput(`first: expected between 0 and ${ROW_LIMITS.pageSize}, got ${first}`);
+    throw badInput(`first: expected between 0 and ${ROW_LIMITS.pageSize}, got ${first}`, { field: 'first', limit: ROW_LIMITS.pageSize });
   }
   const offset = args.offset ?? 0;
   if (!Number.isInteger(offset) || offset < 0) throw badInput(`offset: expected 0 or more, got ${offset}`);

@@ -38,6 +38,10 @@ export const RowChangeRef = builder.objectRef<RowChangeEvent>('RowChange').imple
     row: t.field({ type: 'JSONObject', nullable: true, description: 'The new row (INSERT, UPDATE).', resolve: (change) => change.row }),
     oldRow: t.field({ type: 'JSONObject', nullable: true, description: 'The old row (UPDATE, DELETE).', resolve: (change) => change.oldRow }),
     changedColumns: t.exposeStringList('changedColumns', { nullable: true, description: 'UPDATE only.' }),
+    omittedColumns: t.exposeStringList('omittedColumns', {
+      description:
+        'Columns whose value is not in row / oldRow because the row is over 2 MB (its largest values are left out until it fits): read them with Table.rows. Empty for most changes.',
+    }),
     at: t.field({ type: 'DateTime', description: 'When the change was made.', resolve: (change) => change.at }),
     actor: t.field({ type: ChangeActorRef, nullable: true, description: ACTOR_DESCRIPTION, resolve: (change) => knownActor(change.actor) }),
   }),

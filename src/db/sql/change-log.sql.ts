@@ -18,10 +18,42 @@ export function attachCaptureSql(schema: string, table: string): string {
 /** $1 schema, $2 table, $3 kind, $4 new name (RENAMED) or NULL. */
 export const recordTableChangeSql = /* SQL */ `SELECT paige.record_table_change($1, $2, $3, $4)`;
 
-/** The columns of one change, bigints as text (node-postgres keeps int8 as strings). */
+/** The columns of one change, bigints as text (node-postgres keeps int8 as strings); its rows still as logged. */
 const changeColumns = /* SQL */ `
-  c.seq, l.id, l.schema_name AS "schema", l.table_name AS "table", l.op, l.new_row AS "row", l.old_row AS "oldRow",
+  c.seq, l.id, l.schema_name AS "schema", l.table_name AS "table", l.op, l.new_row, l.old_row,
   l.changed_columns AS "changedColumns", l.new_name AS "newName", l.at, c.actor, c.commit_lsn::text AS "commitLsn", c.xid::text AS xid`;
+
+/**
+ * A read's entries (`limited`: changeColumns, in (seq, id) order, at most N of them) as they are
+ * streamed: each row through paige.streamable_row (migration 009: a row over `rowBytes` keeps its
+ * smallest values and names the rest in "omitted"), and the page cut after the entry that
+ * reaches `pageBytes`, so a read holds at most about pageBytes + one entry. "fetched" is how many
+ * the count limit let through: fewer came back when the bytes cut the page.
+ * NOTE: measuring a row means detoasting and printing it, and a window computes every row it is
+ * given: entries whose stored (compressed) sizes alone already pass `pageBytes` are dropped first,
+ * from their toast headers, so a page of large rows measures a few of them, not 1000. (A row's
+ * printed JSON is rarely smaller than its stored jsonb; where it is, the page is only shorter.)
+ */
+const streamedPage = (limited: string, rowBytes: string, pageBytes: string) => /* SQL */ `
+SELECT q.* FROM (
+  SELECT p.seq, p.id, p."schema", p."table", p.op, n.kept AS "row", o.kept AS "oldRow",
+         CASE WHEN cardinality(n.omitted) + cardinality(o.omitted) > 0 THEN ARRAY(SELECT DISTINCT unnest(n.omitted || o.omitted) ORDER BY 1) END AS omitted,
+         p."changedColumns", p."newName", p.at, p.actor, p."commitLsn", p.xid,
+         sum(n.bytes + o.bytes) OVER (ORDER BY p.seq, p.id) - (n.bytes + o.bytes) AS "bytesBefore",
+         p.fetched
+    FROM (
+      SELECT s.* FROM (
+        SELECT lim.*, (count(*) OVER ())::int AS fetched,
+               sum(coalesce(pg_column_size(lim.new_row), 0) + coalesce(pg_column_size(lim.old_row), 0)) OVER (ORDER BY lim.seq, lim.id)
+                 - (coalesce(pg_column_size(lim.new_row), 0) + coalesce(pg_column_size(lim.old_row), 0)) AS "storedBefore"
+          FROM (${limited}) lim
+      ) s
+      WHERE s."storedBefore" < ${pageBytes}
+    ) p
+   CROSS JOIN LATERAL paige.streamable_row(p.new_row, ${rowBytes}) n
+   CROSS JOIN LATERAL paige.streamable_row(p.old_row, ${rowBytes}) o
+) q
+WHERE q."bytesBefore" < ${pageBytes}`;
 
 // A position is (seq, id): commit order first, then the order within the transaction. "After
 // ($1, $2)" is `c.seq >= $1 AND (c.seq > $1 OR l.id > $2)`, split below between the commit and
@@ -29,7 +61,7 @@ const changeColumns = /* SQL */ `
 
 /**
  * The listener's read, once for all subscribers of the process: the changes of the given schemas
- * ($3) after the position, at most $4 of them, and the head (highest committed seq) taken in the
+ * ($3) after the position, at most $4 of them and about $6 bytes (rows over $5 bytes cut, see streamedPage), and the head (highest committed seq) taken in the
  * SAME snapshot, so the reader can move to the head without skipping anything it did not fetch.
  * LEFT JOIN so the head comes back even when there is no change to return.
  * NOTE: commits are walked in seq order through their index and each one's entries fetched by
@@ -40,7 +72,7 @@ const changeColumns = /* SQL */ `
 export const readChangesSql = /* SQL */ `
 SELECT h.head, e.*
   FROM (SELECT coalesce(max(seq), 0) AS head FROM paige.change_commits) h
-  LEFT JOIN LATERAL (
+  LEFT JOIN LATERAL (${streamedPage(/* SQL */ `
     SELECT ${changeColumns}
       FROM paige.change_commits c
      CROSS JOIN LATERAL (
@@ -50,7 +82,7 @@ SELECT h.head, e.*
      ) l
      WHERE c.seq >= $1::bigint
      ORDER BY c.seq, l.id
-     LIMIT $4
+     LIMIT $4`, '$5::bigint', '$6::bigint')}
   ) e ON true
  ORDER BY e.seq, e.id`;
 
@@ -62,9 +94,10 @@ export const headSql = /* SQL */ `SELECT coalesce(max(seq), 0) AS head FROM paig
 
 /**
  * Replay for one subscriber: one table's row changes after ($1, $2) up to ($3, $4) inclusive,
- * at most $7 per page. $5 schema, $6 table. Walks commits by seq like readChangesSql.
+ * at most $7 per page and about $9 bytes (rows over $8 bytes cut, see streamedPage). $5 schema,
+ * $6 table. Walks commits by seq like readChangesSql.
  */
-export const replayChangesSql = /* SQL */ `
+export const replayChangesSql = /* SQL */ `${streamedPage(/* SQL */ `
 SELECT ${changeColumns}
   FROM paige.change_commits c
  CROSS JOIN LATERAL (
@@ -75,7 +108,8 @@ SELECT ${changeColumns}
  ) l
  WHERE c.seq >= $1::bigint AND c.seq <= $3::bigint
  ORDER BY c.seq, l.id
- LIMIT $7`;
+ LIMIT $7`, '$8::bigint', '$9::bigint')}
+ORDER BY q.seq, q.id`;
 
 /**
  * Where a page's snapshot (page-snapshot.ts) starts its replay: before every logged transaction

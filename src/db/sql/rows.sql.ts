@@ -69,25 +69,59 @@ export interface SelectRowsSpec {
   offset: number;
 }
 
-export function selectRowsSql(table: TableInfo, spec: SelectRowsSpec): Statement {
-  const params = new SqlParams();
-  const { from, order, limit } = pageParts(table, spec, params);
-  return { text: /* SQL */ `SELECT ${selectList(table)} ${from}${order ? ` ORDER BY ${order}` : ''} ${limit}`, values: params.values };
-}
-
-/** The page's extra columns in selectRowsWithSnapshotSql. */
+/** The page's extra columns (selectRowsSql, selectRowsWithSnapshotSql). */
 export const PAGE_SNAPSHOT_COLUMN = 'paige.snapshot';
 export const PAGE_ORDINAL_COLUMN = 'paige.ordinal';
+/** The row's size in bytes, about as Postgres sends it (its text and JSON values, in full). */
+export const PAGE_BYTES_COLUMN = 'paige.bytes';
+/** Whether the row fits in the page's byte cap (its values are null when it does not). */
+export const PAGE_FITS_COLUMN = 'paige.fits';
+
+/**
+ * A row's size without reading it whole: octet_length of a text value reads the size from its
+ * header, even when it is toasted and compressed; a jsonb value is measured as its text (Postgres
+ * has no cheaper way); the other types are a few bytes each, counted as 16.
+ */
+function rowBytesSql(table: TableInfo): string {
+  const sizes = table.columns.map((column) => {
+    const name = quoteIdent(column.name);
+    if (column.type === 'text' || column.type === 'varchar') return `coalesce(octet_length(${name}), 0)`;
+    if (column.type === 'jsonb') return `coalesce(octet_length(${name}::text), 0)`;
+    return '16';
+  });
+  return sizes.length ? sizes.join(' + ') : '0';
+}
+
+/**
+ * One page, capped by rows (`spec.limit`) AND by bytes (`byteCap`): the rows in order while their
+ * running size stays within the cap, then the first row past it with its size and null values (so
+ * the caller knows a next page exists, or that one row alone is over the cap, without receiving it).
+ * Postgres measures and cuts: a page of large rows never reaches the server process.
+ */
+function cappedPageSql(table: TableInfo, spec: SelectRowsSpec, byteCap: number, params: SqlParams): string {
+  const { from, order, limit } = pageParts(table, spec, params);
+  const cap = params.addPlain(byteCap);
+  const inner = `SELECT ${selectList(table)}, row_number() OVER (${order ? `ORDER BY ${order}` : ''}) AS "${PAGE_ORDINAL_COLUMN}", (${rowBytesSql(table)}) AS "${PAGE_BYTES_COLUMN}" ${from}${order ? ` ORDER BY ${order}` : ''} ${limit}`;
+  const running = `SELECT i.*, sum(i."${PAGE_BYTES_COLUMN}") OVER (ORDER BY i."${PAGE_ORDINAL_COLUMN}") AS "paige.running" FROM (${inner}) i`;
+  const fits = `w."paige.running" <= ${cap}`;
+  const columns = table.columns.map((column) => `CASE WHEN ${fits} THEN w.${quoteIdent(column.name)} END AS ${quoteIdent(column.name)}`);
+  return `SELECT ${[...columns, `w."${PAGE_ORDINAL_COLUMN}"`, `w."${PAGE_BYTES_COLUMN}"`, `${fits} AS "${PAGE_FITS_COLUMN}"`].join(', ')} FROM (${running}) w WHERE w."paige.running" - w."${PAGE_BYTES_COLUMN}" <= ${cap}`;
+}
+
+export function selectRowsSql(table: TableInfo, spec: SelectRowsSpec, byteCap: number): Statement {
+  const params = new SqlParams();
+  const page = cappedPageSql(table, spec, byteCap, params);
+  return { text: /* SQL */ `SELECT * FROM (${page}) page ORDER BY page."${PAGE_ORDINAL_COLUMN}"`, values: params.values };
+}
 
 /**
  * The same page, still ONE statement, with the statement's own snapshot (`snapshotSql`) beside
  * it: one row of it LEFT JOINed to the page, so an empty page still returns it (a row whose
  * ordinal is null), and the page's order carried by its ordinal.
  */
-export function selectRowsWithSnapshotSql(table: TableInfo, spec: SelectRowsSpec, snapshotSql: string): Statement {
+export function selectRowsWithSnapshotSql(table: TableInfo, spec: SelectRowsSpec, byteCap: number, snapshotSql: string): Statement {
   const params = new SqlParams();
-  const { from, order, limit } = pageParts(table, spec, params);
-  const page = `SELECT ${selectList(table)}, row_number() OVER (${order ? `ORDER BY ${order}` : ''}) AS "${PAGE_ORDINAL_COLUMN}" ${from}${order ? ` ORDER BY ${order}` : ''} ${limit}`;
+  const page = cappedPageSql(table, spec, byteCap, params);
   const text = /* SQL */ `SELECT page.*, s."${PAGE_SNAPSHOT_COLUMN}" FROM (SELECT ${snapshotSql} AS "${PAGE_SNAPSHOT_COLUMN}") s LEFT JOIN LATERAL (${page}) page ON true ORDER BY page."${PAGE_ORDINAL_COLUMN}"`;
   return { text, values: params.values };
 }
