@@ -55,6 +55,8 @@ export interface PoolOptions {
   lockTimeoutMs?: number;
   /** Let the process exit while only idle clients remain (a bot that never calls close()). @default false */
   allowExitOnIdle?: boolean;
+  /** More planner settings for every session, as startup options (`-c name=value`, fixed text). */
+  plannerOptions?: string;
 }
 
 /**
@@ -87,7 +89,7 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     // jit=off: the service's statements are short, and the planner's cost for the change-log read
     // (estimated from the size of the log's biggest transactions) crosses jit_above_cost, so every
     // read paid ~18 ms of LLVM compilation for a 0.3 ms query (found with auto_explain).
-    options: `${EXACT_SESSION_OPTIONS} -c jit=off`,
+    options: `${EXACT_SESSION_OPTIONS} -c jit=off${options.plannerOptions ? ` ${options.plannerOptions}` : ''}`,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
     idleTimeoutMillis: 30_000,
