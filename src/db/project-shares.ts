@@ -88,7 +88,11 @@ export class ProjectShares {
         release(destroy || this.cancelledClients.has(client));
         if (projectId) this.releaseSlot(projectId);
       };
-      if (signal?.aborted) void this.cancel(client);
+      // Gone while this call waited for a connection: nothing of it runs.
+      if (signal?.aborted) {
+        checkin();
+        throw abandoned();
+      }
       return { client, checkin };
     };
     return {
