@@ -73,6 +73,8 @@ export async function openAppServices(config: Config, log: Logger, options: Open
     await metadata.watch();
     await subscriber.start();
     const apiKeyUsage = new ApiKeyUsage(db.url, log);
+    const shares = new ProjectShares(db.pool, db.url);
+    metrics.gauge('paige_project_share_waiting', "API calls waiting because their project holds its share of the platform's connections", () => shares.waiting);
     return {
       config,
       log,
@@ -82,7 +84,7 @@ export async function openAppServices(config: Config, log: Logger, options: Open
       metadata,
       changes: new ChangeHub({ url: db.url, subscriber, log, metrics, retentionHours: config.changeRetentionHours, fromWal: mode === 'logical' }),
       projectSql: new ProjectSqlPools(db.pool, db.url),
-      shares: new ProjectShares(db.pool, db.url),
+      shares,
       authenticate: createAuthenticator(options.adminToken ?? `unusable-${randomBytes(24).toString('hex')}`, metadata, db.pool, apiKeyUsage),
       apiKeyUsage,
       capture: { mode, leader: mode === 'logical' ? captureLeader(setup) : undefined, status: new CaptureStatusReader(db.url) },

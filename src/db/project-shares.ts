@@ -56,6 +56,13 @@ export class ProjectShares {
     private readonly url: string,
   ) {}
 
+  /** Operations waiting for their project's share, all projects together (a gauge at GET /metrics). */
+  get waiting(): number {
+    let count = 0;
+    for (const slots of this.slots.values()) count += slots.waiting.length;
+    return count;
+  }
+
   /**
    * A Pool for one operation. `projectId` undefined (the admin token): no share is counted, the
    * admin's own calls are the operator's. `signal`: the HTTP request's, aborted when its client
