@@ -158,7 +158,7 @@ describe.each(['triggers', 'logical'] as const)('hostile load: one project’s b
   }, 120_000);
 
   // From the WAL the capture leader still appends the big transaction's 100,000 entries before
-  // the bystander's later commit (one stream, in commit order): its first event waited 5-7 s here
+  // the bystander’s later commit (one stream, in commit order): its first event waited 3-7 s here
   // (28 s before the hub's lanes). A known gap, in SECURITY.md; `fails` flips when it is closed.
   const itInThisMode = mode === 'logical' ? it.fails : it;
   itInThisMode('another project’s events do not wait behind it', async () => {
