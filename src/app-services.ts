@@ -8,6 +8,7 @@ import { LISTENER_APP_PREFIX, readMetadataTags } from './db/metadata-notify.js';
 import { readNotifyChannels } from './db/notify-channels.js';
 import { PgSubscriber } from './db/pg-subscriber.js';
 import { ProjectSqlPools } from './db/project-sql.js';
+import { ProjectShares } from './db/project-shares.js';
 import { CaptureStatusReader, readCaptureState, type CaptureMode } from './db/capture-mode.js';
 import { ChangeHub } from './live/change-hub.js';
 import type { CaptureLeader } from './live/capture-leader.js';
@@ -37,6 +38,8 @@ export interface AppServices {
   changes: ChangeHub;
   /** Login-role pools for each project's raw SQL, opened on demand. */
   projectSql: ProjectSqlPools;
+  /** Each project's share of the platform pool, and the cancelling of abandoned requests' statements. */
+  shares: ProjectShares;
   /** Checks a bearer token; the admin token is known only inside it. */
   authenticate: Authenticator;
   /** Records API keys' last use, at most once a minute per key, off the request's path. */
@@ -72,6 +75,8 @@ export async function openAppServices(config: Config, log: Logger, options: Open
     await metadata.watch();
     await subscriber.start();
     const apiKeyUsage = new ApiKeyUsage(db.url, log);
+    const shares = new ProjectShares(db.pool, db.url);
+    metrics.gauge('paige_project_share_waiting', "API calls waiting because their project holds its share of the platform's connections", () => shares.waiting);
     return {
       config,
       log,
@@ -81,6 +86,7 @@ export async function openAppServices(config: Config, log: Logger, options: Open
       metadata,
       changes: new ChangeHub({ url: db.url, subscriber, changesChannel: channels.changes, log, metrics, retentionHours: config.changeRetentionHours, fromWal: mode === 'logical' }),
       projectSql: new ProjectSqlPools(db.pool, db.url),
+      shares,
       authenticate: createAuthenticator(options.adminToken ?? `unusable-${randomBytes(24).toString('hex')}`, metadata, db.pool, apiKeyUsage),
       apiKeyUsage,
       capture: { mode, leader: mode === 'logical' ? captureLeader(setup) : undefined, status: new CaptureStatusReader(db.url) },
@@ -94,10 +100,15 @@ export async function openAppServices(config: Config, log: Logger, options: Open
 /** The actor of a token's writes. */
 const actorOf = (auth: Auth): Actor => (auth.kind === 'admin' ? { kind: 'ADMIN' } : { kind: 'API_KEY', apiKeyId: auth.keyId, apiKeyName: auth.keyName });
 
-/** The context of one operation: who is asking, and what a resolver may use. `actor` defaults to the token's. */
-export function createContext(services: AppServices, auth: Auth, actor: Actor = actorOf(auth)): Context {
-  const { db, projectSql, changes, metadata, log } = services;
-  return { auth, actor, pg: db.pool, projectSql, changes, metadata, log, loaders: createLoaders(db.pool, metadata) };
+/**
+ * The context of one operation: who is asking, and what a resolver may use. `actor` defaults to
+ * the token's. Its statements run on the project's share of the platform pool; `signal` (an HTTP
+ * request's) cancels them when the client goes away.
+ */
+export function createContext(services: AppServices, auth: Auth, actor: Actor = actorOf(auth), signal?: AbortSignal): Context {
+  const { projectSql, changes, metadata, log } = services;
+  const pool = services.shares.forOperation(auth.kind === 'project' ? auth.projectId : undefined, signal);
+  return { auth, actor, pg: pool, projectSql, changes, metadata, log, loaders: createLoaders(pool, metadata) };
 }
 
 /** Ends what openAppServices opened: subscriptions, key-use writes in flight, the raw-SQL pools, the subscriber, then the platform pool (and embedded Postgres). */
@@ -108,6 +119,7 @@ export async function closeAppServices(services: AppServices, onStep: (step: str
     ['the change hub', () => services.changes.stop()],
     ['the API key use writer', () => services.apiKeyUsage.close()],
     ['the raw SQL pools', () => services.projectSql.closeAll()],
+    ['the cancelling connection', () => services.shares.close()],
     ['the LISTEN connection', () => services.subscriber.stop()],
     ['the platform pool and the embedded Postgres', () => services.db.close()],
   ];

@@ -52,7 +52,7 @@ export async function createServer(
     logging: yogaLogger(log, maskError),
     // HTTP carries the token in a header; graphql-ws in connectionParams (see transports/graphql-ws.ts).
     context: async ({ request, connectionParams }) =>
-      createContext(services, await services.authenticate(request ? request.headers.get('authorization') : connectionParams?.authorization)),
+      createContext(services, await services.authenticate(request ? request.headers.get('authorization') : connectionParams?.authorization), undefined, request?.signal),
   });
 
   const http = createHttpServer(

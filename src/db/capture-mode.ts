@@ -52,6 +52,9 @@ export function logicalUnavailable(state: CaptureState): string | undefined {
 /** Runs `work` holding the switch lock, with the state read under it: one switch at a time. */
 export function underSwitchLock<T>(db: Pool, work: (client: pg.PoolClient, state: CaptureState) => Promise<T>): Promise<T> {
   return inTransaction(db, async (client) => {
+    // Not bounded by the platform pool's API timeouts: a switch waits for another process's, and
+    // alters every project's tables at startup.
+    await client.query(`SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0`);
     await client.query(sql.lockSwitchSql);
     return work(client, await readCaptureState(client));
   });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { createPool } from './pool.js';
+import { createPool, PLATFORM_TIMEOUTS } from './pool.js';
 import { migrate, migrationsApplied } from './migrate.js';
 import { makeDataDir, readOrCreateSecret, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
 import { removeDatabaseUrlFile, writeDatabaseUrlFile } from './database-url.js';
@@ -28,7 +28,7 @@ export class Database {
   static async open(config: Pick<Config, 'databaseUrl' | 'dataDir'>, log: Logger): Promise<Database> {
     const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
     const url = config.databaseUrl ?? embedded!.url;
-    const pool = createPool(url, { max: 20, applicationName: 'paige-db' });
+    const pool = createPool(url, { max: 20, applicationName: 'paige-db', statementTimeoutMs: PLATFORM_TIMEOUTS.statementMs, lockTimeoutMs: PLATFORM_TIMEOUTS.lockMs });
     try {
       await migrate(pool, log);
       if (embedded) await writeDatabaseUrlFile(config.dataDir, url);

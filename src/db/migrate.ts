@@ -12,6 +12,9 @@ const MIGRATION_LOCK = 7_142_851_903;
  */
 export async function migrate(pool: Pool, log: Logger, migrations: Migration[] = allMigrations): Promise<number[]> {
   return inTransaction(pool, async (client) => {
+    // The platform pool's timeouts bound API calls; a migration waits for another process's and
+    // may rewrite big tables: it runs unbounded, once, at startup.
+    await client.query(`SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0`);
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query(/* SQL */ `
       CREATE SCHEMA IF NOT EXISTS paige;

@@ -40,6 +40,25 @@ function isUnavailable(error: unknown): boolean {
 }
 
 /**
+ * The platform pool's bounds (src/db/database.ts, PLATFORM_TIMEOUTS) hit by the API's statement on
+ * `table`: the error names the table and the limit. Undefined for any other error.
+ */
+export function tableLimitError(error: unknown, table: string, limits: { statementMs: number; lockMs: number }): DomainError | undefined {
+  if (!isPostgresError(error)) return undefined;
+  if (error.code === '55P03')
+    return new DomainError('CONFLICT', `table "${table}" is locked by another transaction (waited ${limits.lockMs / 1000} s, the lock timeout): try again when it has finished`, {
+      table,
+      limit: 'lock_timeout',
+    });
+  if (error.code === '57014' && /statement timeout/.test(error.message))
+    return new DomainError('BAD_USER_INPUT', `the statement on table "${table}" ran longer than the ${limits.statementMs / 1000} s statement timeout: narrow the filter or read fewer rows`, {
+      table,
+      limit: 'statement_timeout',
+    });
+  return undefined;
+}
+
+/**
  * The one place where Postgres error codes become domain errors. Returns undefined for anything
  * that is not a user's fault; that is masked as INTERNAL_SERVER_ERROR and logged. A database that
  * cannot be reached is not the user's fault either, but it is no bug: UNAVAILABLE says to retry.

@@ -55,8 +55,12 @@ export interface PoolOptions {
   applicationName?: string;
   /** A statement_timeout for every session, in ms. */
   statementTimeoutMs?: number;
+  /** A lock_timeout for every session, in ms. */
+  lockTimeoutMs?: number;
   /** Let the process exit while only idle clients remain (a bot that never calls close()). @default false */
   allowExitOnIdle?: boolean;
+  /** More planner settings for every session, as startup options (`-c name=value`, fixed text). */
+  plannerOptions?: string;
 }
 
 /**
@@ -64,6 +68,20 @@ export interface PoolOptions {
  * whatever the server's defaults, so the parsers see one format.
  */
 export const EXACT_SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO,YMD';
+
+/**
+ * Bounds on every statement of the platform pool, as session defaults: the API's reads and writes
+ * on behalf of a project (issue 14, point 6). Without them a read waiting on a table its project
+ * locked, or scanning with a costly filter, held its connection for minutes.
+ * - statement: 10 s, twice a project's own raw SQL timeout (5 s). The API's statements are single
+ *   pages and bounded writes; one past 10 s is a filter scanning a huge table, and is refused.
+ * - lock: 2 s, under the 5 s a project's raw SQL can hold a lock on its own table: the API's call
+ *   fails fast (CONFLICT naming the table) instead of holding a platform connection in the queue.
+ *   Row locks between the API's own single-statement writes last milliseconds.
+ * Work that must wait longer says so for its own transaction (migrate, the capture switch, DDL,
+ * deleteProject: SET LOCAL).
+ */
+export const PLATFORM_TIMEOUTS = { statementMs: 10_000, lockMs: 2_000 } as const;
 
 /** A pool whose sessions run in UTC (so timestamps read back the same everywhere) with exact types. */
 export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
@@ -75,8 +93,9 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     // jit=off: the service's statements are short, and the planner's cost for the change-log read
     // (estimated from the size of the log's biggest transactions) crosses jit_above_cost, so every
     // read paid ~18 ms of LLVM compilation for a 0.3 ms query (found with auto_explain).
-    options: `${EXACT_SESSION_OPTIONS} -c jit=off`,
+    options: `${EXACT_SESSION_OPTIONS} -c jit=off${options.plannerOptions ? ` ${options.plannerOptions}` : ''}`,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
     idleTimeoutMillis: 30_000,
     allowExitOnIdle: options.allowExitOnIdle ?? false,
   });

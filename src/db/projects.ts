@@ -3,7 +3,7 @@ import { inTransaction, type Pool, type Queryable } from './pool.js';
 import { loginRolePassword, readPlatformSecret } from './platform-secret.js';
 import { quoteIdent } from './identifiers.js';
 import { createProjectRolesSql, dropProjectSql, projectNames, publishSchemaSql, terminateLoginSessionsSql, unlinkLargeObjectsSql, unpublishSchemaSql, type ProjectNames } from './sql/projects.sql.js';
-import { apiDdlSql } from './sql/ddl.sql.js';
+import { apiDdlSql, lockTimeoutSql } from './sql/ddl.sql.js';
 import { createSystemTablesSql } from './sql/system-tables.sql.js';
 import { SYSTEM_TABLES } from '../domain/tables.js';
 import { attachChangeCapture } from './change-capture.js';
@@ -68,6 +68,8 @@ export async function deleteProject(pool: Pool, id: string, announcement?: Metad
   // Large objects first, a batch per transaction, so the drop below takes few locks.
   while ((await pool.query<{ unlinked: number }>(unlinkLargeObjectsSql, [names.login])).rows[0]!.unlinked > 0);
   return inTransaction(pool, async (client) => {
+    // DDL's bounds, not the API's 10 s: dropping a project's objects takes a lock on each.
+    await client.query(lockTimeoutSql);
     const { rowCount } = await client.query('DELETE FROM paige.projects WHERE id = $1', [id]);
     if (!rowCount) return false;
     // Sessions of the login role (raw SQL pools, here or in another process) would keep it alive.

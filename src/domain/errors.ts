@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'SYSTEM_TABLE'
   | 'CURSOR_EXPIRED'
+  /** A project is past its share of the service's database connections (src/db/project-shares.ts). */
+  | 'BUSY'
   /** Postgres cannot be reached (down, restarting, out of connections): try again. */
   | 'UNAVAILABLE';
 

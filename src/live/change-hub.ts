@@ -10,6 +10,7 @@ import type { PgSubscriber } from '../db/pg-subscriber.js';
 import type { PageSnapshot } from '../db/page-snapshot.js';
 import { parseLsn } from '../db/pgoutput.js';
 import { Member, type RowGroup } from './member.js';
+import { ReadLanes } from './read-lanes.js';
 import { changeMatches, isRowChange, toRowChange, toTableChange, type RowChangeEvent, type TableChangeEvent } from './change-events.js';
 
 export interface ChangeHubOptions {
@@ -69,7 +70,8 @@ const REPLAY_CONNECTIONS = 1;
  * exactly where the reader stands.
  */
 export class ChangeHub {
-  private position: ChangePosition = changeLog.afterTransaction(0n);
+  /** Where the reader stands, per project: one lane for all, and one for each project with a big backlog. */
+  private readonly lanes = new ReadLanes(changeLog.afterTransaction(0n));
   private chain: Promise<unknown> = Promise.resolve();
   private readQueued = false;
   private failures = 0;
@@ -100,7 +102,11 @@ export class ChangeHub {
   constructor(private readonly options: ChangeHubOptions) {
     // Same exact-type sessions as the platform pool (UTC, ISO dates), so an event's `at` is ISO 8601.
     // A bot that never calls close() must still be able to exit.
-    this.pool = createPool(options.url, { max: 4, applicationName: 'paige-db-changes', allowExitOnIdle: true });
+    // No bitmap scans: every read walks an index in order and stops after a batch. Right after a
+    // big transaction the statistics say one entry per transaction, and a bitmap scan (which
+    // cannot stop early) then read and sorted all of its entries for every batch: 250 ms each,
+    // for 1,000 entries of a 100,000-entry transaction (issue 14, point 7).
+    this.pool = createPool(options.url, { max: 4, applicationName: 'paige-db-changes', allowExitOnIdle: true, plannerOptions: '-c enable_bitmapscan=off' });
     this.replayPool = createPool(options.url, { max: REPLAY_CONNECTIONS, applicationName: 'paige-db-replays', allowExitOnIdle: true });
     const { metrics } = options;
     this.counters = {
@@ -271,7 +277,7 @@ export class ChangeHub {
       groups.set(spec.whereKey, group);
       group.members.add(member);
       this.subscribersChanged();
-      return this.position;
+      return this.lanes.positionFor(spec.schema);
     });
     return { member, boundary };
   }
@@ -378,7 +384,7 @@ export class ChangeHub {
    */
   private async listen(): Promise<void> {
     this.unlisten ??= await this.options.subscriber.subscribe(this.options.changesChannel, () => this.wake());
-    this.position = changeLog.afterTransaction(await changeLog.readHead(this.pool));
+    this.lanes.reset(changeLog.afterTransaction(await changeLog.readHead(this.pool)));
   }
 
   /** The last subscriber left: stop being woken by every commit of the database. */
@@ -408,19 +414,36 @@ export class ChangeHub {
     const batchSize = this.options.batchSize ?? 1000;
     // Nobody to deliver to: skip the read; the first subscriber moves the position to the head.
     if (this.subscriberCount === 0) return;
+    const lanes = this.lanes;
     try {
+      // Each turn: one batch of the main lane, then one of each project on a lane of its own
+      // (src/live/read-lanes.ts), so a big transaction is delivered a batch per turn while the
+      // other projects' changes committed after it go out in the first turn.
       for (;;) {
-        this.counters.reads.inc();
-        const batch = await changeLog.readChanges(this.pool, this.position, this.subscribedSchemas(), batchSize);
-        this.counters.entriesRead.inc(batch.entries.length);
-        for (const entry of batch.entries) {
-          this.dispatch(entry);
-          this.position = changeLog.positionOf(entry);
+        // Every subscribed project on a lane of its own: no main read (a statement per turn on a
+        // loaded server cut a lone big subscriber's throughput by four, capture-faults.test.ts).
+        const mainSchemas = lanes.mainSchemas(this.subscribedSchemas());
+        const main = mainSchemas.length > 0 || lanes.lanes.size === 0 ? await this.readBatch(lanes.main, mainSchemas, batchSize) : { head: -1n, entries: [], more: false };
+        for (const entry of main.entries) {
+          if (lanes.mainDelivers(entry)) this.dispatch(entry);
+          lanes.advanceMain(changeLog.positionOf(entry));
         }
-        if (!batch.more) {
-          if (batch.head > this.position.seq) this.position = changeLog.afterTransaction(batch.head);
-          break;
+        // A page ends at a batch of entries or at its bytes (READ_PAGE_BYTES): `more` says which.
+        const mainBehind = main.more;
+        if (mainBehind) lanes.splitOff(main.entries);
+        // The page reached the head: everything up to it (its transaction included) has been read.
+        else if (main.head >= lanes.main.seq) lanes.advanceMain(changeLog.afterTransaction(main.head));
+        for (const [schema, from] of [...lanes.lanes]) {
+          const batch = await this.readBatch(from, [schema], batchSize);
+          let at = from;
+          for (const entry of batch.entries) {
+            this.dispatch(entry);
+            at = changeLog.positionOf(entry);
+          }
+          if (batch.more) lanes.lanes.set(schema, at);
+          else lanes.laneCaughtUp(schema, batch.head >= at.seq ? changeLog.afterTransaction(batch.head) : at);
         }
+        if (!mainBehind && lanes.lanes.size === 0) break;
       }
       this.failures = 0;
     } catch (error) {
@@ -432,6 +455,13 @@ export class ChangeHub {
       this.retryTimer = setTimeout(() => this.wake(), delay);
       this.retryTimer.unref();
     }
+  }
+
+  private async readBatch(after: ChangePosition, schemas: readonly string[], batchSize: number): Promise<changeLog.ChangeBatch> {
+    this.counters.reads.inc();
+    const batch = await changeLog.readChanges(this.pool, after, schemas, batchSize);
+    this.counters.entriesRead.inc(batch.entries.length);
+    return batch;
   }
 
   private dispatch(entry: ChangeEntry): void {

@@ -67,7 +67,13 @@ WHERE q."bytesBefore" < ${pageBytes}`;
  * NOTE: commits are walked in seq order through their index and each one's entries fetched by
  * the log's (xid, id) key (LATERAL), so the read stops after $4 entries. A plain join let the
  * planner, misled by statistics from before a burst, hash the whole log instead: 174 ms against
- * under 2 ms for a reader 100,000 entries behind.
+ * under 2 ms for a reader 100,000 entries behind. The entry bound is one comparison (ids start at
+ * 1), not `c.seq > $1 OR l.id > $2`: an OR is no index bound, so every read inside a big
+ * transaction scanned it from its first entry, 1000 more each time (issue 14, point 7: a
+ * 100,000-row transaction took 14 s to read, each batch slower than the one before). The inner
+ * LIMIT bounds what one commit contributes: the outer sort by (seq, id) otherwise takes a whole
+ * commit's entries before the first row (Incremental Sort, presorted by seq only), and the hub's
+ * sessions plan without bitmap scans (src/live/change-hub.ts), which cannot stop early either.
  */
 export const readChangesSql = /* SQL */ `
 SELECT h.head, e.*
@@ -77,8 +83,9 @@ SELECT h.head, e.*
       FROM paige.change_commits c
      CROSS JOIN LATERAL (
        SELECT * FROM paige.change_log l
-        WHERE l.xid = c.xid AND (c.seq > $1::bigint OR l.id > $2::bigint) AND l.schema_name = ANY ($3::text[])
+        WHERE l.xid = c.xid AND l.id > CASE WHEN c.seq > $1::bigint THEN 0 ELSE $2::bigint END AND l.schema_name = ANY ($3::text[])
         ORDER BY l.id
+        LIMIT $4
      ) l
      WHERE c.seq >= $1::bigint
      ORDER BY c.seq, l.id

@@ -86,7 +86,12 @@ export const dropColumnSql = (schema: string, table: string, name: string) =>
  * it, an ALTER queued behind a long transaction would also block every reader queued behind it.
  */
 export const DDL_LOCK_TIMEOUT = '5s';
-export const lockTimeoutSql = /* SQL */ `SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`;
+/**
+ * DDL may rewrite a big table (a column with a default, a type change) or drop many objects
+ * (deleteProject): longer than the platform pool's 10 s for one page or write, still bounded.
+ */
+export const DDL_STATEMENT_TIMEOUT = '60s';
+export const lockTimeoutSql = /* SQL */ `SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'; SET LOCAL statement_timeout = '${DDL_STATEMENT_TIMEOUT}'`;
 
 /**
  * Marks the transaction as the API's DDL, which records its own table changes: the event trigger
