@@ -26,7 +26,7 @@ export interface VictimFigures {
 export async function startVictim(t: TestServer): Promise<Victim> {
   const project = await createTestProject(t);
   const api = rowApi(t, project);
-  await api.createTable({ name: 'notes', columns: [{ name: 'title', type: 'text' }] });
+  await api.createTable({ name: 'notes', columns: [{ name: 'title', type: 'TEXT' }] });
   const events: Collected = await subscribe(t, project.token, ROW_CHANGES, { p: project.id, t: 'notes' });
   let written = 0;
   return {
