@@ -5,6 +5,7 @@ import { outsideDdl } from './004-outside-ddl.sql.js';
 import { apiKeyUse } from './005-api-key-use.sql.js';
 import { logicalCapture } from './006-logical-capture.sql.js';
 import { captureParity } from './007-capture-parity.sql.js';
+import { boundedMatching } from './008-bounded-matching.sql.js';
 
 export interface Migration {
   version: number;
@@ -21,4 +22,5 @@ export const migrations: Migration[] = [
   { version: 5, name: 'API key last use', sql: apiKeyUse },
   { version: 6, name: 'capture from the write-ahead log', sql: logicalCapture },
   { version: 7, name: 'same events in both capture modes, actor rows pruned', sql: captureParity },
+  { version: 8, name: 'matching with a bounded cost for project roles', sql: boundedMatching },
 ];
