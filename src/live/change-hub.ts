@@ -10,6 +10,7 @@ import type { PgSubscriber } from '../db/pg-subscriber.js';
 import type { PageSnapshot } from '../db/page-snapshot.js';
 import { parseLsn } from '../db/pgoutput.js';
 import { Member, type RowGroup } from './member.js';
+import { MatchBudgetError } from '../domain/like.js';
 import { changeMatches, isRowChange, toRowChange, toTableChange, type RowChangeEvent, type TableChangeEvent } from './change-events.js';
 
 export interface ChangeHubOptions {
@@ -178,10 +179,16 @@ export class ChangeHub {
       const range = { schema: spec.schema, table: spec.table, after: since, upTo: boundary };
       await changeLog.replayChanges(this.pool, range, (entries) => {
         for (const entry of entries) {
-          if (isRowChange(entry) && changeMatches(spec.where, entry) && !member.saw(entry)) member.queue.push(toRowChange(entry));
+          if (isRowChange(entry) && !member.saw(entry) && changeMatches(spec.where, entry)) member.queue.push(toRowChange(entry));
         }
       });
     } catch (error) {
+      if (error instanceof MatchBudgetError) {
+        // The replayed events before the change the filter cannot answer for, then the error.
+        member.queue.push(error);
+        member.queue.end();
+        return member.queue;
+      }
       member.queue.end();
       if (error instanceof changeLog.CursorExpiredError) {
         const cursor = spec.snapshot ? 'this changesCursor' : `cursor "${changeLog.encodeCursor({ seq: String(since.seq), id: String(since.id) })}"`;
@@ -190,9 +197,7 @@ export class ChangeHub {
       if (error instanceof changeLog.UnknownCursorError) throw new DomainError('BAD_USER_INPUT', 'since: no change with this cursor was ever committed', { field: 'since' });
       throw error;
     }
-    const held = member.held ?? [];
-    member.held = undefined;
-    for (const event of held) member.queue.push(event);
+    member.releaseHeld();
     return member.queue;
   }
 
@@ -306,7 +311,17 @@ export class ChangeHub {
     if (isRowChange(entry)) {
       let event: RowChangeEvent | undefined;
       for (const group of this.rowGroups.get(tableKey(entry.schema, entry.table))?.values() ?? []) {
-        if (!changeMatches(group.where, entry)) continue;
+        let matches: boolean;
+        try {
+          matches = changeMatches(group.where, entry);
+        } catch (error) {
+          // The filter cannot answer for this change (a _like over its budget): each member
+          // that would have been offered it ends with the error, as `rows` fails on the same row.
+          if (!(error instanceof MatchBudgetError)) throw error;
+          for (const member of group.members) member.fail(error, entry, position, commitLsn);
+          continue;
+        }
+        if (!matches) continue;
         if (!event) {
           event = toRowChange(entry);
           this.counters.eventsBuilt.inc();
