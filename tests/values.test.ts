@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { compareCodePoints, compareDecimals, timestampMicros } from '../src/domain/value-order.js';
 import { columnSchema } from '../src/domain/values.js';
-import { likeMatches } from '../src/domain/where.js';
+import { likeMatches } from '../src/domain/like.js';
 import { superuserClient } from './support/postgres.js';
 import { seededRandom } from './support/random.js';
 

@@ -1,4 +1,6 @@
 import { DomainError } from '../domain/errors.js';
+import { MATCH_BUDGET } from '../domain/like.js';
+import { refusedMatcher } from './bounded-matching.js';
 
 /** The fields node-postgres copies from a Postgres ErrorResponse. */
 interface PgError {
@@ -115,7 +117,7 @@ export function mapPgError(error: unknown): DomainError | undefined {
         ? new DomainError('BAD_USER_INPUT', 'rows: two rows of one upsert have the same onConflict key; send each key once')
         : new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
     case '42501':
-      return new DomainError('FORBIDDEN', error.message);
+      return refusedMatcher(error.message) ?? new DomainError('FORBIDDEN', error.message);
     case '53200': // out of memory; "out of shared memory" is Postgres' lock table, one per cluster, full when this needed a lock
       return new DomainError('UNAVAILABLE', `the database is out of memory right now (${error.message}: another session may hold very many locks); try again shortly`);
     case '57014':
@@ -129,8 +131,11 @@ export function mapPgError(error: unknown): DomainError | undefined {
       if (error.code.startsWith('22')) return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
       // 42xxx syntax and name errors only reach here from raw SQL, where the user wrote them.
       if (error.code.startsWith('42')) return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
-      // 54xxx program limits (array dimensions, stack depth, too many columns): raw SQL or its
-      // parameters went past a Postgres limit (tests/fuzz.test.ts sends a 150-deep array param).
+      // A filter's _like over the matching budget (paige.filter_over_budget names its column).
+      if (error.code === '54000' && error.column) return new DomainError('BAD_USER_INPUT', error.message, { column: error.column, limit: MATCH_BUDGET });
+      // 54xxx program limits (array dimensions, stack depth, too many columns, a raw SQL match
+      // over the budget of migration 010): raw SQL or its parameters went past a limit
+      // (tests/fuzz.test.ts sends a 150-deep array param).
       if (error.code.startsWith('54')) return new DomainError('BAD_USER_INPUT', error.message, { sqlState: error.code });
       return undefined;
   }

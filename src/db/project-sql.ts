@@ -89,7 +89,9 @@ export class ProjectSqlPools {
       types: exactTypes,
       application_name: 'paige-db sql',
       // UTC and ISO dates as on the platform pool, so the same exact-type parsers apply.
-      options: `-c search_path=${names.schema} -c statement_timeout=${LOGIN_ROLE_LIMITS.statementTimeout} ${EXACT_SESSION_OPTIONS}`,
+      // paige_bounded before pg_catalog (named, or Postgres searches it first): LIKE, strpos,
+      // replace… resolve to the wrappers that bound their cost (migration 010).
+      options: `-c search_path=${names.schema},paige_bounded,pg_catalog -c statement_timeout=${LOGIN_ROLE_LIMITS.statementTimeout} ${EXACT_SESSION_OPTIONS}`,
       idleTimeoutMillis: 10_000,
     });
     // A backend killed while idle (deleteProject terminates them) must not crash the process.

@@ -2,6 +2,7 @@ import { findColumn, type ColumnInfo, type TableInfo } from './tables.js';
 import { badInput } from './errors.js';
 import { compareValues } from './value-order.js';
 import { encodeOperand, type SqlParam } from './values.js';
+import { likeMatches, likeValueLimit, MatchBudgetError, utf8Bytes } from './like.js';
 
 /**
  * The row filter language of `Table.rows`, `updateRows`, `deleteRows` and `rowChanges`:
@@ -116,9 +117,49 @@ export function whereReads(node: WhereNode, columns: ReadonlySet<string>): boole
 /** SQL's three truth values: a comparison involving NULL is unknown (null). */
 type Truth = boolean | null;
 
-/** Evaluates a parsed filter against one row (API encoding) exactly as the SQL would: only `true` matches. */
+/**
+ * Evaluates a parsed filter against one row (API encoding) exactly as the SQL would: only `true`
+ * matches. A `_like` whose value is over its pattern's budget throws MatchBudgetError whatever the
+ * rest of the filter says, before anything is matched: Postgres checks the same condition first
+ * for every `_like` of the filter (src/db/where.sql.ts), so `rows` and `rowChanges` fail on the
+ * same rows, whatever order either evaluates the conditions in.
+ */
 export function matchesWhere(node: WhereNode, row: Record<string, unknown>): boolean {
+  checkLikeBudgets(node, row);
   return evaluate(node, row) === true;
+}
+
+type LikeNode = Extract<WhereNode, { kind: 'like' }>;
+
+/** The `_like` conditions of a filter, with their value limits; found once per filter. */
+const likeNodesOf = new WeakMap<WhereNode, { node: LikeNode; limit: number }[]>();
+
+/** Every `_like`/`_ilike` of the filter whose pattern has a value limit, in the order of the filter. */
+export function budgetedLikes(where: WhereNode): { node: LikeNode; limit: number }[] {
+  let found = likeNodesOf.get(where);
+  if (found) return found;
+  found = [];
+  const visit = (node: WhereNode): void => {
+    if (node.kind === 'and' || node.kind === 'or') node.nodes.forEach(visit);
+    else if (node.kind === 'not') visit(node.node);
+    else if (node.kind === 'like') {
+      const limit = likeValueLimit(node.pattern);
+      if (limit !== null) found!.push({ node, limit });
+    }
+  };
+  visit(where);
+  likeNodesOf.set(where, found);
+  return found;
+}
+
+function checkLikeBudgets(where: WhereNode, row: Record<string, unknown>): void {
+  for (const { node, limit } of budgetedLikes(where)) {
+    const value = row[node.column.name];
+    // A value can only be over the limit in bytes when it has more than limit / 3 UTF-16 units.
+    if (typeof value !== 'string' || value.length * 3 <= limit) continue;
+    const bytes = utf8Bytes(value);
+    if (bytes > limit) throw new MatchBudgetError(node.column.name, node.caseInsensitive ? '_ilike' : '_like', node.pattern, bytes);
+  }
 }
 
 function evaluate(node: WhereNode, row: Record<string, unknown>): Truth {
@@ -185,67 +226,4 @@ function compareResult(op: CompareOp, order: number): boolean {
     case '_lte':
       return order <= 0;
   }
-}
-
-/**
- * `subject LIKE pattern`, or ILIKE: Postgres lowercases both sides (lower(), per its LC_CTYPE) and
- * then matches case-sensitively, so this does the same with toLowerCase rather than a RegExp `i`
- * flag, whose case folding equates letters that lower() keeps apart (ſ and s, for one).
- */
-export function likeMatches(pattern: string, subject: string, caseInsensitive: boolean): boolean {
-  return caseInsensitive ? matchLike(likeTokens(pattern.toLowerCase()), subject.toLowerCase()) : matchLike(likeTokens(pattern), subject);
-}
-
-/** `%` and `_` of a parsed LIKE pattern; every other token is one literal code point. */
-const ANY_RUN = Symbol('%');
-const ONE_CHAR = Symbol('_');
-type LikeToken = string | typeof ANY_RUN | typeof ONE_CHAR;
-
-const likeCache = new Map<string, LikeToken[]>();
-
-/** LIKE's pattern as tokens: `%` any run, `_` one character (code point), `\` escapes the next one. */
-function likeTokens(pattern: string): LikeToken[] {
-  let tokens = likeCache.get(pattern);
-  if (tokens) return tokens;
-  tokens = [];
-  const chars = [...pattern];
-  for (let i = 0; i < chars.length; i++) {
-    const char = chars[i]!;
-    if (char === '\\') {
-      if (i + 1 < chars.length) tokens.push(chars[++i]!);
-    } else if (char === '%') {
-      if (tokens[tokens.length - 1] !== ANY_RUN) tokens.push(ANY_RUN);
-    } else tokens.push(char === '_' ? ONE_CHAR : char);
-  }
-  if (likeCache.size > 1000) likeCache.clear();
-  likeCache.set(pattern, tokens);
-  return tokens;
-}
-
-/**
- * Wildcard matching that resumes from the last `%` on a mismatch: O(pattern × subject) at worst.
- * A backtracking RegExp (`.*a.*a.*b`) is exponential in the number of `%`, and a subscriber's
- * filter runs on the event loop for every change, so one pattern could stall every tenant.
- */
-function matchLike(tokens: LikeToken[], subject: string): boolean {
-  const chars = [...subject];
-  let t = 0;
-  let s = 0;
-  let lastRun = -1; // token index of the last `%` seen
-  let runEnd = 0; // where the subject stood when that `%` was taken (it has eaten up to here)
-  while (s < chars.length) {
-    const token = tokens[t];
-    if (token === ONE_CHAR || (t < tokens.length && token === chars[s])) {
-      t++;
-      s++;
-    } else if (token === ANY_RUN) {
-      lastRun = t++;
-      runEnd = s;
-    } else if (lastRun >= 0) {
-      t = lastRun + 1;
-      s = ++runEnd;
-    } else return false;
-  }
-  while (tokens[t] === ANY_RUN) t++;
-  return t === tokens.length;
 }

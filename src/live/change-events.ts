@@ -1,5 +1,6 @@
 import { encodeCursor, type ChangeEntry, type RowOp, type TableChangeKind } from '../db/change-log.js';
 import { matchesWhere, whereReads, type WhereNode } from '../domain/where.js';
+import { MatchBudgetError } from '../domain/like.js';
 import type { Actor } from '../domain/actor.js';
 
 /** What a `rowChanges` subscriber receives (the contract's RowChange). */
@@ -57,7 +58,8 @@ export function toTableChange(entry: ChangeEntry): TableChangeEvent {
  * old row, an UPDATE when either matches (a row that leaves the filter must leave the dashboard
  * too), and a CLEAR always (it empties every row). A filter that reads a value the event left out
  * (too large to stream) cannot be decided here: the change is delivered, so none is lost, and its
- * omittedColumns tell the subscriber to read the row with Table.rows.
+ * omittedColumns tell the subscriber to read the row with Table.rows. Throws MatchBudgetError when
+ * a `_like` of the filter meets a value over its budget: the filter cannot answer for that change.
  */
 export function changeMatches(where: WhereNode | null, entry: ChangeEntry): boolean {
   if (!where || entry.op === 'CLEAR') return true;
@@ -66,7 +68,8 @@ export function changeMatches(where: WhereNode | null, entry: ChangeEntry): bool
     if (!row) return false;
     try {
       return matchesWhere(where, row);
-    } catch {
+    } catch (error) {
+      if (error instanceof MatchBudgetError) throw error;
       // A row written before a column was renamed or dropped may not fit the filter at all.
       return false;
     }

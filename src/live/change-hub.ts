@@ -11,6 +11,7 @@ import type { PageSnapshot } from '../db/page-snapshot.js';
 import { parseLsn } from '../db/pgoutput.js';
 import { Member, type RowGroup } from './member.js';
 import { ReadLanes } from './read-lanes.js';
+import { MatchBudgetError } from '../domain/like.js';
 import { changeMatches, isRowChange, toRowChange, toTableChange, type RowChangeEvent, type TableChangeEvent } from './change-events.js';
 
 export interface ChangeHubOptions {
@@ -232,9 +233,9 @@ export class ChangeHub {
         member.queue.end();
         throw this.replayError(error, spec, since);
       }
-      this.deliverReplayed(member, spec, page.entries);
-      if (!page.more) {
-        this.endReplay(member);
+      const delivered = this.deliverReplayed(member, spec, page.entries);
+      if (!delivered || !page.more) {
+        if (delivered) this.endReplay(member);
         replayEnded();
         return member.queue;
       }
@@ -287,10 +288,23 @@ export class ChangeHub {
     return changeLog.readReplayPage(this.replayPool, range, after);
   }
 
-  private deliverReplayed(member: Member<RowChangeEvent>, spec: RowSubscription, entries: ChangeEntry[]): void {
+  /**
+   * One page's matching changes into the queue. False when the filter cannot answer for one of
+   * them (a _like over its budget): the replayed events before it, then the error, and the
+   * subscription ends, as `rows` fails on the same row.
+   */
+  private deliverReplayed(member: Member<RowChangeEvent>, spec: RowSubscription, entries: ChangeEntry[]): boolean {
     for (const entry of entries) {
-      if (isRowChange(entry) && changeMatches(spec.where, entry) && !member.saw(entry)) member.queue.push(toRowChange(entry));
+      try {
+        if (isRowChange(entry) && !member.saw(entry) && changeMatches(spec.where, entry)) member.queue.push(toRowChange(entry));
+      } catch (error) {
+        if (!(error instanceof MatchBudgetError)) throw error;
+        member.queue.push(error);
+        member.queue.end();
+        return false;
+      }
     }
+    return true;
   }
 
   /**
@@ -314,7 +328,7 @@ export class ChangeHub {
         return member.queue.end();
       }
       if (member.queue.ended) return;
-      this.deliverReplayed(member, spec, page.entries);
+      if (!this.deliverReplayed(member, spec, page.entries)) return;
       if (!page.more) return this.endReplay(member);
       after = changeLog.positionOf(page.entries.at(-1)!);
     }
@@ -322,9 +336,7 @@ export class ChangeHub {
 
   /** The replay is delivered: the live events held back meanwhile follow it, then live ones go straight. */
   private endReplay(member: Member<RowChangeEvent>): void {
-    const held = member.held ?? [];
-    member.held = undefined;
-    for (const event of held) member.queue.push(event);
+    member.releaseHeld();
   }
 
   private replayError(error: unknown, spec: RowSubscription, since: ChangePosition): unknown {
@@ -470,7 +482,17 @@ export class ChangeHub {
     if (isRowChange(entry)) {
       let event: RowChangeEvent | undefined;
       for (const group of this.rowGroups.get(tableKey(entry.schema, entry.table))?.values() ?? []) {
-        if (!changeMatches(group.where, entry)) continue;
+        let matches: boolean;
+        try {
+          matches = changeMatches(group.where, entry);
+        } catch (error) {
+          // The filter cannot answer for this change (a _like over its budget): each member
+          // that would have been offered it ends with the error, as `rows` fails on the same row.
+          if (!(error instanceof MatchBudgetError)) throw error;
+          for (const member of group.members) member.fail(error, entry, position, commitLsn);
+          continue;
+        }
+        if (!matches) continue;
         if (!event) {
           event = toRowChange(entry);
           this.counters.eventsBuilt.inc();

@@ -8,7 +8,7 @@ import type { RowChangeEvent } from './change-events.js';
 /** One subscriber: its queue, and while it replays history the live events it must hold back. */
 export class Member<E> {
   readonly queue: EventQueue<E | DomainError>;
-  held: E[] | undefined;
+  held: (E | DomainError)[] | undefined;
   /**
    * A live subscriber's start in the WAL (logical capture): a transaction that committed before it
    * (its commit LSN lower) may reach the log after the subscriber joined, and is not its to see.
@@ -32,12 +32,7 @@ export class Member<E> {
   }
 
   offer(event: E, entry: Pick<ChangeEntry, 'xid'>, position: ChangePosition, commitLsn: bigint | undefined): void {
-    if (this.after && comparePositions(position, this.after) <= 0) return;
-    if (this.saw(entry)) return;
-    if (this.liveFrom !== undefined && commitLsn !== undefined) {
-      if (commitLsn < this.liveFrom) return;
-      this.liveFrom = undefined;
-    }
+    if (!this.concerns(entry, position, commitLsn)) return;
     // Held back while a replay runs: counted against the same limit as the queue.
     if (this.held && this.held.length < this.maxQueued) return void this.held.push(event);
     if (this.held || this.queue.size >= this.maxQueued) {
@@ -46,6 +41,38 @@ export class Member<E> {
       return this.queue.end();
     }
     this.queue.push(event);
+  }
+
+  /**
+   * The change this member would have been offered cannot be filtered (a `_like` over its
+   * budget): after what it already has, it gets the error and ends.
+   */
+  fail(error: DomainError, entry: Pick<ChangeEntry, 'xid'>, position: ChangePosition, commitLsn: bigint | undefined): void {
+    if (!this.concerns(entry, position, commitLsn)) return;
+    if (this.held) return void this.held.push(error);
+    this.queue.push(error);
+    this.queue.end();
+  }
+
+  /** The live events held back during a replay, in order, once the replay is in the queue; an error among them ends it. */
+  releaseHeld(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const event of held) {
+      this.queue.push(event);
+      if (event instanceof DomainError) return this.queue.end();
+    }
+  }
+
+  /** Whether an entry at this position is this member's to see (after its since, not in its page, not before it joined). */
+  private concerns(entry: Pick<ChangeEntry, 'xid'>, position: ChangePosition, commitLsn: bigint | undefined): boolean {
+    if (this.after && comparePositions(position, this.after) <= 0) return false;
+    if (this.saw(entry)) return false;
+    if (this.liveFrom !== undefined && commitLsn !== undefined) {
+      if (commitLsn < this.liveFrom) return false;
+      this.liveFrom = undefined;
+    }
+    return true;
   }
 }
 

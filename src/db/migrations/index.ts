@@ -7,6 +7,7 @@ import { logicalCapture } from './006-logical-capture.sql.js';
 import { captureParity } from './007-capture-parity.sql.js';
 import { tenantContention } from './008-tenant-contention.sql.js';
 import { streamableEvents } from './009-streamable-events.sql.js';
+import { boundedMatching } from './010-bounded-matching.sql.js';
 
 export interface Migration {
   version: number;
@@ -25,4 +26,5 @@ export const migrations: Migration[] = [
   { version: 7, name: 'same events in both capture modes, actor rows pruned', sql: captureParity },
   { version: 8, name: 'no tenant holds the commit lock or fills the lock table; statistics kept to the platform', sql: tenantContention },
   { version: 9, name: 'a bound on what one change event holds', sql: streamableEvents },
+  { version: 10, name: 'matching with a bounded cost for project roles', sql: boundedMatching },
 ];
