@@ -62,9 +62,11 @@ export function percentile(values: readonly number[], p: number): number {
 
 /**
  * Below this many ms a scheduler hiccup on a loaded 2-core machine is bigger than any effect we
- * look for, so "within 2× of quiet" is read as within max(2 × quiet, quiet + this).
+ * look for, so "within 2× of quiet" is read as within max(2 × quiet, quiet + this). 50: with
+ * another test file running beside it, a control loop of harmless calls moved the bystander's
+ * p99 by up to ~40 ms; every attack here moved it by seconds before its fix.
  */
-export const NOISE_FLOOR_MS = 30;
+export const NOISE_FLOOR_MS = 50;
 
 /** The attack left the victim's calls all successful and its p99s within 2× of the quiet run. */
 export function expectUnharmed(quiet: VictimFigures, attacked: VictimFigures, attack: string): void {
