@@ -84,7 +84,8 @@ describe('statements', () => {
 
     const read = await recordStatements(a, async () => expect((await onA.page('counted', { first: 10 })).nodes).toEqual([{ id: '1', label: 'one' }]));
     expect(read).toHaveLength(1);
-    expect(read[0]).toMatch(/^SELECT "id", "label" FROM "p_\w+"\."counted"/);
+    // The page's keyset read, inside the statement that caps its bytes (src/db/sql/rows.sql.ts).
+    expect(read[0]).toMatch(/^SELECT .*FROM \(SELECT "id", "label", .* FROM "p_\w+"\."counted"/s);
 
     const write = await recordStatements(a, async () => expect((await onA.insert('counted', [{ label: 'two' }])).errors).toBeUndefined());
     expect(write).toHaveLength(1);

@@ -1,12 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
+import { recordStatements } from './support/rows.js';
 
 let t: TestServer;
 let project: TestProjectHandle;
 let other: TestProjectHandle;
 
 beforeAll(async () => {
-  t = await startTestServer();
+  t = await startTestServer({}, {}, { wireProxy: true });
   project = await createTestProject(t);
   other = await createTestProject(t);
 });
@@ -175,35 +176,25 @@ describe('messages and conversations', () => {
   });
 
   it('nested contact, messages and conversation cost the same statements for 1 or 3 conversations', async () => {
-    const pool = t.server.services.db.pool;
-    const original = pool.query;
-    let statements = 0;
-    // Counts statements on the platform pool (a wrapper, not a mock: every call goes through).
-    pool.query = ((...args: Parameters<typeof pool.query>) => {
-      // Only this project's reads: the change hub reads the log on the same pool whenever it is woken.
-      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text ?? '';
-      if (text.includes(`"${other.schema}"`)) statements += 1;
-      return (original as (...a: unknown[]) => unknown).apply(pool, args);
-    }) as typeof pool.query;
+    // The platform pool's statements as Postgres receives them (the wire proxy), this project's only:
+    // the change hub reads the log on connections of its own, other files' projects on theirs.
     const count = async (first: number) => {
-      statements = 0;
-      const { conversations } = await t.ok(
-        `query ($p: ID!, $first: Int) { conversations(projectId: $p, first: $first) { contact { phone } messages { body conversation { contact { name } } } } }`,
-        { p: other.id, first },
-        other.token,
-      );
+      let conversations: unknown[] = [];
+      const statements = await recordStatements(t, async () => {
+        ({ conversations } = await t.ok(
+          `query ($p: ID!, $first: Int) { conversations(projectId: $p, first: $first) { contact { phone } messages { body conversation { contact { name } } } } }`,
+          { p: other.id, first },
+          other.token,
+        ));
+      });
       expect(conversations.length).toBe(first);
-      return statements;
+      return statements.filter((text) => text.includes(`"${other.schema}"`)).length;
     };
-    try {
-      const one = await count(1);
-      const three = await count(3);
-      expect(three).toBe(one);
-      // conversations, their contacts, their messages, the messages' conversations (contacts cached)
-      expect(three).toBe(4);
-    } finally {
-      pool.query = original;
-    }
+    const one = await count(1);
+    const three = await count(3);
+    expect(three).toBe(one);
+    // conversations, their contacts, their messages, the messages' conversations (contacts cached)
+    expect(three).toBe(4);
   });
 
   it('system rows are also plain rows: the message counts match the conversations', async () => {
