@@ -10,7 +10,7 @@
 import { createServer } from 'node:http';
 import { createPool } from '../src/db/pool.js';
 import { readTable } from '../src/db/catalog.js';
-import { insertRowsSql, selectRowsSql } from '../src/db/sql/rows.sql.js';
+import { insertRowsSql, selectRowsSql, PAGE_BYTES_COLUMN, PAGE_FITS_COLUMN, PAGE_ORDINAL_COLUMN } from '../src/db/sql/rows.sql.js';
 import { PAGE_BYTE_CAP } from '../src/db/rows.js';
 import { sortKeys } from '../src/domain/row-cursor.js';
 import { parseWhere } from '../src/domain/where.js';
@@ -49,7 +49,9 @@ createServer((req, res) => {
       try {
         if (req.url === '/rows') {
           const { rows } = await pool.query({ text: page.text, values: page.values });
-          const nodes = rows.length > PAGE ? rows.slice(0, PAGE) : rows;
+          // The page statement's bookkeeping columns (its byte cap) go, as listRows drops them.
+          const fitting = rows.map(({ [PAGE_ORDINAL_COLUMN]: _o, [PAGE_BYTES_COLUMN]: _b, [PAGE_FITS_COLUMN]: _f, ...row }) => row);
+          const nodes = fitting.length > PAGE ? fitting.slice(0, PAGE) : fitting;
           return send(res, 200, JSON.stringify({ data: { project: { table: { rows: { nodes } } } } }));
         }
         if (req.url === '/insert') {
