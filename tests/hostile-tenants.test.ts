@@ -1,11 +1,11 @@
 import { setTimeout } from 'node:timers/promises';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startServerInMode } from './support/capture-modes.js';
+import { startPrivateCluster, startServerInMode } from './support/capture-modes.js';
 import { sqlAs } from './support/hostile.js';
-import { loginRoleClient, superuserClient } from './support/postgres.js';
+import { createEmptyDatabase, loginRoleClient, superuserClient } from './support/postgres.js';
 import { CREATE_TABLE } from './support/rows.js';
-import { createTestProject, type TestProjectHandle, type TestServer } from './support/server.js';
+import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { expectUnharmed, startVictim, type Victim } from './support/victim.js';
 import { ROW_CHANGES, subscribe } from './support/subscriptions.js';
 
@@ -159,9 +159,12 @@ describe('point 3: the lock table, shared by every database of the cluster', () 
 
 describe('point 3: when the lock table is full anyway', () => {
   it("another project's call gets UNAVAILABLE, not a masked 500", { timeout: 60_000 }, async () => {
-    // A cluster of its own in the machine run (the logical one), since this fills the lock table
-    // of the whole cluster: as a session of another database or a superuser still can.
-    const { t: own, databaseUrl: ownUrl } = await startServerInMode('logical');
+    // A cluster of its own in both runs, since this fills the lock table of the whole cluster (as
+    // a session of another database or a superuser still can): on the run's shared cluster every
+    // other test file's calls failed meanwhile.
+    const cluster = await startPrivateCluster();
+    const ownUrl = await createEmptyDatabase(cluster.url);
+    const own = await startTestServer({ DATABASE_URL: ownUrl });
     const bystander = await createTestProject(own);
     await own.ok(CREATE_TABLE, { p: bystander.id, input: { name: 'notes', columns: [{ name: 'v', type: 'TEXT' }] } }, bystander.token);
     const filler = await superuserClient(ownUrl);
