@@ -61,6 +61,8 @@ CREATE OR REPLACE FUNCTION paige.stamp_commit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   written_by jsonb;
+  -- Named before the lock: every commit of the database waits while this one holds it.
+  channel text := paige.notify_channel('paige_changes');
 BEGIN
   DELETE FROM paige.transaction_actors a WHERE a.xid = NEW.xid RETURNING a.actor INTO written_by;
   -- current_user is the platform role here (the owner); session_user whoever logged in.
@@ -75,7 +77,7 @@ BEGIN
   UPDATE paige.change_commits
      SET seq = nextval('paige.change_commit_seq'), committed_at = clock_timestamp(), actor = written_by
    WHERE xid = NEW.xid;
-  PERFORM pg_notify(paige.notify_channel('paige_changes'), '');
+  PERFORM pg_notify(channel, '');
   RETURN NULL;
 END
 $fn$;
