@@ -203,6 +203,43 @@ describe('capture from the WAL under faults', () => {
     expect((await metric(t, 'paige_capture_chunks_total')) - chunksBefore).toBeGreaterThanOrEqual(100);
   }, 120_000);
 
+  it('appends a large transaction’s chunks on a session of their own: its project’s later commits wait for it, another project’s pass it', async () => {
+    const other = await createTestProject(t);
+    await rowApi(t, other).createTable({ name: 'events', columns: [{ name: 'n', type: 'INTEGER' }, { name: 'phase', type: 'TEXT' }] });
+    const mine = await subscribe(t, project.token, ROW_CHANGES, { p: project.id, t: 'events', where: { phase: { _in: ['held big', 'held after'] } } });
+    const theirs = await subscribe(t, other.token, ROW_CHANGES, { p: other.id, t: 'events' });
+    // The chunk lane's statements wait at the proxy: the big transaction stays held however fast the machine is.
+    const chunks = wireOf(t).holdStatements((name) => name === 'paige-db-capture-chunks');
+    try {
+      const { rows: [before] } = await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      await db.query(`INSERT INTO "${project.schema}".events (phase, n) SELECT 'held big', g FROM generate_series(1, 3000) g`);
+      await insert('held after', 1);
+      await db.query(`INSERT INTO "${other.schema}".events (phase, n) VALUES ('passing', 1)`);
+
+      await theirs.waitFor(1);
+      expect(theirs.payloads[0]!.data.rowChanges.row).toMatchObject({ n: 1, phase: 'passing' });
+      // The same project's later commit waits behind the big one, and nothing past the big one is
+      // confirmed: a restart now would have the slot send both again.
+      expect(mine.payloads).toEqual([]);
+      const { rows: [slot] } = await db.query('SELECT confirmed_flush_lsn <= $1::pg_lsn AS held FROM pg_replication_slots WHERE slot_name = paige.capture_slot()', [before!.lsn]);
+      expect(slot.held).toBe(true);
+    } finally {
+      chunks.release();
+    }
+    await mine.waitFor(3001);
+    expect(got(mine, 'held big')).toEqual(range(3000));
+    expect(mine.payloads.at(-1)!.data.rowChanges.row).toMatchObject({ n: 1, phase: 'held after' });
+    // The other project's later commit took the earlier seq: positions follow commit order within a project.
+    const cursorOf = (sub: Collected, i: number) => sub.payloads.at(i)!.data.rowChanges.cursor as string;
+    expect(BigInt(cursorOf(theirs, 0).split('.')[0]!)).toBeLessThan(BigInt(cursorOf(mine, 0).split('.')[0]!));
+    const cursors = mine.payloads.map((_, i) => cursorOf(mine, i));
+    expect(new Set(cursors).size).toBe(3001);
+    await until('the slot confirmed past both', async () => {
+      const { rows } = await db.query(`SELECT confirmed_flush_lsn >= (SELECT max(commit_lsn) FROM paige.change_commits) AS past FROM pg_replication_slots WHERE slot_name = paige.capture_slot()`);
+      return rows[0].past ? true : undefined;
+    });
+  }, 60_000);
+
   it('starts the stream again after 0.5 s each time a walsender that streamed is killed (the back-off starts over)', async () => {
     const ownUrl = await logicalDatabaseUrl();
     const server = await startServerHearingWarnings({ DATABASE_URL: ownUrl });

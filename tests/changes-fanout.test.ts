@@ -57,6 +57,20 @@ describe('fan-out', () => {
     await waitForSubscriberCount(t, baseline);
   });
 
+  it('reads a big transaction once: its project, back on the main lane from a lane of its own, is not read again from where the main lane stood', async () => {
+    const sub = await subscribeToProject(ROW_CHANGES, { t: 'notes', where: { kind: { _eq: 'bulk last' } } });
+    // 3,500 entries: more than a read's batch of 1,000, so the project goes on a lane of its own.
+    await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) SELECT g::text, CASE WHEN g = 3500 THEN 'bulk last' ELSE 'bulk' END FROM generate_series(1, 3500) g`);
+    await sub.waitFor(1);
+    const before = await t.metrics();
+    await api.insert('notes', [{ body: 'after', kind: 'bulk last' }]);
+    await sub.waitFor(2);
+    const after = await t.metrics();
+    // Only the new entry: a main lane left behind re-read all 3,500 to skip them, holding every join meanwhile.
+    expect(after.paige_change_log_entries_read_total! - before.paige_change_log_entries_read_total!).toBe(1);
+    sub.unsubscribe();
+  });
+
   it('ends a subscriber that falls too far behind with an error telling it to resume, without holding the others', async () => {
     // A hub of its own with a tiny cap, reading one entry at a time; nobody reads the first queue.
     const log = createLogger('silent');

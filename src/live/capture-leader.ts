@@ -5,7 +5,9 @@ import { createPool, type Queryable } from '../db/pool.js';
 import { appendEntries, appendTransactions, type DecodedEntry, type DecodedTransaction } from '../db/change-log.js';
 import type { PgoutputMessage } from '../db/pgoutput.js';
 import { ReplicationStream, SlotInUse } from '../db/replication-stream.js';
+import { AppendLane } from './append-lane.js';
 import { decodeChange, decodeMessage } from './decoded-changes.js';
+import { HeldCommits } from './held-commits.js';
 
 export interface CaptureLeaderOptions {
   url: string;
@@ -29,16 +31,23 @@ interface OpenTransaction {
   entries: DecodedEntry[];
   bytes: number;
   nextId: number;
-  /** Some entries were appended ahead of the commit (a large transaction). */
-  chunked: boolean;
+  /** The project schemas it changed. */
+  schemas: Set<string>;
+  /** Set once entries were appended ahead of the commit (a large transaction): settles when the last of them are in. */
+  chunksAppended: Promise<void> | undefined;
 }
 
 /** Entries of one open transaction past which they are appended ahead of its commit: it never sits whole in memory. */
 const CHUNK = { entries: 1_000, bytes: 4 * 1024 * 1024 };
 /** Committed transactions appended in one statement at most. */
+const BATCH = { transactions: 500, bytes: 4 * 1024 * 1024 };
+/**
+ * Decoded entries waiting on the chunk lane or held behind a large transaction, past which the
+ * stream waits for them: the memory a large transaction may take while later commits pass it.
+ */
+const BACKLOG = { bytes: 32 * 1024 * 1024 };
 /** How long each step of stop() may take. */
 const STOP_STEP_MS = 2_000;
-const BATCH = { transactions: 500, bytes: 4 * 1024 * 1024 };
 
 /**
  * Capture from the write-ahead log, in the one process that holds the replication slot (Postgres
@@ -48,6 +57,13 @@ const BATCH = { transactions: 500, bytes: 4 * 1024 * 1024 };
  * statement per batch, each with one data-less NOTIFY), and only then confirms their LSN. After
  * a crash between the append and the confirmation, the slot sends those transactions again and
  * the append skips them whole (DESIGN.md "Live changes").
+ *
+ * A large transaction's entries go ahead of its commit on a lane (and session) of their own, and
+ * the stream goes on meanwhile: its commit waits for them, with every later transaction of the
+ * same project (HeldCommits), while other projects' commits are appended as they come. One
+ * project's 100,000-row insert would otherwise hold every project's events for the seconds its
+ * entries take to append. Seqs are taken on the main lane only, one statement at a time, so a
+ * reader never sees a seq commit before a smaller one.
  */
 export class CaptureLeader {
   private stream: ReplicationStream | undefined;
@@ -57,15 +73,21 @@ export class CaptureLeader {
   private open: OpenTransaction | undefined;
   private batch: DecodedTransaction[] = [];
   private batchBytes = 0;
-  /** The end LSN of the last commit handled: everything before it is appended once `chain` settles. */
+  private readonly held = new HeldCommits();
+  /** Bytes of chunks queued on the chunk lane. */
+  private chunkBytes = 0;
+  /** The end LSN of the last commit handled: everything before it not held is appended once the main lane settles. */
   private lastEnd: string | undefined;
-  /** `lastEnd` as the last flush took it: a flush is due while they differ. */
+  /** What the last flush confirmed (or was to): a flush is due while confirmable() differs. */
   private flushedEnd: string | undefined;
-  private chain: Promise<void> = Promise.resolve();
-  private appending = 0;
+  /** Commits (one statement per batch, taking the seqs), and the confirmations after them. */
+  private readonly mainLane: AppendLane;
+  /** Entries of large transactions ahead of their commits, invisible until then. */
+  private readonly chunkLane: AppendLane;
   private flushScheduled = false;
   private appendFailure: unknown;
   private readonly pool: pg.Pool;
+  private readonly chunkPool: pg.Pool;
   private readonly counters: { transactions: Counter; entries: Counter; batches: Counter; chunks: Counter; standbyTries: Counter };
   private stopping: Promise<void> | undefined;
   leading = false;
@@ -75,6 +97,14 @@ export class CaptureLeader {
   constructor(private readonly options: CaptureLeaderOptions) {
     // Its own session: a burst of requests on the platform pool must not hold the capture back.
     this.pool = createPool(options.url, { max: 1, applicationName: 'paige-db-capture' });
+    this.chunkPool = createPool(options.url, { max: 1, applicationName: 'paige-db-capture-chunks' });
+    const failure = () => this.appendFailure;
+    const onFailure = (error: unknown) => {
+      this.appendFailure ??= error;
+      void this.stream?.stop();
+    };
+    this.mainLane = new AppendLane({ failure, onFailure, onSettled: () => this.flushIfDue() });
+    this.chunkLane = new AppendLane({ failure, onFailure });
     this.counters = {
       transactions: options.metrics.counter('paige_capture_transactions_total', 'Committed transactions decoded from the WAL and appended to the change log'),
       entries: options.metrics.counter('paige_capture_entries_total', 'Row and table changes decoded from the WAL and appended'),
@@ -98,6 +128,7 @@ export class CaptureLeader {
       if (!(await this.within('the replication stream', this.stream?.stop()))) this.stream?.abort();
       await this.within('the stream loop', this.looping);
       await this.within('the append pool', this.pool.end());
+      await this.within('the chunk pool', this.chunkPool.end());
     })();
     return this.stopping;
   }
@@ -143,7 +174,7 @@ export class CaptureLeader {
       if (this.leading) log.info('capture: this process no longer holds the replication slot');
       this.leading = false;
       // What was decoded but not confirmed is sent again by the slot: start clean.
-      await this.chain.catch(() => {});
+      await Promise.all([this.mainLane.settled(), this.chunkLane.settled()]);
       this.reset();
       if (!this.stopped) await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
@@ -159,10 +190,13 @@ export class CaptureLeader {
     this.open = undefined;
     this.batch = [];
     this.batchBytes = 0;
+    this.held.clear();
+    this.chunkBytes = 0;
     this.lastEnd = undefined;
     this.flushedEnd = undefined;
     this.appendFailure = undefined;
-    this.chain = Promise.resolve();
+    this.mainLane.reset();
+    this.chunkLane.reset();
   }
 
   private async handle(message: PgoutputMessage): Promise<void> {
@@ -173,7 +207,7 @@ export class CaptureLeader {
     }
     switch (message.tag) {
       case 'begin':
-        this.open = { xid: message.xid, committedAt: message.commitTime, actor: null, entries: [], bytes: 0, nextId: 1, chunked: false };
+        this.open = { xid: message.xid, committedAt: message.commitTime, actor: null, entries: [], bytes: 0, nextId: 1, schemas: new Set(), chunksAppended: undefined };
         return;
       case 'message': {
         const decoded = decodeMessage(message);
@@ -201,34 +235,65 @@ export class CaptureLeader {
 
   private add(entries: Omit<DecodedEntry, 'id'>[], bytes: number): void {
     const open = this.open!;
-    for (const entry of entries) open.entries.push({ id: open.nextId++, ...entry });
+    for (const entry of entries) {
+      open.entries.push({ id: open.nextId++, ...entry });
+      open.schemas.add(entry.schema);
+    }
     open.bytes += bytes;
   }
 
-  /** A large transaction's entries so far go ahead of its commit, so it never sits whole in memory. */
+  /**
+   * A large transaction's entries so far go ahead of its commit on the chunk lane, so it never
+   * sits whole in memory. The stream goes on unless the backlog is past its bound.
+   */
   private async appendChunk(): Promise<void> {
     const open = this.open!;
-    const entries = open.entries;
+    const { entries, bytes } = open;
     open.entries = [];
     open.bytes = 0;
-    open.chunked = true;
-    await this.enqueue(async () => {
-      await appendEntries(this.pool, open, entries);
+    this.chunkBytes += bytes;
+    const appended = this.chunkLane.run(async () => {
+      await appendEntries(this.chunkPool, open, entries);
       this.counters.chunks.inc();
     });
+    open.chunksAppended = appended.finally(() => (this.chunkBytes -= bytes));
+    // A failure stops the stream (AppendLane); the commit waiting for these chunks never comes.
+    open.chunksAppended.catch(() => {});
+    if (this.chunkBytes + this.held.bytes >= BACKLOG.bytes) await this.chunkLane.settled();
   }
 
   private async commit(commitLsn: string, endLsn: string): Promise<void> {
     const open = this.open;
     this.open = undefined;
+    const confirmableBefore = this.lastEnd;
     this.lastEnd = endLsn;
     // A transaction with nothing the log keeps (the leader's own appends, an actor mark alone).
-    if (open && (open.entries.length > 0 || open.chunked)) {
-      this.batch.push({ xid: open.xid, commitLsn, committedAt: open.committedAt, actor: open.actor, entries: open.entries });
-      this.batchBytes += open.bytes;
+    if (open && (open.entries.length > 0 || open.chunksAppended)) {
+      const transaction = { xid: open.xid, commitLsn, committedAt: open.committedAt, actor: open.actor, entries: open.entries };
+      if (open.chunksAppended || this.held.blocks(open.schemas)) {
+        const commit = { transaction, bytes: open.bytes, schemas: open.schemas, ready: !open.chunksAppended, confirmableBefore };
+        this.held.hold(commit);
+        void open.chunksAppended?.then(() => {
+          commit.ready = true;
+          this.releaseHeld();
+        }, () => {});
+        if (this.chunkBytes + this.held.bytes >= BACKLOG.bytes) await this.chunkLane.settled();
+      } else {
+        this.batch.push(transaction);
+        this.batchBytes += open.bytes;
+      }
     }
     if (this.batch.length >= BATCH.transactions || this.batchBytes >= BATCH.bytes) await this.flush();
     else this.scheduleFlush();
+  }
+
+  /** The held commits now free join the batch, in commit order. */
+  private releaseHeld(): void {
+    for (const commit of this.held.release()) {
+      this.batch.push(commit.transaction);
+      this.batchBytes += commit.bytes;
+    }
+    this.scheduleFlush();
   }
 
   /**
@@ -237,7 +302,7 @@ export class CaptureLeader {
    * more statements (an append costs about the same for one transaction or hundreds).
    */
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.appending > 0) return;
+    if (this.flushScheduled || !this.mainLane.idle) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -246,15 +311,26 @@ export class CaptureLeader {
     });
   }
 
-  /** Appends the committed transactions decoded so far, then confirms up to the last commit handled. */
+  /** After an append: what came meanwhile, or a confirmation a released commit allows. */
+  private flushIfDue(): void {
+    if (this.batch.length > 0 || this.confirmable() !== this.flushedEnd) this.scheduleFlush();
+  }
+
+  /** Everything before it is in the log: the last commit handled, or the commit before the first held one. */
+  private confirmable(): string | undefined {
+    const held = this.held.confirmableBefore();
+    return held.held ? held.lsn : this.lastEnd;
+  }
+
+  /** Appends the committed transactions decoded so far, then confirms as far as the log is complete. */
   private flush(): Promise<void> {
     const batch = this.batch;
-    const confirmable = this.lastEnd;
+    const confirmable = this.confirmable();
     this.flushedEnd = confirmable;
     const stream = this.stream!;
     this.batch = [];
     this.batchBytes = 0;
-    return this.enqueue(async () => {
+    return this.mainLane.run(async () => {
       if (batch.length > 0) {
         await appendTransactions(this.pool, batch);
         this.counters.batches.inc();
@@ -265,28 +341,13 @@ export class CaptureLeader {
     });
   }
 
-  /** Appends run one after another, in the order decoded; the first failure stops the stream. */
-  private enqueue(work: () => Promise<void>): Promise<void> {
-    this.appending += 1;
-    // Nothing queued behind a failed append may run: it would take seqs ahead of the failed
-    // transactions, and its confirm would skip them.
-    const run = this.chain.then(() => (this.appendFailure === undefined ? work() : Promise.reject(this.appendFailure))).finally(() => {
-      this.appending -= 1;
-      if (this.batch.length > 0 || this.lastEnd !== this.flushedEnd) this.scheduleFlush();
-    });
-    this.chain = run.catch((error: unknown) => {
-      this.appendFailure ??= error;
-      void this.stream?.stop();
-    });
-    return run;
-  }
-
   /**
    * A keepalive says the server has sent everything before `lsn`. With nothing received still to
-   * handle, nothing open and nothing being appended, all of it is in the log: confirm it, so an
+   * handle, nothing open, held or being appended, all of it is in the log: confirm it, so an
    * idle project does not hold back the WAL of a busy cluster.
    */
   private heartbeat(lsn: string): void {
-    if (this.appendFailure === undefined && this.stream && this.stream.pending === 0 && !this.open && this.batch.length === 0 && this.appending === 0) void this.stream.confirm(lsn).catch(() => {});
+    const quiet = !this.open && this.batch.length === 0 && this.held.size === 0 && this.mainLane.idle && this.chunkLane.idle;
+    if (this.appendFailure === undefined && this.stream && this.stream.pending === 0 && quiet) void this.stream.confirm(lsn).catch(() => {});
   }
 }

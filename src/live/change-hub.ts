@@ -445,8 +445,10 @@ export class ChangeHub {
         if (mainBehind) lanes.splitOff(main.entries);
         // The page reached the head: everything up to it (its transaction included) has been read.
         else if (main.head >= lanes.main.seq) lanes.advanceMain(changeLog.afterTransaction(main.head));
+        let laneHead: bigint | undefined;
         for (const [schema, from] of [...lanes.lanes]) {
           const batch = await this.readBatch(from, [schema], batchSize);
+          laneHead ??= batch.head;
           let at = from;
           for (const entry of batch.entries) {
             this.dispatch(entry);
@@ -455,6 +457,7 @@ export class ChangeHub {
           if (batch.more) lanes.lanes.set(schema, at);
           else lanes.laneCaughtUp(schema, batch.head >= at.seq ? changeLog.afterTransaction(batch.head) : at);
         }
+        if (mainSchemas.length === 0 && laneHead !== undefined) lanes.mainIdleThrough(laneHead);
         if (!mainBehind && lanes.lanes.size === 0) break;
       }
       this.failures = 0;

@@ -1,4 +1,4 @@
-import { comparePositions, positionOf, type ChangeEntry, type ChangePosition } from '../db/change-log.js';
+import { afterTransaction, comparePositions, positionOf, type ChangeEntry, type ChangePosition } from '../db/change-log.js';
 
 /**
  * Where the change hub stands in the log, per schema (issue 14, point 7). Every project is read on
@@ -70,6 +70,17 @@ export class ReadLanes {
       return schema;
     }
     return undefined;
+  }
+
+  /**
+   * A turn read no project on the main lane (every subscribed one is on a lane of its own): the
+   * main lane serves nobody, so it stands at `head`, a head one of the turn's reads saw. Left
+   * behind, it would read a whole big transaction again once its project rejoined, only to skip
+   * it, holding every join and every other project's read meanwhile.
+   */
+  mainIdleThrough(head: bigint): void {
+    const at = afterTransaction(head);
+    if (comparePositions(at, this.main) > 0) this.advanceMain(at);
   }
 
   /**

@@ -22,6 +22,11 @@ export interface PgWireProxy {
    * dropped on the way: what they confirm never reaches the slot (as if the process died before).
    */
   dropStatusUpdates(matches: AppFilter): { release(): void };
+  /**
+   * Until released, what matching connections send after their startup is held back, then sent
+   * in order on release: their statements wait (as behind a slow network or a busy server).
+   */
+  holdStatements(matches: AppFilter): { release(): void };
   close(): Promise<void>;
 }
 
@@ -31,6 +36,8 @@ interface Connection {
   applicationName: string;
   client: Socket;
   upstream: Socket;
+  /** Messages held back by holdStatements, in the order sent. */
+  held?: Buffer[];
 }
 
 /** One message of the protocol after the startup: its type byte and its body. */
@@ -95,6 +102,7 @@ export async function startPgWireProxy(targetUrl: string): Promise<PgWireProxy> 
   const refusals = new Set<AppFilter>();
   const notificationDrops = new Set<AppFilter>();
   const statusUpdateDrops = new Set<AppFilter>();
+  const holds = new Set<AppFilter>();
   const refused = (name: string) => [...refusals].some((matches) => matches(name));
 
   const server: Server = createServer((client) => {
@@ -130,7 +138,8 @@ export async function startPgWireProxy(targetUrl: string): Promise<PgWireProxy> 
         } else if (message.type === 'd' && message.body[0] === STANDBY_STATUS_UPDATE && [...statusUpdateDrops].some((matches) => matches(connection.applicationName))) {
           continue;
         }
-        upstream.write(raw);
+        if (message.type !== '' && (connection.held || [...holds].some((matches) => matches(connection.applicationName)))) (connection.held ??= []).push(raw);
+        else upstream.write(raw);
       }
     });
     const fromServer = new MessageReader(false);
@@ -171,6 +180,19 @@ export async function startPgWireProxy(targetUrl: string): Promise<PgWireProxy> 
     dropStatusUpdates(matches) {
       statusUpdateDrops.add(matches);
       return { release: () => void statusUpdateDrops.delete(matches) };
+    },
+    holdStatements(matches) {
+      holds.add(matches);
+      return {
+        release: () => {
+          holds.delete(matches);
+          for (const connection of connections) {
+            if (!connection.held || [...holds].some((still) => still(connection.applicationName))) continue;
+            for (const raw of connection.held) connection.upstream.write(raw);
+            connection.held = undefined;
+          }
+        },
+      };
     },
     async close() {
       for (const connection of connections) {
