@@ -210,19 +210,19 @@ describe('capture from the WAL under faults', () => {
     const theirs = await subscribe(t, other.token, ROW_CHANGES, { p: other.id, t: 'events' });
     // The chunk lane's statements wait at the proxy: the big transaction stays held however fast the machine is.
     const chunks = wireOf(t).holdStatements((name) => name === 'paige-db-capture-chunks');
+    let bigXid: string;
+    let confirmedWhileHeld: string;
     try {
-      const { rows: [before] } = await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-      await db.query(`INSERT INTO "${project.schema}".events (phase, n) SELECT 'held big', g FROM generate_series(1, 3000) g`);
+      const big = await db.query(`WITH i AS (INSERT INTO "${project.schema}".events (phase, n) SELECT 'held big', g FROM generate_series(1, 3000) g RETURNING 1) SELECT pg_current_xact_id()::text AS xid FROM i LIMIT 1`);
+      bigXid = big.rows[0].xid as string;
       await insert('held after', 1);
       await db.query(`INSERT INTO "${other.schema}".events (phase, n) VALUES ('passing', 1)`);
 
       await theirs.waitFor(1);
       expect(theirs.payloads[0]!.data.rowChanges.row).toMatchObject({ n: 1, phase: 'passing' });
-      // The same project's later commit waits behind the big one, and nothing past the big one is
-      // confirmed: a restart now would have the slot send both again.
+      // The same project's later commit waits behind the big one.
       expect(mine.payloads).toEqual([]);
-      const { rows: [slot] } = await db.query('SELECT confirmed_flush_lsn <= $1::pg_lsn AS held FROM pg_replication_slots WHERE slot_name = paige.capture_slot()', [before!.lsn]);
-      expect(slot.held).toBe(true);
+      confirmedWhileHeld = (await slotOf()).confirmed;
     } finally {
       chunks.release();
     }
@@ -234,11 +234,51 @@ describe('capture from the WAL under faults', () => {
     expect(BigInt(cursorOf(theirs, 0).split('.')[0]!)).toBeLessThan(BigInt(cursorOf(mine, 0).split('.')[0]!));
     const cursors = mine.payloads.map((_, i) => cursorOf(mine, i));
     expect(new Set(cursors).size).toBe(3001);
+    // Nothing at or past the big one's commit was confirmed while it was held: a restart then would have had the slot send it again.
+    const { rows: [big] } = await db.query('SELECT $1::pg_lsn < commit_lsn AS before FROM paige.change_commits WHERE xid = $2::xid8', [confirmedWhileHeld!, bigXid!]);
+    expect(big.before).toBe(true);
     await until('the slot confirmed past both', async () => {
       const { rows } = await db.query(`SELECT confirmed_flush_lsn >= (SELECT max(commit_lsn) FROM paige.change_commits) AS past FROM pg_replication_slots WHERE slot_name = paige.capture_slot()`);
       return rows[0].past ? true : undefined;
     });
   }, 60_000);
+
+  it('delivers a transaction streamed while open exactly as committed: a rolled-back savepoint’s rows and an aborted transaction’s are taken back, and every event has the commit’s time', async () => {
+    const sub = await subscribe(t, project.token, ROW_CHANGES, { p: project.id, t: 'events', where: { phase: { _like: 'streamed%' } } });
+    const writer = await superuserClient(url);
+    let aborted: string;
+    try {
+      // Each part is far over the walsender's 1 MB, so it is streamed (and appended) before its abort is decoded.
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO "${project.schema}".events (phase, n) SELECT 'streamed kept', g FROM generate_series(1, 20000) g`);
+      await writer.query('SAVEPOINT s');
+      await writer.query(`INSERT INTO "${project.schema}".events (phase, n) SELECT 'streamed rolled back', g FROM generate_series(1, 20000) g`);
+      await writer.query('SAVEPOINT inner_s');
+      await writer.query(`INSERT INTO "${project.schema}".events (phase, n) SELECT 'streamed rolled back', g FROM generate_series(20001, 40000) g`);
+      await writer.query('RELEASE SAVEPOINT inner_s');
+      await writer.query('ROLLBACK TO SAVEPOINT s');
+      await writer.query(`INSERT INTO "${project.schema}".events (phase, n) SELECT 'streamed kept', g FROM generate_series(20001, 40000) g`);
+      await writer.query('COMMIT');
+      await writer.query('BEGIN');
+      aborted = (await writer.query('SELECT pg_current_xact_id()::text AS xid')).rows[0].xid as string;
+      await writer.query(`INSERT INTO "${project.schema}".events (phase, n) SELECT 'streamed aborted', g FROM generate_series(1, 30000) g`);
+      await writer.query('ROLLBACK');
+      await writer.query(`INSERT INTO "${project.schema}".events (phase, n) VALUES ('streamed after', 1)`);
+    } finally {
+      await writer.end();
+    }
+    await sub.waitFor(40_001, 60_000);
+    expect(got(sub, 'streamed kept')).toEqual(range(40_000));
+    expect(got(sub, 'streamed after')).toEqual([1]);
+    expect(sub.payloads).toHaveLength(40_001);
+    const times = new Set(sub.payloads.slice(0, 40_000).map((p) => p.data.rowChanges.at as string));
+    expect(times.size).toBe(1);
+    // Nothing of the aborted transaction stays behind in the log.
+    await until('the aborted transaction’s streamed entries taken back', async () => {
+      const { rows } = await db.query('SELECT count(*)::int AS n FROM paige.change_log WHERE xid = $1::xid8', [aborted!]);
+      return rows[0].n === 0 ? true : undefined;
+    });
+  }, 120_000);
 
   it('starts the stream again after 0.5 s each time a walsender that streamed is killed (the back-off starts over)', async () => {
     const ownUrl = await logicalDatabaseUrl();

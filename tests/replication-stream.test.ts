@@ -94,6 +94,54 @@ describe('pg-logical-replication as replication-stream.ts uses it', () => {
     expect(insertedIds(rest)).toEqual([103, 104]);
   });
 
+  it('streams a transaction over the walsender’s work memory while it is open: blocks naming each change’s subtransaction, a stream abort for a rolled-back savepoint and for an aborted transaction, then its commit', async () => {
+    const slot = await newSlot();
+    // The rolled-back part and the aborted transaction are each far over 1 MB of decoding memory,
+    // so Postgres streams them before it decodes their abort, however far behind it runs.
+    const writer = new pg.Client({ connectionString: url });
+    await writer.connect();
+    let kept: number;
+    let aborted: number;
+    try {
+      await writer.query('BEGIN');
+      kept = Number((await writer.query('SELECT pg_current_xact_id()::text AS xid')).rows[0].xid);
+      await writer.query(`INSERT INTO items SELECT g, 'kept' FROM generate_series(300001, 300010) g`);
+      await writer.query('SAVEPOINT s');
+      await writer.query(`INSERT INTO items SELECT g, 'rolled back' FROM generate_series(310001, 340000) g`);
+      await writer.query('ROLLBACK TO SAVEPOINT s');
+      await writer.query(`INSERT INTO items SELECT g, 'kept' FROM generate_series(300011, 300020) g`);
+      await writer.query('COMMIT');
+      await writer.query('BEGIN');
+      aborted = Number((await writer.query('SELECT pg_current_xact_id()::text AS xid')).rows[0].xid);
+      await writer.query(`INSERT INTO items SELECT g, 'aborted' FROM generate_series(350001, 380000) g`);
+      await writer.query('ROLLBACK');
+      await writer.query(`INSERT INTO items VALUES (300021, 'after')`);
+    } finally {
+      await writer.end();
+    }
+    const messages = await streamCommits(streamOf(slot), 1);
+    const tags = messages.map((m) => m.tag);
+    expect(tags).toContain('streamStart');
+    const commit = messages.find((m) => m.tag === 'streamCommit');
+    expect(commit).toMatchObject({ tag: 'streamCommit', xid: kept });
+    const aborts = messages.filter((m) => m.tag === 'streamAbort');
+    // The savepoint's subtransaction, named by the xid its streamed changes carried, then the aborted transaction whole.
+    const savepointXids = new Set(messages.flatMap((m) => (m.tag === 'insert' && m.values[1] === 'rolled back' ? [m.xid] : [])));
+    expect(savepointXids.size).toBe(1);
+    const [savepoint] = [...savepointXids];
+    expect(savepoint).not.toBe(kept);
+    expect(aborts).toEqual([{ tag: 'streamAbort', xid: kept, subxid: savepoint }, { tag: 'streamAbort', xid: aborted, subxid: aborted }]);
+    // Inside the blocks each change names its (sub)transaction: the first ten the transaction itself;
+    // the ten after ROLLBACK TO, the new subtransaction the savepoint starts again.
+    const keptXids = messages.flatMap((m) => (m.tag === 'insert' && m.values[1] === 'kept' ? [m.xid] : []));
+    expect(keptXids.slice(0, 10)).toEqual(Array(10).fill(kept));
+    expect(new Set(keptXids.slice(10)).size).toBe(1);
+    expect([kept, savepoint]).not.toContain(keptXids[10]);
+    // The plain transaction after them comes as before.
+    expect(insertedIds(messages.slice(messages.findIndex((m) => m.tag === 'begin')))).toEqual([300021]);
+    expect(messages.at(-1)!.tag).toBe('commit');
+  });
+
   it('refuses a second stream of a slot that is being streamed (SlotInUse)', async () => {
     const slot = await newSlot();
     const holder = streamOf(slot);

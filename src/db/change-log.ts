@@ -220,3 +220,8 @@ export async function appendTransactions(db: Queryable, transactions: readonly D
 export async function appendEntries(db: Queryable, transaction: Pick<DecodedTransaction, 'xid' | 'committedAt'>, entries: readonly DecodedEntry[]): Promise<void> {
   await db.query(sql.appendEntriesSql, [transaction.xid, transaction.committedAt, JSON.stringify(entries)]);
 }
+
+/** Takes back a streamed transaction's entries from `fromId` on (a rolled-back subtransaction, or from 1 an aborted transaction). */
+export async function discardEntries(db: Queryable, xid: number, fromId: number): Promise<void> {
+  await db.query(sql.discardEntriesSql, [xid, fromId]);
+}

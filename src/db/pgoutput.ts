@@ -1,6 +1,7 @@
 /**
- * The messages of Postgres's built-in `pgoutput` plugin, protocol version 1, as the replication
- * stream carries them (PostgreSQL docs, "Logical Replication Message Formats"). Column values
+ * The messages of Postgres's built-in `pgoutput` plugin, protocol version 1, or 2 with streaming
+ * of transactions still in progress, as the replication stream carries them (PostgreSQL docs,
+ * "Logical Replication Message Formats"). Column values
  * stay as the text Postgres printed (with the walsender's TimeZone=UTC and DateStyle=ISO), so
  * the service's own codec turns them into API values exactly as it turns query results.
  */
@@ -21,15 +22,26 @@ export interface Relation {
 export const UNCHANGED = Symbol('unchanged TOAST value');
 export type ColumnText = string | null | typeof UNCHANGED;
 
+/**
+ * Inside a stream block (between 'streamStart' and 'streamStop'), a change names the
+ * (sub)transaction that made it: `xid`. Elsewhere it is undefined (the change belongs to the
+ * transaction of the last 'begin').
+ */
 export type PgoutputMessage =
   | { tag: 'begin'; finalLsn: string; commitTime: string; xid: number }
   | { tag: 'commit'; commitLsn: string; endLsn: string; commitTime: string }
   | { tag: 'relation'; relation: Relation }
-  | { tag: 'insert'; relation: Relation; values: ColumnText[] }
-  | { tag: 'update'; relation: Relation; old: ColumnText[] | null; values: ColumnText[] }
-  | { tag: 'delete'; relation: Relation; old: ColumnText[] }
-  | { tag: 'truncate'; relations: Relation[] }
-  | { tag: 'message'; transactional: boolean; prefix: string; content: string }
+  | { tag: 'insert'; xid?: number; relation: Relation; values: ColumnText[] }
+  | { tag: 'update'; xid?: number; relation: Relation; old: ColumnText[] | null; values: ColumnText[] }
+  | { tag: 'delete'; xid?: number; relation: Relation; old: ColumnText[] }
+  | { tag: 'truncate'; xid?: number; relations: Relation[] }
+  | { tag: 'message'; xid?: number; transactional: boolean; prefix: string; content: string }
+  /** Changes of the open (top-level) transaction `xid` follow, until 'streamStop'. */
+  | { tag: 'streamStart'; xid: number; firstSegment: boolean }
+  | { tag: 'streamStop' }
+  | { tag: 'streamCommit'; xid: number; commitLsn: string; endLsn: string; commitTime: string }
+  /** The changes streamed for subtransaction `subxid` of `xid` are void (`subxid === xid`: the whole transaction). */
+  | { tag: 'streamAbort'; xid: number; subxid: number }
   | { tag: 'other' };
 
 /** Microseconds from the Unix epoch to Postgres's epoch, 2000-01-01. */
@@ -97,11 +109,31 @@ class Reader {
 /** Parses the messages of one replication stream; it remembers the relations the stream has described. */
 export class PgoutputParser {
   private readonly relations = new Map<number, Relation>();
+  /** Between a Stream Start and its Stream Stop: each message then begins with its transaction's id. */
+  private inStream = false;
 
   parse(buffer: Buffer): PgoutputMessage {
     const reader = new Reader(buffer);
     const tag = String.fromCharCode(reader.byte());
+    const xid = this.inStream && 'RIUDTMY'.includes(tag) ? reader.uint32() : undefined;
     switch (tag) {
+      case 'S': {
+        this.inStream = true;
+        return { tag: 'streamStart', xid: reader.uint32(), firstSegment: reader.byte() === 1 };
+      }
+      case 'E':
+        this.inStream = false;
+        return { tag: 'streamStop' };
+      case 'c': {
+        const streamed = reader.uint32();
+        reader.byte(); // flags, unused
+        const commitLsn = reader.lsn();
+        const endLsn = reader.lsn();
+        return { tag: 'streamCommit', xid: streamed, commitLsn, endLsn, commitTime: isoOfPgTime(reader.int64()) };
+      }
+      case 'A':
+        // Protocol 4 adds the abort's LSN and time after these (parallel apply): not asked for.
+        return { tag: 'streamAbort', xid: reader.uint32(), subxid: reader.uint32() };
       case 'B': {
         const finalLsn = reader.lsn();
         const commitTime = isoOfPgTime(reader.int64());
@@ -131,7 +163,7 @@ export class PgoutputParser {
       case 'I': {
         const relation = this.relation(reader.uint32());
         reader.byte(); // 'N'
-        return { tag: 'insert', relation, values: this.tuple(reader) };
+        return { tag: 'insert', xid, relation, values: this.tuple(reader) };
       }
       case 'U': {
         const relation = this.relation(reader.uint32());
@@ -141,23 +173,23 @@ export class PgoutputParser {
           old = this.tuple(reader);
           kind = String.fromCharCode(reader.byte());
         }
-        return { tag: 'update', relation, old, values: this.tuple(reader) };
+        return { tag: 'update', xid, relation, old, values: this.tuple(reader) };
       }
       case 'D': {
         const relation = this.relation(reader.uint32());
         reader.byte(); // 'K' or 'O'
-        return { tag: 'delete', relation, old: this.tuple(reader) };
+        return { tag: 'delete', xid, relation, old: this.tuple(reader) };
       }
       case 'T': {
         const count = reader.int32();
         reader.byte(); // options: CASCADE, RESTART IDENTITY
-        return { tag: 'truncate', relations: Array.from({ length: count }, () => this.relation(reader.uint32())) };
+        return { tag: 'truncate', xid, relations: Array.from({ length: count }, () => this.relation(reader.uint32())) };
       }
       case 'M': {
         const transactional = (reader.byte() & 1) === 1;
         reader.lsn();
         const prefix = reader.string();
-        return { tag: 'message', transactional, prefix, content: reader.bytes(reader.int32()).toString('utf8') };
+        return { tag: 'message', xid, transactional, prefix, content: reader.bytes(reader.int32()).toString('utf8') };
       }
       default:
         // 'O' origin, 'Y' type: nothing the service uses.

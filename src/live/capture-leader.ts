@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Logger } from '../logger.js';
 import type { Counter, Metrics } from '../metrics.js';
 import { createPool, type Queryable } from '../db/pool.js';
-import { appendEntries, appendTransactions, type DecodedEntry, type DecodedTransaction } from '../db/change-log.js';
+import { appendEntries, appendTransactions, discardEntries, type DecodedEntry, type DecodedTransaction } from '../db/change-log.js';
 import type { PgoutputMessage } from '../db/pgoutput.js';
 import { ReplicationStream, SlotInUse } from '../db/replication-stream.js';
 import { AppendLane } from './append-lane.js';
@@ -36,6 +36,17 @@ interface OpenTransaction {
   /** Set once entries were appended ahead of the commit (a large transaction): settles when the last of them are in. */
   chunksAppended: Promise<void> | undefined;
 }
+
+/**
+ * A transaction the walsender streams while it is still open (protocol 2). `committedAt` is a
+ * placeholder until its commit (readers take a logical commit's time from its commit row).
+ */
+interface StreamedTransaction extends OpenTransaction {
+  /** The id of the first entry of each subtransaction seen: where a rolled-back one's entries start. */
+  subtransactionStarts: Map<number, number>;
+}
+
+const newTransaction = (xid: number, committedAt: string): OpenTransaction => ({ xid, committedAt, actor: null, entries: [], bytes: 0, nextId: 1, schemas: new Set(), chunksAppended: undefined });
 
 /** Entries of one open transaction past which they are appended ahead of its commit: it never sits whole in memory. */
 const CHUNK = { entries: 1_000, bytes: 4 * 1024 * 1024 };
@@ -71,6 +82,8 @@ export class CaptureLeader {
   private looping: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private open: OpenTransaction | undefined;
+  /** Transactions streamed while open, by xid: their blocks come between other commits. */
+  private readonly streamed = new Map<number, StreamedTransaction>();
   private batch: DecodedTransaction[] = [];
   private batchBytes = 0;
   private readonly held = new HeldCommits();
@@ -188,6 +201,7 @@ export class CaptureLeader {
 
   private reset(): void {
     this.open = undefined;
+    this.streamed.clear();
     this.batch = [];
     this.batchBytes = 0;
     this.held.clear();
@@ -207,11 +221,35 @@ export class CaptureLeader {
     }
     switch (message.tag) {
       case 'begin':
-        this.open = { xid: message.xid, committedAt: message.commitTime, actor: null, entries: [], bytes: 0, nextId: 1, schemas: new Set(), chunksAppended: undefined };
+        this.open = newTransaction(message.xid, message.commitTime);
         return;
+      case 'streamStart': {
+        let transaction = this.streamed.get(message.xid);
+        if (!transaction) {
+          transaction = { ...newTransaction(message.xid, new Date().toISOString()), subtransactionStarts: new Map() };
+          this.streamed.set(message.xid, transaction);
+        }
+        this.open = transaction;
+        return;
+      }
+      case 'streamStop':
+        // Nothing of a transaction still open stays in memory between its blocks.
+        if (this.open && this.open.entries.length > 0) await this.appendChunk();
+        this.open = undefined;
+        return;
+      case 'streamCommit': {
+        const transaction = this.streamed.get(message.xid);
+        this.streamed.delete(message.xid);
+        if (transaction) transaction.committedAt = message.commitTime;
+        this.open = transaction;
+        return this.commit(message.commitLsn, message.endLsn);
+      }
+      case 'streamAbort':
+        return this.discardStreamed(message.xid, message.subxid);
       case 'message': {
         const decoded = decodeMessage(message);
         if (!this.open || !decoded) return;
+        this.noteSubtransaction(message.xid);
         if (decoded.actor !== undefined) this.open.actor ??= decoded.actor;
         if (decoded.entry) this.add([decoded.entry], 0);
         return;
@@ -221,6 +259,7 @@ export class CaptureLeader {
       case 'delete':
       case 'truncate': {
         if (!this.open) throw new Error(`capture: a ${message.tag} outside a transaction`);
+        this.noteSubtransaction(message.xid);
         const { entries, bytes } = decodeChange(message);
         this.add(entries, bytes);
         if (this.open.entries.length >= CHUNK.entries || this.open.bytes >= CHUNK.bytes) await this.appendChunk();
@@ -231,6 +270,38 @@ export class CaptureLeader {
       default:
         return;
     }
+  }
+
+  /** A streamed change names its subtransaction: where that one's entries start is kept, should it roll back. */
+  private noteSubtransaction(xid: number | undefined): void {
+    const open = this.open as StreamedTransaction | undefined;
+    if (xid === undefined || !open?.subtransactionStarts || xid === open.xid || open.subtransactionStarts.has(xid)) return;
+    open.subtransactionStarts.set(xid, open.nextId);
+  }
+
+  /**
+   * A streamed transaction aborted (`subxid === xid`), or one of its subtransactions rolled
+   * back: its entries from there on are taken back, in memory and, behind its chunks, in the log.
+   * Everything after a subtransaction's first change is its own or its nested ones' (the WAL
+   * order Postgres streams in; its own apply worker truncates its spool file the same way).
+   */
+  private discardStreamed(xid: number, subxid: number): void {
+    const transaction = this.streamed.get(xid);
+    if (!transaction) return;
+    let from = 1;
+    if (subxid === xid) this.streamed.delete(xid);
+    else {
+      const start = transaction.subtransactionStarts.get(subxid);
+      if (start === undefined) return;
+      from = start;
+      for (const [sub, first] of transaction.subtransactionStarts) if (first >= from) transaction.subtransactionStarts.delete(sub);
+      transaction.nextId = from;
+    }
+    transaction.entries = transaction.entries.filter((entry) => entry.id < from);
+    if (!transaction.chunksAppended) return;
+    const discarded = this.chunkLane.run(() => discardEntries(this.chunkPool, xid, from));
+    transaction.chunksAppended = discarded;
+    discarded.catch(() => {});
   }
 
   private add(entries: Omit<DecodedEntry, 'id'>[], bytes: number): void {
@@ -347,7 +418,7 @@ export class CaptureLeader {
    * idle project does not hold back the WAL of a busy cluster.
    */
   private heartbeat(lsn: string): void {
-    const quiet = !this.open && this.batch.length === 0 && this.held.size === 0 && this.mainLane.idle && this.chunkLane.idle;
+    const quiet = !this.open && this.streamed.size === 0 && this.batch.length === 0 && this.held.size === 0 && this.mainLane.idle && this.chunkLane.idle;
     if (this.appendFailure === undefined && this.stream && this.stream.pending === 0 && quiet) void this.stream.confirm(lsn).catch(() => {});
   }
 }

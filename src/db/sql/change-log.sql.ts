@@ -21,7 +21,10 @@ export const recordTableChangeSql = /* SQL */ `SELECT paige.record_table_change(
 /** The columns of one change, bigints as text (node-postgres keeps int8 as strings); its rows still as logged. */
 const changeColumns = /* SQL */ `
   c.seq, l.id, l.schema_name AS "schema", l.table_name AS "table", l.op, l.new_row, l.old_row,
-  l.changed_columns AS "changedColumns", l.new_name AS "newName", l.at, c.actor, c.commit_lsn::text AS "commitLsn", c.xid::text AS xid`;
+  l.changed_columns AS "changedColumns", l.new_name AS "newName",
+  -- From the WAL, an entry's time is its commit's: entries streamed ahead of it could not know it.
+  CASE WHEN c.commit_lsn IS NULL THEN l.at ELSE c.committed_at END AS at,
+  c.actor, c.commit_lsn::text AS "commitLsn", c.xid::text AS xid`;
 
 /**
  * A read's entries (`limited`: changeColumns, in (seq, id) order, at most N of them) as they are
@@ -215,3 +218,14 @@ SELECT e.id, x.xid, e.schema, e."table", e.op, ${encodedRow('row')}, ${encodedRo
   FROM (SELECT ${xid8Of('$1::bigint')} AS xid) x CROSS JOIN LATERAL ${decodedEntries('$3::json')}
  WHERE NOT EXISTS (SELECT 1 FROM paige.change_commits c WHERE c.xid = x.xid)
 ON CONFLICT DO NOTHING`;
+
+/**
+ * Takes back the entries of a transaction streamed while open, from entry $2 on: a rolled-back
+ * subtransaction's (it and everything after it, which its nested ones made), or all of an
+ * aborted transaction's (from 1). Never a committed one's. $1 xid (32-bit), $2 first entry id.
+ */
+export const discardEntriesSql = /* SQL */ `
+DELETE FROM paige.change_log l
+ USING (SELECT ${xid8Of('$1::bigint')} AS xid) x
+ WHERE l.xid = x.xid AND l.id >= $2
+   AND NOT EXISTS (SELECT 1 FROM paige.change_commits c WHERE c.xid = x.xid)`;
