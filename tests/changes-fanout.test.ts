@@ -71,6 +71,19 @@ describe('fan-out', () => {
     sub.unsubscribe();
   });
 
+  it('names in each commit the project schemas it changed: a read for other projects passes it without walking its entries', async () => {
+    const other = await createTestProject(t);
+    await rowApi(t, other).createTable({ name: 'notes', columns: [{ name: 'body', type: 'TEXT' }] });
+    await psql.query('BEGIN');
+    const xid = (await psql.query(`SELECT pg_current_xact_id()::text AS xid`)).rows[0].xid as string;
+    await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) VALUES ('both', 'both')`);
+    await psql.query(`INSERT INTO "${other.schema}".notes (body) VALUES ('both')`);
+    await psql.query('COMMIT');
+    await capturedSoFar(psql);
+    const { rows } = await psql.query(`SELECT ARRAY(SELECT unnest(schemas) ORDER BY 1) AS schemas FROM paige.change_commits WHERE xid = $1::xid8`, [xid]);
+    expect(rows).toEqual([{ schemas: [project.schema, other.schema].sort() }]);
+  });
+
   it('ends a subscriber that falls too far behind with an error telling it to resume, without holding the others', async () => {
     // A hub of its own with a tiny cap, reading one entry at a time; nobody reads the first queue.
     const log = createLogger('silent');

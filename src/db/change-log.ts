@@ -204,6 +204,8 @@ export interface DecodedTransaction {
   committedAt: string;
   actor: unknown;
   entries: DecodedEntry[];
+  /** The project schemas it changed, its entries appended ahead of the commit included. */
+  schemas: string[];
 }
 
 /**

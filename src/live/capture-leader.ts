@@ -340,7 +340,7 @@ export class CaptureLeader {
     this.lastEnd = endLsn;
     // A transaction with nothing the log keeps (the leader's own appends, an actor mark alone).
     if (open && (open.entries.length > 0 || open.chunksAppended)) {
-      const transaction = { xid: open.xid, commitLsn, committedAt: open.committedAt, actor: open.actor, entries: open.entries };
+      const transaction = { xid: open.xid, commitLsn, committedAt: open.committedAt, actor: open.actor, entries: open.entries, schemas: [...open.schemas] };
       if (open.chunksAppended || this.held.blocks(open.schemas)) {
         const commit = { transaction, bytes: open.bytes, schemas: open.schemas, ready: !open.chunksAppended, confirmableBefore };
         this.held.hold(commit);

@@ -442,11 +442,14 @@ export class ChangeHub {
         }
         // A page ends at a batch of entries or at its bytes (READ_PAGE_BYTES): `more` says which.
         const mainBehind = main.more;
-        if (mainBehind) lanes.splitOff(main.entries);
+        // A project just split off is first read on its lane next turn, after the main lane's
+        // next read: the other projects' changes committed after its big transaction go first.
+        const justSplit = mainBehind ? lanes.splitOff(main.entries) : undefined;
         // The page reached the head: everything up to it (its transaction included) has been read.
-        else if (main.head >= lanes.main.seq) lanes.advanceMain(changeLog.afterTransaction(main.head));
+        if (!mainBehind && main.head >= lanes.main.seq) lanes.advanceMain(changeLog.afterTransaction(main.head));
         let laneHead: bigint | undefined;
         for (const [schema, from] of [...lanes.lanes]) {
+          if (schema === justSplit) continue;
           const batch = await this.readBatch(from, [schema], batchSize);
           laneHead ??= batch.head;
           let at = from;

@@ -8,6 +8,7 @@ import { captureParity } from './007-capture-parity.sql.js';
 import { tenantContention } from './008-tenant-contention.sql.js';
 import { streamableEvents } from './009-streamable-events.sql.js';
 import { boundedMatching } from './010-bounded-matching.sql.js';
+import { commitSchemas } from './011-commit-schemas.sql.js';
 
 export interface Migration {
   version: number;
@@ -27,4 +28,5 @@ export const migrations: Migration[] = [
   { version: 8, name: 'no tenant holds the commit lock or fills the lock table; statistics kept to the platform', sql: tenantContention },
   { version: 9, name: 'a bound on what one change event holds', sql: streamableEvents },
   { version: 10, name: 'matching with a bounded cost for project roles', sql: boundedMatching },
+  { version: 11, name: 'each commit names the project schemas it changed', sql: commitSchemas },
 ];

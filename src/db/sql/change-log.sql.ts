@@ -90,7 +90,7 @@ SELECT h.head, e.*
         ORDER BY l.id
         LIMIT $4
      ) l
-     WHERE c.seq >= $1::bigint
+     WHERE c.seq >= $1::bigint AND (c.schemas IS NULL OR c.schemas && $3::text[])
      ORDER BY c.seq, l.id
      LIMIT $4`, '$5::bigint', '$6::bigint')}
   ) e ON true
@@ -116,7 +116,7 @@ SELECT ${changeColumns}
       AND l.schema_name = $5 AND l.table_name = $6 AND l.op IN ('INSERT', 'UPDATE', 'DELETE', 'CLEAR')
     ORDER BY l.id
  ) l
- WHERE c.seq >= $1::bigint AND c.seq <= $3::bigint
+ WHERE c.seq >= $1::bigint AND c.seq <= $3::bigint AND (c.schemas IS NULL OR $5 = ANY (c.schemas))
  ORDER BY c.seq, l.id
  LIMIT $7`, '$8::bigint', '$9::bigint')}
 ORDER BY q.seq, q.id`;
@@ -189,15 +189,15 @@ const encodedRow = (column: string) => /* SQL */ `CASE WHEN e."walTypes" IS NULL
  */
 export const appendTransactionsSql = /* SQL */ `
 WITH given AS (
-  SELECT t.ord, ${xid8Of('t.xid')} AS xid, t."commitLsn", t."committedAt", t.actor, t.entries
-    FROM json_to_recordset($1::json) AS t(ord int, xid bigint, "commitLsn" pg_lsn, "committedAt" timestamptz, actor jsonb, entries json)
+  SELECT t.ord, ${xid8Of('t.xid')} AS xid, t."commitLsn", t."committedAt", t.actor, t.entries, t.schemas
+    FROM json_to_recordset($1::json) AS t(ord int, xid bigint, "commitLsn" pg_lsn, "committedAt" timestamptz, actor jsonb, entries json, schemas text[])
 ), fresh AS (
   -- nextval in the order of the sorted subquery: seq order is commit order.
   SELECT g.*, nextval('paige.change_commit_seq') AS seq
     FROM (SELECT * FROM given g WHERE NOT EXISTS (SELECT 1 FROM paige.change_commits c WHERE c.xid = g.xid) ORDER BY g.ord) g
 ), commits AS (
-  INSERT INTO paige.change_commits (xid, seq, committed_at, commit_lsn, actor)
-  SELECT xid, seq, "committedAt", "commitLsn", actor FROM fresh
+  INSERT INTO paige.change_commits (xid, seq, committed_at, commit_lsn, actor, schemas)
+  SELECT xid, seq, "committedAt", "commitLsn", actor, schemas FROM fresh
   ON CONFLICT (xid) DO NOTHING
 ), entries AS (
   INSERT INTO paige.change_log (id, xid, schema_name, table_name, op, new_row, old_row, changed_columns, new_name, at) OVERRIDING SYSTEM VALUE
