@@ -1,7 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
-import type { Context as WsContext } from 'graphql-ws';
+import { WebSocketServer, type Server as WsServer } from 'ws';
+import { handleProtocols, type Context as WsContext } from 'graphql-ws';
 import { createSourceEventStream, execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
@@ -15,6 +14,7 @@ import { QUERY_LIMITS } from './query-limits.js';
 import { accessScope, type GroupFanOut } from './group-fan-out.js';
 import { KeyWatch } from './ws-key-watch.js';
 import { wsFrameSink } from './ws-frame-sink.js';
+import { GraphqlWsSocket, serveGraphqlWs, type SocketExtra } from './graphql-ws-server.js';
 
 /** What yoga's context factory receives for a WebSocket operation. */
 export interface WebSocketInitialContext {
@@ -52,8 +52,7 @@ export interface GraphqlWsDeps {
 }
 
 type Enveloped = ReturnType<GraphqlWsDeps['yoga']['getEnveloped']>;
-/** graphql-ws's per-socket extra; `request` (the upgrade request) is let go once the socket is authenticated. */
-type Extra = { auth?: Auth; socket: WebSocket; request?: IncomingMessage };
+type SocketContext = WsContext<Record<string, unknown> | undefined, SocketExtra>;
 
 /**
  * What one operation's execution needs beyond its arguments, carried as its rootValue from
@@ -66,7 +65,7 @@ interface OperationRoot {
    * get identical results for the same event: they share one execution per event.
    */
   groupKey: string;
-  socket: WebSocket;
+  socket: GraphqlWsSocket;
   id: string;
 }
 
@@ -78,38 +77,42 @@ interface OperationRoot {
  */
 export function attachGraphqlWs(http: Server, deps: GraphqlWsDeps, options: WebSocketOptions = {}) {
   // maxPayload: the same bound as an HTTP body; ws would otherwise buffer messages of up to 100 MiB.
-  const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes });
-  const keys = new KeyWatch(deps.pg, deps.log, options.keyRecheckInterval ?? 2_000);
-  const graphqlWs = useServer<Record<string, unknown> | undefined, Extra>(
+  const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes, handleProtocols, WebSocket: GraphqlWsSocket });
+  const keys = new KeyWatch(deps.pg, deps.log, options.keyRecheckInterval ?? 2_000, () => keyedSockets(wsServer));
+  const graphqlWs = serveGraphqlWs<Record<string, unknown> | undefined>(
+    wsServer,
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3_000,
-      onConnect: (ctx) => authenticateSocket(ctx, deps.authenticate, keys),
+      onConnect: (ctx) => authenticateSocket(ctx, deps.authenticate),
       onSubscribe: (ctx, id, params) => prepareOperation(ctx, id, params, deps, options.maxOperationsPerSocket ?? 100),
       execute: (args) => (args.rootValue as OperationRoot).execute(args),
       subscribe: (args) => subscribeInGroup(args, deps),
     },
-    wsServer,
+    deps.log,
   );
   return {
     wsServer,
     async close() {
       keys.stop();
-      await graphqlWs.dispose();
+      graphqlWs.dispose();
       for (const socket of wsServer.clients) socket.terminate();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },
   };
 }
 
-/** onConnect: a bad or missing token makes graphql-ws close the socket with 4403 Forbidden. */
-async function authenticateSocket(ctx: WsContext<Record<string, unknown> | undefined, Extra>, authenticate: Authenticator, keys: KeyWatch): Promise<boolean> {
+/** The open sockets authenticated with a project key, and the key: what KeyWatch rechecks. */
+function* keyedSockets(wsServer: WsServer<typeof GraphqlWsSocket>): Iterable<[GraphqlWsSocket, string]> {
+  for (const socket of wsServer.clients) if (socket.auth?.kind === 'project') yield [socket, socket.auth.keyId];
+}
+
+/**
+ * onConnect: a bad or missing token makes graphql-ws close the socket with 4403 Forbidden. A
+ * socket with a project key is rechecked by KeyWatch from then on.
+ */
+async function authenticateSocket(ctx: SocketContext, authenticate: Authenticator): Promise<boolean> {
   try {
-    const auth = await authenticate(ctx.connectionParams?.authorization);
-    ctx.extra.auth = auth;
-    // Nothing reads the upgrade request after this (the context comes from connectionParams), and
-    // graphql-ws would keep it, its headers and their strings for the socket's life: ~2 KB each.
-    ctx.extra.request = undefined;
-    if (auth.kind === 'project') keys.watch(ctx.extra.socket, auth.keyId);
+    ctx.extra.socket.auth = await authenticate(ctx.connectionParams?.authorization);
     return true;
   } catch {
     return false;
@@ -118,7 +121,7 @@ async function authenticateSocket(ctx: WsContext<Record<string, unknown> | undef
 
 /** onSubscribe: the operation limit, then yoga's parse, validate and context; errors go back to the client. */
 async function prepareOperation(
-  ctx: WsContext<Record<string, unknown> | undefined, Extra>,
+  ctx: SocketContext,
   id: string,
   params: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
   { yoga, maskError }: GraphqlWsDeps,
