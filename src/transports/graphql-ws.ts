@@ -33,6 +33,8 @@ export interface WebSocketOptions {
   keyRecheckInterval?: number;
   /** Operations one socket may have running at once; more are refused with BAD_USER_INPUT. @default 100 */
   maxOperationsPerSocket?: number;
+  /** How often every socket is pinged, in ms; one that has not answered the last ping is terminated. @default 12000 */
+  keepAliveInterval?: number;
 }
 
 export interface GraphqlWsDeps {
@@ -83,6 +85,7 @@ export function attachGraphqlWs(http: Server, deps: GraphqlWsDeps, options: WebS
     wsServer,
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3_000,
+      keepAliveMs: options.keepAliveInterval ?? 12_000,
       onConnect: (ctx) => authenticateSocket(ctx, deps.authenticate),
       onSubscribe: (ctx, id, params) => prepareOperation(ctx, id, params, deps, options.maxOperationsPerSocket ?? 100),
       execute: (args) => (args.rootValue as OperationRoot).execute(args),
