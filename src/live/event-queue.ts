@@ -1,3 +1,17 @@
+/** A reader that waits for the queue's next value without a promise of its own (EventQueue.take). */
+export interface QueueReader<T> {
+  /** The next value (or the end), handed over synchronously as it is pushed. */
+  deliver(result: IteratorResult<T>): void;
+}
+
+/** Takes a pushed value at once, in place of the waiting reader; false to leave it to the reader. */
+export interface DirectTaker<T> {
+  takeDirectly(value: T): boolean;
+}
+
+type Waiter<T> = ((result: IteratorResult<T>) => void) | QueueReader<T>;
+const settle = <T>(waiter: Waiter<T>, result: IteratorResult<T>) => (typeof waiter === 'function' ? waiter(result) : waiter.deliver(result));
+
 /**
  * An unbounded-in-principle, capped-in-practice push queue read as an AsyncIterableIterator, the
  * shape graphql-js wants from a `subscribe` resolver. The hub pushes; the transport (graphql-ws,
@@ -7,9 +21,9 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   /** Values not yet taken are buffered[head…]: Array#shift copies the whole backlog each time. */
   private buffered: (T | undefined)[] = [];
   private head = 0;
-  private waiting: ((result: IteratorResult<T>) => void)[] = [];
+  private waiting: Waiter<T>[] = [];
   private done = false;
-  private direct: ((value: T) => boolean) | undefined;
+  private direct: DirectTaker<T> | undefined;
   /** Producers waiting for the reader to take values (whenAtMost), each with its threshold. */
   private drainWaiters: { atMost: number; resolve: () => void }[] = [];
 
@@ -29,19 +43,19 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 
   /**
    * A consumer that can take a value at once, synchronously, in place of the reader: it is offered
-   * a value only while the reader waits in `next()` (so nothing is buffered and order is kept),
+   * a value only while the reader waits (in `next()` or `take()`: nothing is buffered, order is kept),
    * and returns false to have the value go the usual way. It saves a fan-out of thousands of
    * subscribers a chain of promises per subscriber per event.
    */
-  takeDirectly(consumer: (value: T) => boolean): void {
+  takeDirectly(consumer: DirectTaker<T>): void {
     this.direct = consumer;
   }
 
   push(value: T): void {
     if (this.done) return;
-    if (this.direct && this.waiting.length > 0 && this.direct(value)) return;
+    if (this.direct && this.waiting.length > 0 && this.direct.takeDirectly(value)) return;
     const waiter = this.waiting.shift();
-    if (waiter) waiter({ value, done: false });
+    if (waiter) settle(waiter, { value, done: false });
     else this.buffered.push(value);
   }
 
@@ -68,32 +82,47 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     if (this.done) return;
     this.done = true;
     this.onReturn();
-    for (const waiter of this.waiting.splice(0)) waiter({ value: undefined, done: true });
+    for (const waiter of this.waiting.splice(0)) settle(waiter, { value: undefined, done: true });
     this.releaseDrainWaiters();
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.head < this.buffered.length) {
-      const value = this.buffered[this.head] as T;
-      this.buffered[this.head++] = undefined;
-      if (this.head === this.buffered.length) {
-        this.buffered.length = 0;
-        this.head = 0;
-      } else if (this.head >= 1024 && this.head * 2 >= this.buffered.length) {
-        // Drop the taken prefix once it is half the array: amortised O(1) per value.
-        this.buffered = this.buffered.slice(this.head);
-        this.head = 0;
-      }
-      this.releaseDrainWaiters();
-      return Promise.resolve({ value, done: false });
-    }
+    if (this.head < this.buffered.length) return Promise.resolve({ value: this.shiftBuffered(), done: false });
     if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => {
-      // A new one-element array rather than a push onto the empty one, which would reserve room
-      // for 17: a queue waits like this for most of its life, once per idle subscriber.
-      if (this.waiting.length === 0) this.waiting = [resolve];
-      else this.waiting.push(resolve);
-    });
+    return new Promise((resolve) => this.wait(resolve));
+  }
+
+  /**
+   * Like next(), without a promise: the next value (or the end) at once if there is one, else
+   * undefined, and `reader.deliver` gets the next value synchronously when it is pushed.
+   */
+  take(reader: QueueReader<T>): IteratorResult<T> | undefined {
+    if (this.head < this.buffered.length) return { value: this.shiftBuffered(), done: false };
+    if (this.done) return { value: undefined, done: true };
+    this.wait(reader);
+    return undefined;
+  }
+
+  private wait(waiter: Waiter<T>): void {
+    // A new one-element array rather than a push onto the empty one, which would reserve room
+    // for 17: a queue waits like this for most of its life, once per idle subscriber.
+    if (this.waiting.length === 0) this.waiting = [waiter];
+    else this.waiting.push(waiter);
+  }
+
+  private shiftBuffered(): T {
+    const value = this.buffered[this.head] as T;
+    this.buffered[this.head++] = undefined;
+    if (this.head === this.buffered.length) {
+      this.buffered.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.buffered.length) {
+      // Drop the taken prefix once it is half the array: amortised O(1) per value.
+      this.buffered = this.buffered.slice(this.head);
+      this.head = 0;
+    }
+    this.releaseDrainWaiters();
+    return value;
   }
 
   return(): Promise<IteratorResult<T>> {

@@ -11,7 +11,7 @@ import type { Authenticator } from '../resolvers/auth.js';
 import type { Auth, Context } from '../resolvers/context.js';
 import { publicError, toGraphQLError, type MaskError } from '../schema/errors.js';
 import { QUERY_LIMITS } from './query-limits.js';
-import { accessScope, type GroupFanOut } from './group-fan-out.js';
+import { accessScope, isQueueSource, type GroupFanOut } from './group-fan-out.js';
 import { KeyWatch } from './ws-key-watch.js';
 import { wsFrameSink } from './ws-frame-sink.js';
 import { GraphqlWsSocket, serveGraphqlWs, type SocketExtra } from './graphql-ws-server.js';
@@ -183,14 +183,13 @@ async function subscribeInGroup(args: ExecutionArgs, deps: GraphqlWsDeps): Promi
   const { schema, document, operationName, variableValues } = args;
   args.contextValue = undefined;
   args.rootValue = undefined;
-  return deps.fanOut.writeOncePerGroup(
-    source[Symbol.asyncIterator](),
-    root.groupKey,
-    (event) => {
-      // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
-      const result = execute({ schema, document, operationName, variableValues, rootValue: event, contextValue: deps.eventContext(auth) });
-      return 'then' in result ? result.then((settled) => maskResult(settled, deps.maskError)) : maskResult(result, deps.maskError);
-    },
-    wsFrameSink(root.socket, root.id),
-  );
+  const executeEvent = (event: unknown) => {
+    // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
+    const result = execute({ schema, document, operationName, variableValues, rootValue: event, contextValue: deps.eventContext(auth) });
+    return 'then' in result ? result.then((settled) => maskResult(settled, deps.maskError)) : maskResult(result, deps.maskError);
+  };
+  const events = source[Symbol.asyncIterator]();
+  // The hub's subscriptions are its queues (src/live/event-queue.ts); any other stream goes through graphql-ws's own sending.
+  if (!isQueueSource(events)) return deps.fanOut.executeOncePerGroup(events, root.groupKey, executeEvent);
+  return deps.fanOut.writeOncePerGroup(events, root.groupKey, executeEvent, wsFrameSink(root.socket, root.id));
 }
