@@ -18,14 +18,20 @@ const settle = <T>(waiter: Waiter<T>, result: IteratorResult<T>) => (typeof wait
  * SSE) pulls as fast as its socket drains.
  */
 export class EventQueue<T> implements AsyncIterableIterator<T> {
+  /*
+   * Every array is made when first needed: a queue waits, empty, with one reader, for most of its
+   * life, once per idle subscriber (issue 16: memory per idle subscription).
+   */
   /** Values not yet taken are buffered[head…]: Array#shift copies the whole backlog each time. */
-  private buffered: (T | undefined)[] = [];
+  private buffered: (T | undefined)[] | undefined;
   private head = 0;
-  private waiting: Waiter<T>[] = [];
+  /** The reader waiting for the next value, then any more in order (only if next() is called again before it settles). */
+  private waiter: Waiter<T> | undefined;
+  private moreWaiters: Waiter<T>[] | undefined;
   private done = false;
   private direct: DirectTaker<T> | undefined;
   /** Producers waiting for the reader to take values (whenAtMost), each with its threshold. */
-  private drainWaiters: { atMost: number; resolve: () => void }[] = [];
+  private drainWaiters: { atMost: number; resolve: () => void }[] | undefined;
 
   /**
    * @param onReturn called once when the consumer stops (unsubscribe, socket closed) or the
@@ -34,7 +40,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   constructor(private readonly onReturn: () => void) {}
 
   get size(): number {
-    return this.buffered.length - this.head;
+    return (this.buffered?.length ?? 0) - this.head;
   }
 
   get ended(): boolean {
@@ -53,10 +59,10 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 
   push(value: T): void {
     if (this.done) return;
-    if (this.direct && this.waiting.length > 0 && this.direct.takeDirectly(value)) return;
-    const waiter = this.waiting.shift();
+    if (this.direct && this.waiter && this.direct.takeDirectly(value)) return;
+    const waiter = this.nextWaiter();
     if (waiter) settle(waiter, { value, done: false });
-    else this.buffered.push(value);
+    else (this.buffered ??= []).push(value);
   }
 
   /**
@@ -65,15 +71,16 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
    */
   whenAtMost(atMost: number): Promise<void> {
     if (this.done || this.size <= atMost) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push({ atMost, resolve }));
+    return new Promise((resolve) => (this.drainWaiters ??= []).push({ atMost, resolve }));
   }
 
   private releaseDrainWaiters(): void {
-    if (this.drainWaiters.length === 0) return;
+    if (!this.drainWaiters) return;
     const size = this.size;
     const ready = this.drainWaiters.filter((waiter) => this.done || size <= waiter.atMost);
     if (ready.length === 0) return;
-    this.drainWaiters = this.drainWaiters.filter((waiter) => !ready.includes(waiter));
+    const left = this.drainWaiters.filter((waiter) => !ready.includes(waiter));
+    this.drainWaiters = left.length > 0 ? left : undefined;
     for (const waiter of ready) waiter.resolve();
   }
 
@@ -82,12 +89,12 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     if (this.done) return;
     this.done = true;
     this.onReturn();
-    for (const waiter of this.waiting.splice(0)) settle(waiter, { value: undefined, done: true });
+    for (let waiter = this.nextWaiter(); waiter; waiter = this.nextWaiter()) settle(waiter, { value: undefined, done: true });
     this.releaseDrainWaiters();
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.head < this.buffered.length) return Promise.resolve({ value: this.shiftBuffered(), done: false });
+    if (this.size > 0) return Promise.resolve({ value: this.shiftBuffered(), done: false });
     if (this.done) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => this.wait(resolve));
   }
@@ -97,28 +104,35 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
    * undefined, and `reader.deliver` gets the next value synchronously when it is pushed.
    */
   take(reader: QueueReader<T>): IteratorResult<T> | undefined {
-    if (this.head < this.buffered.length) return { value: this.shiftBuffered(), done: false };
+    if (this.size > 0) return { value: this.shiftBuffered(), done: false };
     if (this.done) return { value: undefined, done: true };
     this.wait(reader);
     return undefined;
   }
 
   private wait(waiter: Waiter<T>): void {
-    // A new one-element array rather than a push onto the empty one, which would reserve room
-    // for 17: a queue waits like this for most of its life, once per idle subscriber.
-    if (this.waiting.length === 0) this.waiting = [waiter];
-    else this.waiting.push(waiter);
+    if (!this.waiter) this.waiter = waiter;
+    else (this.moreWaiters ??= []).push(waiter);
   }
 
+  private nextWaiter(): Waiter<T> | undefined {
+    const waiter = this.waiter;
+    this.waiter = this.moreWaiters?.shift();
+    if (this.moreWaiters?.length === 0) this.moreWaiters = undefined;
+    return waiter;
+  }
+
+  /** The oldest buffered value, taken (size > 0). */
   private shiftBuffered(): T {
-    const value = this.buffered[this.head] as T;
-    this.buffered[this.head++] = undefined;
-    if (this.head === this.buffered.length) {
-      this.buffered.length = 0;
+    const buffered = this.buffered!;
+    const value = buffered[this.head] as T;
+    buffered[this.head++] = undefined;
+    if (this.head === buffered.length) {
+      this.buffered = undefined;
       this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.buffered.length) {
+    } else if (this.head >= 1024 && this.head * 2 >= buffered.length) {
       // Drop the taken prefix once it is half the array: amortised O(1) per value.
-      this.buffered = this.buffered.slice(this.head);
+      this.buffered = buffered.slice(this.head);
       this.head = 0;
     }
     this.releaseDrainWaiters();
@@ -127,7 +141,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 
   return(): Promise<IteratorResult<T>> {
     this.direct = undefined;
-    this.buffered = [];
+    this.buffered = undefined;
     this.head = 0;
     this.end();
     return Promise.resolve({ value: undefined, done: true });
