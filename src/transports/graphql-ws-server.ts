@@ -61,6 +61,7 @@ export interface GraphqlWsServerOptions<P extends Record<string, unknown> | unde
  * (subprotocol, init timeout, keep-alive, 1011 on a failed message) with per-server state
  * instead of per-socket closures and timers: one keep-alive timer pings all sockets, and the
  * init timeout is ours (graphql-ws's own keeps its timer, fired or not, for the socket's life).
+ * The upgrade request is not kept: the context comes from connection_init's payload.
  */
 export function serveGraphqlWs<P extends Record<string, unknown> | undefined>(wsServer: WebSocketServer<typeof GraphqlWsSocket>, options: GraphqlWsServerOptions<P>, log: Logger) {
   const { keepAliveMs = 12_000, connectionInitWaitTimeout = 3_000, onConnect, ...serverOptions } = options;
