@@ -12,7 +12,9 @@
  * wal_level = logical: the run's own when it has it, else an embedded one started for them);
  * BENCH_HEAP_SNAPSHOTS=1 — heap snapshots of the servers after each wave of subscribers (bench/profiles);
  * BENCH_FANOUT_PAIRS=n — interleaved ours/floor pairs of the 5,000-subscriber round (default 3, quick 1);
- * BENCH_FANOUT_LARGE=0 — skip the 10,000-subscriber and paused-socket rounds (run by default, not in quick).
+ * BENCH_FANOUT_LARGE=0 — skip the 10,000-subscriber and paused-socket rounds (run by default, not in quick);
+ * BENCH_FANOUT_MEMORY_ONLY=1 — of the fan-out, only the memory per idle subscription (BENCH_FANOUT_PAIRS
+ * interleaved pairs, no inserts): with BENCH_ONLY=fanout BENCH_QUICK=1, about a minute a pair.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -129,7 +131,7 @@ async function mainSections(): Promise<void> {
       await deliveryBench(report, gql, database.admin, ours, live, quick ? 4000 : 10_000);
     }
     if (wants('fanout')) {
-      const large = process.env.BENCH_FANOUT_LARGE ? process.env.BENCH_FANOUT_LARGE === '1' : !quick;
+      const large = process.env.BENCH_FANOUT_MEMORY_ONLY === '1' ? false : process.env.BENCH_FANOUT_LARGE ? process.env.BENCH_FANOUT_LARGE === '1' : !quick;
       log(`fan-out: 5,000 subscribers${large ? ', one paused socket among them, 10,000' : ''}`);
       await fanoutBench(report, gql, database.admin, ours, live, main, {
         durationMs: quick ? 4000 : 10_000,
@@ -137,6 +139,7 @@ async function mainSections(): Promise<void> {
         larger: large ? 10_000 : undefined,
         withPaused: large,
         pairs: Number(process.env.BENCH_FANOUT_PAIRS ?? (quick ? 1 : 3)),
+        memoryOnly: process.env.BENCH_FANOUT_MEMORY_ONLY === '1',
       });
     }
   }

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { connectionInit, rawSocket } from './support/raw-socket.js';
 import { createTestProject, startTestServer, type TestProjectHandle, type TestServer } from './support/server.js';
 import { ROW_CHANGES, collect, waitForSubscriberCount, waitForSubscribers, wsClient } from './support/subscriptions.js';
@@ -198,5 +199,28 @@ describe('the recheck of open sockets\' keys', () => {
     await streams[2]!.ended(2_000);
     expect((streams[2]!.error as { code?: number } | undefined)?.code).toBe(4403);
     expect(streams.filter((s) => s.error !== undefined)).toHaveLength(1);
+  });
+});
+
+describe('keep-alive', () => {
+  it('terminates a socket that stops answering pings, and keeps one that answers', async () => {
+    const fast = await startTestServer({}, { keepAliveInterval: 200 });
+    const url = fast.url.replace(/^http/, 'ws');
+    const open = (autoPong: boolean) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(url, 'graphql-transport-ws', { autoPong });
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const [silent, answering] = await Promise.all([open(false), open(true)]);
+    for (const socket of [silent, answering]) socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${a.token}` } }));
+    const pinged = new Promise<void>((resolve) => silent.once('ping', () => resolve()));
+    const closed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    await pinged;
+    // Terminated (no close frame: 1006) one interval after the ping it did not answer, give or take one.
+    expect(await closed).toBe(1006);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(answering.readyState).toBe(WebSocket.OPEN);
+    answering.close();
   });
 });

@@ -133,33 +133,39 @@ async function settledRss(pid: number): Promise<number> {
   return last;
 }
 
-async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
-  const children = Array.from({ length: phase.processes }, () => SubscriberProcess.spawn());
+/** The server's memory (live and RSS) before the sockets opened and after each of the two waves. */
+type MemoryReadings = Pick<PhaseResult, 'rssBefore' | 'rssFirstWave' | 'rssIdle' | 'liveBefore' | 'liveFirstWave' | 'liveIdle' | 'subsFirstWave' | 'openBroken' | 'openRetries' | 'openError'>;
+
+/**
+ * Opens the phase's subscribers in two waves (the first half of the processes, then the rest),
+ * reading the server's memory before and after each, then waits until every open subscriber has
+ * had a warm-up row: all are subscribed for sure.
+ */
+async function openAndMeasure(pool: pg.Pool, phase: Phase, children: SubscriberProcess[], maxSeq: number): Promise<MemoryReadings> {
   const probe = phase.memory === false ? undefined : await HeapProbe.open(phase.server);
   const liveBytes = async () => (probe ? probe.liveBytes() : Number.NaN);
   const serverRss = async () => (probe ? settledRss(phase.server.pid) : rssBytes(phase.server.pid));
+  const snapshot = async (wave: string) => {
+    if (probe && process.env.BENCH_HEAP_SNAPSHOTS === '1') await probe.snapshot(join(root, `bench/profiles/${phase.mode}-${phase.subs.length}-${wave}.heapsnapshot`));
+  };
   try {
-    const tables = [...phase.tableSql].map(([key, sql]) => ({ key, sql }));
-    const maxSeq = Math.ceil((phase.rate * phase.durationMs) / 1000 / tables.length) + 2;
     const liveBefore = await liveBytes();
     const rssBefore = rssBytes(phase.server.pid);
     const shareOf = (c: number) => phase.subs.filter((_, i) => i % children.length === c);
     const open = (c: number) =>
       children[c]!.ask<{ broken: number; retries: number; firstError?: string }>({ type: 'open', url: phase.url, subs: shareOf(c), maxSeq }, 300_000);
-    // Two waves (the first half of the processes, then the rest), with the server's RSS after each:
-    // the growth between them is the cost of one more subscription, without one-time costs
-    // (code compiled, caches filled) that the first subscriptions pay.
+    // The growth between the two waves is the cost of one more subscription, without one-time
+    // costs (code compiled, caches filled) that the first subscriptions pay.
     const firstWave = Math.floor(children.length / 2);
     const opened = await Promise.all(children.slice(0, firstWave).map((_, c) => open(c)));
     const liveFirstWave = await liveBytes();
-    if (probe && process.env.BENCH_HEAP_SNAPSHOTS === '1') await probe.snapshot(join(root, `bench/profiles/${phase.mode}-${phase.subs.length}-first-wave.heapsnapshot`));
+    await snapshot('first-wave');
     const rssFirstWave = await serverRss();
     const subsFirstWave = children.slice(0, firstWave).reduce((sum, _, c) => sum + shareOf(c).length, 0);
     opened.push(...(await Promise.all(children.slice(firstWave).map((_, k) => open(firstWave + k)))));
     const liveIdle = await liveBytes();
-    if (probe && process.env.BENCH_HEAP_SNAPSHOTS === '1') await probe.snapshot(join(root, `bench/profiles/${phase.mode}-${phase.subs.length}-all.heapsnapshot`));
+    await snapshot('all');
     const rssIdle = await serverRss();
-    probe?.close();
     // Handshakes that failed even after retries are not hidden: those subscribers stay in the
     // count, so every event they should have had is reported missing.
     const openBroken = opened.reduce((sum, o) => sum + o.broken, 0);
@@ -172,12 +178,24 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
     let lastStatus = '';
     while (warm < phase.subs.length - openBroken) {
       if (performance.now() > deadline) throw new Error(`only ${warm} of ${phase.subs.length - openBroken} open subscribers received the warm-up rows (${lastStatus})`);
-      for (const table of tables) await pool.query(`INSERT INTO ${table.sql} (seq, stamped_at) VALUES (-1, clock_timestamp())`);
+      for (const sql of phase.tableSql.values()) await pool.query(`INSERT INTO ${sql} (seq, stamped_at) VALUES (-1, clock_timestamp())`);
       await sleep(1000);
       const statuses = await Promise.all(children.map((child) => child.ask<{ warm: number; broken: number; firstError?: string }>({ type: 'status' })));
       warm = statuses.reduce((sum, s) => sum + s.warm, 0);
       lastStatus = `${statuses.reduce((sum, s) => sum + s.broken, 0)} broken${statuses.find((s) => s.firstError) ? `, first error: ${statuses.find((s) => s.firstError)!.firstError}` : ''}`;
     }
+    return { rssBefore, rssFirstWave, rssIdle, liveBefore, liveFirstWave, liveIdle, subsFirstWave, openBroken, openRetries, openError };
+  } finally {
+    probe?.close();
+  }
+}
+
+async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
+  const children = Array.from({ length: phase.processes }, () => SubscriberProcess.spawn());
+  try {
+    const tables = [...phase.tableSql].map(([key, sql]) => ({ key, sql }));
+    const maxSeq = Math.ceil((phase.rate * phase.durationMs) / 1000 / tables.length) + 2;
+    const memory = await openAndMeasure(pool, phase, children, maxSeq);
     await sleep(1000);
     if (phase.paused) await children[0]!.ask({ type: 'pause', count: phase.paused });
     await Promise.all(children.map((child) => child.ask({ type: 'status' })));
@@ -225,20 +243,20 @@ async function runPhase(pool: pg.Pool, phase: Phase): Promise<PhaseResult> {
       serverCpu,
       serverWrite,
       frameBytes: reports.find((r) => r.frameBytes)?.frameBytes,
-      rssBefore,
-      rssIdle,
-      rssFirstWave,
-      liveBefore,
-      liveFirstWave,
-      liveIdle,
-      subsFirstWave,
+      ...memory,
       drainMs,
-      openBroken,
-      openRetries,
-      openError,
     };
   } finally {
-    probe?.close();
+    await Promise.all(children.map((child) => child.close()));
+  }
+}
+
+/** Only the memory readings of a phase: the subscribers open in their two waves, get a warm-up row, and close. */
+async function memoryPhase(pool: pg.Pool, phase: Phase): Promise<MemoryReadings> {
+  const children = Array.from({ length: phase.processes }, () => SubscriberProcess.spawn());
+  try {
+    return await openAndMeasure(pool, phase, children, 2);
+  } finally {
     await Promise.all(children.map((child) => child.close()));
   }
 }
@@ -339,6 +357,8 @@ export interface FanoutOptions {
   withPaused: boolean;
   /** Interleaved pairs (ours, floor, ours, floor …) of the main round; figures are the worst of them. */
   pairs: number;
+  /** Only the memory per idle subscription, in `pairs` interleaved pairs: no inserts, no other round. */
+  memoryOnly?: boolean;
 }
 
 /** One fan-out pair: ours then the floor, on `n` subscribers over `processes` processes. */
@@ -386,6 +406,7 @@ export async function fanoutBench(report: Report, gql: Gql, admin: pg.Pool, serv
   await createFloorTables(admin, ['fanout']);
   const n = options.subscribers;
   const label = (k: number) => k.toLocaleString('en');
+  if (options.memoryOnly) return fanoutMemoryOnly(report, live, server, project, n, options.pairs);
   const rounds: { ours: PhaseResult; floor: PhaseResult }[] = [];
   for (let pair = 0; pair < options.pairs; pair++) {
     const round = await fanoutPair(live, server, project, n, 5, options.durationMs);
@@ -433,4 +454,29 @@ export async function fanoutBench(report: Report, gql: Gql, admin: pg.Pool, serv
     report.atMost('6', `${label(options.larger)} subs @ 10 inserts/s: missing events`, 'events', big.ours.missing + big.ours.duplicates, 0, big.floor.missing + big.floor.duplicates, `${big.ours.delivered} of ${big.ours.expected} delivered`);
     report.atMost('6', `${label(options.larger)} subs @ 10 inserts/s: p99`, 'ms', big.ours.latency.p99, 1000, big.floor.latency.p99);
   }
+}
+
+/**
+ * BENCH_FANOUT_MEMORY_ONLY=1: the memory per idle subscription alone, in interleaved pairs (ours,
+ * floor), the same waves of the same subscribers as the 5,000 round, without its inserts: about
+ * 40 s a pair instead of minutes, for measuring a change to what a subscription keeps.
+ */
+async function fanoutMemoryOnly(report: Report, live: LiveSetup, server: Child, project: BenchProject, n: number, pairs: number) {
+  const key = `${project.schema}.fanout`;
+  const phases: Record<'ours' | 'floor', Phase> = {
+    ours: { mode: 'ours', url: `ws://127.0.0.1:${server.port}/graphql`, server, subs: Array.from({ length: n }, () => ({ key, projectId: project.id, table: 'fanout', token: project.token })), processes: 5, tableSql: new Map([[key, qualify(project.schema, 'fanout')]]), rate: 0, durationMs: 0, metrics: live.metricsOf(server) },
+    floor: { mode: 'floor', url: `ws://127.0.0.1:${live.floor.port}`, server: live.floor, subs: Array.from({ length: n }, () => ({ key: 'bench_floor.fanout', projectId: '', table: 'bench_floor.fanout', token: '' })), processes: 5, tableSql: new Map([['bench_floor.fanout', qualify('bench_floor', 'fanout')]]), rate: 0, durationMs: 0, metrics: live.metricsOf(live.floor) },
+  };
+  const perAdded = (m: MemoryReadings) => (m.liveIdle - m.liveFirstWave) / (n - m.subsFirstWave) / 1024;
+  const figures: Record<'ours' | 'floor', number[]> = { ours: [], floor: [] };
+  for (let pair = 0; pair < pairs; pair++) {
+    for (const side of ['ours', 'floor'] as const) {
+      const m = await memoryPhase(live.pool, phases[side]);
+      if (m.openBroken > 0) throw new Error(`${side}: ${m.openBroken} subscribers could not open (${m.openError})`);
+      figures[side].push(perAdded(m));
+      report.detail(`memory only, pair ${pair + 1}, ${side}: live ${fmt(m.liveBefore / 2 ** 20)} → ${fmt(m.liveFirstWave / 2 ** 20)} → ${fmt(m.liveIdle / 2 ** 20)} MB; ${fmt(perAdded(m))} KB per added subscription`);
+    }
+  }
+  const worst = (side: 'ours' | 'floor') => Math.max(...figures[side]);
+  report.atMost('6', 'memory per idle subscription (live memory per added one)', 'KB', worst('ours'), 8, worst('floor'), `memory-only run, ${pairs} pairs: ours ${figures.ours.map((x) => fmt(x)).join(' / ')}, floor ${figures.floor.map((x) => fmt(x)).join(' / ')}`);
 }

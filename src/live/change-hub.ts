@@ -265,7 +265,7 @@ export class ChangeHub {
    */
   private async joinRowGroup(spec: RowSubscription, since: ChangePosition | undefined): Promise<{ member: Member<RowChangeEvent>; boundary: ChangePosition }> {
     const maxQueued = this.options.maxQueued ?? 100_000;
-    const member: Member<RowChangeEvent> = new Member(maxQueued, since, () => this.leaveRowGroup(member), spec.snapshot);
+    const member = this.rowMember(maxQueued, since, spec.snapshot);
     if (since) member.held = [];
     const boundary = await this.exclusive(async () => {
       if (this.subscriberCount === 0) await this.listen();
@@ -365,6 +365,16 @@ export class ChangeHub {
       this.subscribersChanged();
     });
     return member.queue;
+  }
+
+  /**
+   * A row subscriber, leaving its group when its queue ends. Made apart from joinRowGroup so that
+   * its leave callback keeps only the member, not joinRowGroup's scope (the spec): it lives as
+   * long as the subscription.
+   */
+  private rowMember(maxQueued: number, since: ChangePosition | undefined, snapshot: RowSubscription['snapshot']): Member<RowChangeEvent> {
+    const member: Member<RowChangeEvent> = new Member(maxQueued, since, () => this.leaveRowGroup(member), snapshot);
+    return member;
   }
 
   private leaveRowGroup(member: Member<RowChangeEvent>) {

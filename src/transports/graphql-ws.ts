@@ -1,7 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
-import type { Context as WsContext } from 'graphql-ws';
+import { WebSocketServer, type Server as WsServer } from 'ws';
+import { handleProtocols, type Context as WsContext } from 'graphql-ws';
 import { createSourceEventStream, execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
@@ -12,9 +11,10 @@ import type { Authenticator } from '../resolvers/auth.js';
 import type { Auth, Context } from '../resolvers/context.js';
 import { publicError, toGraphQLError, type MaskError } from '../schema/errors.js';
 import { QUERY_LIMITS } from './query-limits.js';
-import { accessScope, type GroupFanOut } from './group-fan-out.js';
+import { accessScope, isQueueSource, type ExecuteEvent, type GroupFanOut } from './group-fan-out.js';
 import { KeyWatch } from './ws-key-watch.js';
 import { wsFrameSink } from './ws-frame-sink.js';
+import { GraphqlWsSocket, serveGraphqlWs, type SocketExtra } from './graphql-ws-server.js';
 
 /** What yoga's context factory receives for a WebSocket operation. */
 export interface WebSocketInitialContext {
@@ -33,6 +33,8 @@ export interface WebSocketOptions {
   keyRecheckInterval?: number;
   /** Operations one socket may have running at once; more are refused with BAD_USER_INPUT. @default 100 */
   maxOperationsPerSocket?: number;
+  /** How often every socket is pinged, in ms; one that has not answered the last ping is terminated. @default 12000 */
+  keepAliveInterval?: number;
 }
 
 export interface GraphqlWsDeps {
@@ -52,8 +54,7 @@ export interface GraphqlWsDeps {
 }
 
 type Enveloped = ReturnType<GraphqlWsDeps['yoga']['getEnveloped']>;
-/** graphql-ws's per-socket extra; `request` (the upgrade request) is let go once the socket is authenticated. */
-type Extra = { auth?: Auth; socket: WebSocket; request?: IncomingMessage };
+type SocketContext = WsContext<Record<string, unknown> | undefined, SocketExtra>;
 
 /**
  * What one operation's execution needs beyond its arguments, carried as its rootValue from
@@ -66,7 +67,7 @@ interface OperationRoot {
    * get identical results for the same event: they share one execution per event.
    */
   groupKey: string;
-  socket: WebSocket;
+  socket: GraphqlWsSocket;
   id: string;
 }
 
@@ -78,38 +79,43 @@ interface OperationRoot {
  */
 export function attachGraphqlWs(http: Server, deps: GraphqlWsDeps, options: WebSocketOptions = {}) {
   // maxPayload: the same bound as an HTTP body; ws would otherwise buffer messages of up to 100 MiB.
-  const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes });
-  const keys = new KeyWatch(deps.pg, deps.log, options.keyRecheckInterval ?? 2_000);
-  const graphqlWs = useServer<Record<string, unknown> | undefined, Extra>(
+  const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes, handleProtocols, WebSocket: GraphqlWsSocket });
+  const keys = new KeyWatch(deps.pg, deps.log, options.keyRecheckInterval ?? 2_000, () => keyedSockets(wsServer));
+  const graphqlWs = serveGraphqlWs<Record<string, unknown> | undefined>(
+    wsServer,
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3_000,
-      onConnect: (ctx) => authenticateSocket(ctx, deps.authenticate, keys),
+      keepAliveMs: options.keepAliveInterval ?? 12_000,
+      onConnect: (ctx) => authenticateSocket(ctx, deps.authenticate),
       onSubscribe: (ctx, id, params) => prepareOperation(ctx, id, params, deps, options.maxOperationsPerSocket ?? 100),
       execute: (args) => (args.rootValue as OperationRoot).execute(args),
       subscribe: (args) => subscribeInGroup(args, deps),
     },
-    wsServer,
+    deps.log,
   );
   return {
     wsServer,
     async close() {
       keys.stop();
-      await graphqlWs.dispose();
+      graphqlWs.dispose();
       for (const socket of wsServer.clients) socket.terminate();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },
   };
 }
 
-/** onConnect: a bad or missing token makes graphql-ws close the socket with 4403 Forbidden. */
-async function authenticateSocket(ctx: WsContext<Record<string, unknown> | undefined, Extra>, authenticate: Authenticator, keys: KeyWatch): Promise<boolean> {
+/** The open sockets authenticated with a project key, and the key: what KeyWatch rechecks. */
+function* keyedSockets(wsServer: WsServer<typeof GraphqlWsSocket>): Iterable<[GraphqlWsSocket, string]> {
+  for (const socket of wsServer.clients) if (socket.auth?.kind === 'project') yield [socket, socket.auth.keyId];
+}
+
+/**
+ * onConnect: a bad or missing token makes graphql-ws close the socket with 4403 Forbidden. A
+ * socket with a project key is rechecked by KeyWatch from then on.
+ */
+async function authenticateSocket(ctx: SocketContext, authenticate: Authenticator): Promise<boolean> {
   try {
-    const auth = await authenticate(ctx.connectionParams?.authorization);
-    ctx.extra.auth = auth;
-    // Nothing reads the upgrade request after this (the context comes from connectionParams), and
-    // graphql-ws would keep it, its headers and their strings for the socket's life: ~2 KB each.
-    ctx.extra.request = undefined;
-    if (auth.kind === 'project') keys.watch(ctx.extra.socket, auth.keyId);
+    ctx.extra.socket.auth = await authenticate(ctx.connectionParams?.authorization);
     return true;
   } catch {
     return false;
@@ -118,7 +124,7 @@ async function authenticateSocket(ctx: WsContext<Record<string, unknown> | undef
 
 /** onSubscribe: the operation limit, then yoga's parse, validate and context; errors go back to the client. */
 async function prepareOperation(
-  ctx: WsContext<Record<string, unknown> | undefined, Extra>,
+  ctx: SocketContext,
   id: string,
   params: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
   { yoga, maskError }: GraphqlWsDeps,
@@ -174,17 +180,24 @@ async function subscribeInGroup(args: ExecutionArgs, deps: GraphqlWsDeps): Promi
   // graphql-ws holds these very args until the subscription ends: let go of the subscribe's own
   // context and envelop (a few KB per subscriber, most of an idle subscription's memory; issue
   // 16). What an event's execution needs is kept apart, and its context made when it runs.
-  const { schema, document, operationName, variableValues } = args;
+  const executeEvent = eventExecutor(args, auth, deps);
   args.contextValue = undefined;
   args.rootValue = undefined;
-  return deps.fanOut.writeOncePerGroup(
-    source[Symbol.asyncIterator](),
-    root.groupKey,
-    (event) => {
-      // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
-      const result = execute({ schema, document, operationName, variableValues, rootValue: event, contextValue: deps.eventContext(auth) });
-      return 'then' in result ? result.then((settled) => maskResult(settled, deps.maskError)) : maskResult(result, deps.maskError);
-    },
-    wsFrameSink(root.socket, root.id),
-  );
+  const events = source[Symbol.asyncIterator]();
+  // The hub's subscriptions are its queues (src/live/event-queue.ts); any other stream goes through graphql-ws's own sending.
+  if (!isQueueSource(events)) return deps.fanOut.executeOncePerGroup(events, root.groupKey, executeEvent);
+  return deps.fanOut.writeOncePerGroup(events, root.groupKey, executeEvent, wsFrameSink(root.socket, root.id));
+}
+
+/**
+ * How a subscription executes one event: what it needs of the subscribe's args, a context made
+ * per execution, the result masked. Returned unnamed: tsx's keepNames would give a named
+ * closure a dictionary of properties (256 B per subscription).
+ */
+function eventExecutor({ schema, document, operationName, variableValues }: ExecutionArgs, auth: Auth, deps: GraphqlWsDeps): ExecuteEvent {
+  return (event) => {
+    // Synchronous when every resolver is (a RowChange's are): the result can be written at once.
+    const result = execute({ schema, document, operationName, variableValues, rootValue: event, contextValue: deps.eventContext(auth) });
+    return 'then' in result ? result.then((settled) => maskResult(settled, deps.maskError)) : maskResult(result, deps.maskError);
+  };
 }

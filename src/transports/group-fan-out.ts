@@ -1,6 +1,7 @@
 import type { ExecutionResult } from 'graphql';
 import type { Counter, Histogram, Metrics } from '../metrics.js';
 import type { Auth } from '../resolvers/context.js';
+import type { DirectTaker, QueueReader } from '../live/event-queue.js';
 
 export type ExecuteEvent = (event: unknown) => ExecutionResult | Promise<ExecutionResult>;
 
@@ -23,11 +24,17 @@ export interface FrameSink {
   tryNext(payloadJson: string): boolean;
 }
 
-/** A source that can hand a value straight to a consumer while its reader waits (src/live/event-queue.ts). */
-interface DirectSource {
-  takeDirectly(consumer: (value: unknown) => boolean): void;
+/**
+ * A subscriber's queue of events (src/live/event-queue.ts) as WrittenStream reads it: without a
+ * promise per wait, and handing a value straight to a taker while the reader waits.
+ */
+export interface QueueSource {
+  take(reader: QueueReader<unknown>): IteratorResult<unknown> | undefined;
+  takeDirectly(taker: DirectTaker<unknown>): void;
+  return(): Promise<unknown>;
 }
-const isDirectSource = (source: object): source is DirectSource => typeof (source as Partial<DirectSource>).takeDirectly === 'function';
+export const isQueueSource = (source: object): source is QueueSource =>
+  typeof (source as Partial<QueueSource>).take === 'function' && typeof (source as Partial<QueueSource>).takeDirectly === 'function';
 
 /**
  * Commit → socket-write time of every `next` frame written here: from the change's `at` (the
@@ -97,15 +104,13 @@ export class GroupFanOut {
    * `next()` until the stream ends or a result with errors (CURSOR_EXPIRED) comes, which it sends
    * itself.
    */
-  writeOncePerGroup(source: AsyncIterator<unknown>, groupKey: string, execute: ExecuteEvent, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
-    const stream = new WrittenStream(this, new SharedStream(this, source, this.internKey(groupKey), execute), sink);
-    if (isDirectSource(source)) {
-      // While the stream's reader waits for an event, the queue hands the next one here instead:
-      // the group's result (executed once, synchronously) is written at once, with no promise per
-      // subscriber. Anything else (no room in the socket, an error, an async execution) goes the
-      // reader's way, and the queue keeps the order.
-      source.takeDirectly((event) => stream.takeDirectly(event));
-    }
+  writeOncePerGroup(queue: QueueSource, groupKey: string, execute: ExecuteEvent, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
+    const stream = new WrittenStream(this, queue, this.internKey(groupKey), execute, sink);
+    // While the stream waits for an event, the queue hands the next one here instead: the group's
+    // result (executed once, synchronously) is written at once, with no promise per subscriber.
+    // Anything else (no room in the socket, an error, an async execution) goes the reader's way,
+    // and the queue keeps the order.
+    queue.takeDirectly(stream);
     return stream;
   }
 
@@ -217,12 +222,24 @@ class SharedStream implements AsyncIterableIterator<ExecutionResult> {
   }
 }
 
-/** A subscriber's stream whose results without errors are written into its sink (writeOncePerGroup). */
-class WrittenStream implements AsyncIterableIterator<ExecutionResult> {
+const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * A subscriber's stream whose results without errors are written into its sink (writeOncePerGroup).
+ * No async functions: while it waits, what it keeps is the transport's pending next() (one promise,
+ * its resolve held here) and its place among the queue's waiting readers, where an async function
+ * per level would keep a frame, a promise and two closures each for the subscription's life.
+ */
+class WrittenStream implements AsyncIterableIterator<ExecutionResult>, QueueReader<unknown>, DirectTaker<unknown> {
   private stopped = false;
+  private finished: Promise<unknown> | undefined;
+  /** Resolves the transport's pending next(); undefined when none is pending. */
+  private settle: ((result: IteratorResult<ExecutionResult> | Promise<never>) => void) | undefined;
   constructor(
     private readonly fanOut: GroupFanOut,
-    private readonly shared: SharedStream,
+    private readonly source: QueueSource,
+    private readonly groupKey: string,
+    private readonly execute: ExecuteEvent,
     private readonly sink: FrameSink,
   ) {}
 
@@ -230,7 +247,7 @@ class WrittenStream implements AsyncIterableIterator<ExecutionResult> {
   takeDirectly(event: unknown): boolean {
     if (this.stopped || !this.sink.open) return false;
     try {
-      const result = this.fanOut.resultFor(event, this.shared.groupKey, this.shared.execute);
+      const result = this.fanOut.resultFor(event, this.groupKey, this.execute);
       if ('then' in result || result.errors) return false;
       return this.fanOut.write(result, this.sink, true);
     } catch {
@@ -238,27 +255,95 @@ class WrittenStream implements AsyncIterableIterator<ExecutionResult> {
     }
   }
 
-  async next(): Promise<IteratorResult<ExecutionResult>> {
+  /**
+   * Resolves only with what the transport must send itself (a result with errors, or one the
+   * socket can no longer take) or the end; every other result is written here meanwhile.
+   */
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.stopped) return Promise.resolve(DONE);
+    return new Promise((resolve) => {
+      this.settle = resolve;
+      this.pull();
+    });
+  }
+
+  /** Takes events while the queue has them and each is written; waits in the queue otherwise. */
+  private pull(): void {
     for (;;) {
-      const item = await this.shared.next();
-      // Ended while an execution was pending: nothing more for this id, not even that result.
-      if (this.stopped) return { value: undefined, done: true };
-      if (item.done) return item;
-      if (item.value.errors || !this.sink.open) return item;
-      const full = this.fanOut.write(item.value, this.sink, false);
-      if (full) await full;
+      const item = this.source.take(this);
+      if (item === undefined || !this.handle(item)) return;
     }
+  }
+
+  /** The queue's next event, handed over as it was pushed while this stream waited. */
+  deliver(item: IteratorResult<unknown>): void {
+    if (this.handle(item)) this.pull();
+  }
+
+  /** One item of the queue: true when its frame was written and the next can be taken. */
+  private handle(item: IteratorResult<unknown>): boolean {
+    // Ended while waiting (the transport's return(): client `complete`, socket closed): nothing more for this id.
+    if (this.stopped) return this.answer(DONE);
+    if (item.done) {
+      void this.finish().then(() => this.answer(DONE));
+      return false;
+    }
+    let result;
+    try {
+      result = this.fanOut.resultFor(item.value, this.groupKey, this.execute);
+    } catch (error) {
+      return this.fail(error);
+    }
+    if (!('then' in result)) return this.written(result);
+    result.then(
+      (settled) => this.written(settled) && this.pull(),
+      (error: unknown) => this.fail(error),
+    );
+    return false;
+  }
+
+  /** A result: written into the sink (true: take the next), or handed to the transport. */
+  private written(result: ExecutionResult): boolean {
+    if (this.stopped) return this.answer(DONE);
+    if (result.errors || !this.sink.open) return this.answer({ value: result, done: false });
+    const full = this.fanOut.write(result, this.sink, false);
+    if (!full) return true;
+    void full.then(() => this.pull());
+    return false;
+  }
+
+  /** Resolves the pending next() with `result`; false, for handle's callers. */
+  private answer(result: IteratorResult<ExecutionResult>): false {
+    const settle = this.settle;
+    this.settle = undefined;
+    settle?.(result);
+    return false;
+  }
+
+  /** Rejects the pending next() (the transport sends the error and forgets the id) and leaves the queue. */
+  private fail(error: unknown): false {
+    this.stopped = true;
+    void this.finish();
+    const settle = this.settle;
+    this.settle = undefined;
+    settle?.(Promise.reject(error));
+    return false;
+  }
+
+  private finish(): Promise<unknown> {
+    if (!this.finished) this.fanOut.releaseKey(this.groupKey);
+    return (this.finished ??= this.source.return().catch(() => {}));
   }
 
   return(): Promise<IteratorResult<ExecutionResult>> {
     // The transport forgets the id first (client `complete`, socket closed): write nothing more for it.
     this.stopped = true;
-    return this.shared.return();
+    return this.finish().then(() => DONE);
   }
 
   throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
     this.stopped = true;
-    return this.shared.throw(error);
+    return this.finish().then(() => Promise.reject(error));
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {

@@ -8,13 +8,13 @@ import type { Logger } from '../logger.js';
 export const REVOKED = { code: 4403, reason: 'Forbidden: the API key was revoked or its project deleted' } as const;
 
 /**
- * The sockets authenticated with a project key, checked again every `intervalMs`: a socket whose
- * key was revoked (or whose project was deleted), in this process or another, is closed with
- * 4403, which ends its subscriptions. One check at a time: a slow database must not pile checks
- * up in the pool.
+ * The sockets authenticated with a project key (`keyed`: the open ones now, each with its key),
+ * checked again every `intervalMs`: a socket whose key was revoked (or whose project was
+ * deleted), in this process or another, is closed with 4403, which ends its subscriptions. One
+ * check at a time: a slow database must not pile checks up in the pool. The sockets are asked for
+ * at each check, not registered, so a socket costs the watch nothing between checks.
  */
 export class KeyWatch {
-  private readonly keyed = new Map<WebSocket, string>();
   private checking = false;
   private readonly timer: NodeJS.Timeout;
 
@@ -22,14 +22,10 @@ export class KeyWatch {
     private readonly pg: Queryable,
     private readonly log: Logger,
     intervalMs: number,
+    private readonly keyed: () => Iterable<[WebSocket, string]>,
   ) {
     this.timer = setInterval(() => void this.check(), intervalMs);
     this.timer.unref();
-  }
-
-  watch(socket: WebSocket, keyId: string): void {
-    this.keyed.set(socket, keyId);
-    socket.once('close', () => this.keyed.delete(socket));
   }
 
   stop(): void {
@@ -37,17 +33,14 @@ export class KeyWatch {
   }
 
   private async check(): Promise<void> {
-    if (this.keyed.size === 0 || this.checking) return;
+    if (this.checking) return;
+    // A socket that connects while the query runs is not in this round: the next one checks it.
+    const keyed = [...this.keyed()];
+    if (keyed.length === 0) return;
     this.checking = true;
     try {
-      const asked = new Set(this.keyed.values());
-      const live = await existingApiKeyIds(this.pg, [...asked]);
-      for (const [socket, keyId] of this.keyed) {
-        // A socket that connected while the query ran was not asked about: the next round checks it.
-        if (live.has(keyId) || !asked.has(keyId)) continue;
-        this.keyed.delete(socket);
-        socket.close(REVOKED.code, REVOKED.reason);
-      }
+      const live = await existingApiKeyIds(this.pg, [...new Set(keyed.map(([, keyId]) => keyId))]);
+      for (const [socket, keyId] of keyed) if (!live.has(keyId)) socket.close(REVOKED.code, REVOKED.reason);
     } catch (error) {
       // Postgres unreachable: keep the sockets; the next round checks again.
       this.log.warn(`checking the API keys of open sockets failed: ${String(error)}`);
