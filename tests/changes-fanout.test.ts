@@ -59,7 +59,7 @@ describe('fan-out', () => {
 
   it('reads a big transaction once: its project, back on the main lane from a lane of its own, is not read again from where the main lane stood', async () => {
     const sub = await subscribeToProject(ROW_CHANGES, { t: 'notes', where: { kind: { _eq: 'bulk last' } } });
-    // 3,500 entries: more than a read's batch of 1,000, so the project goes on a lane of its own.
+    // 3,500 entries: more than a read's batch (250 on the main lane, 1,000 on a lane alone), so the project goes on a lane of its own.
     await psql.query(`INSERT INTO "${project.schema}".notes (body, kind) SELECT g::text, CASE WHEN g = 3500 THEN 'bulk last' ELSE 'bulk' END FROM generate_series(1, 3500) g`);
     await sub.waitFor(1);
     const before = await t.metrics();

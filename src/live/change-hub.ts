@@ -30,7 +30,10 @@ export interface ChangeHubOptions {
    * subscriber then starts at the WAL's position when it joins, not at the log's head.
    */
   fromWal: boolean;
-  /** Entries per read of the log. @default 1000 */
+  /**
+   * Entries per read of a lane that no other project waits behind; a read others wait behind (the
+   * main lane's, a lane's while projects remain on the main lane) takes a quarter. @default 1000
+   */
   batchSize?: number;
   /** A subscriber further behind than this many events is ended with an error. @default 100000 */
   maxQueued?: number;
@@ -434,6 +437,11 @@ export class ChangeHub {
   /** Reads until the log has nothing more after the position; on failure, tries again with back-off. */
   private async catchUp(): Promise<void> {
     const batchSize = this.options.batchSize ?? 1000;
+    // Every project on the main lane waits for each read of the turn: 1000 of a big transaction's
+    // entries took 25-49 ms to read (trigger capture, PG15), and a bystander's event about as
+    // long; 250 kept it within 2x of quiet (10-15 ms). A lane read alone goes on at full size: a
+    // lone 100,000-row subscriber took 52 s instead of 25 s at 250.
+    const sharedBatch = Math.max(1, batchSize >> 2);
     // Nobody to deliver to: skip the read; the first subscriber moves the position to the head.
     if (this.subscriberCount === 0) return;
     const lanes = this.lanes;
@@ -445,7 +453,7 @@ export class ChangeHub {
         // Every subscribed project on a lane of its own: no main read (a statement per turn on a
         // loaded server cut a lone big subscriber's throughput by four, capture-faults.test.ts).
         const mainSchemas = lanes.mainSchemas(this.subscribedSchemas());
-        const main = mainSchemas.length > 0 || lanes.lanes.size === 0 ? await this.readBatch(lanes.main, mainSchemas, batchSize) : { head: -1n, entries: [], more: false };
+        const main = mainSchemas.length > 0 || lanes.lanes.size === 0 ? await this.readBatch(lanes.main, mainSchemas, sharedBatch) : { head: -1n, entries: [], more: false };
         for (const entry of main.entries) {
           if (lanes.mainDelivers(entry)) this.dispatch(entry);
           lanes.advanceMain(changeLog.positionOf(entry));
@@ -460,7 +468,7 @@ export class ChangeHub {
         let laneHead: bigint | undefined;
         for (const [schema, from] of [...lanes.lanes]) {
           if (schema === justSplit) continue;
-          const batch = await this.readBatch(from, [schema], batchSize);
+          const batch = await this.readBatch(from, [schema], mainSchemas.length > 0 ? sharedBatch : batchSize);
           laneHead ??= batch.head;
           let at = from;
           for (const entry of batch.entries) {
