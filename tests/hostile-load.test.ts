@@ -157,15 +157,14 @@ describe.each(['triggers', 'logical'] as const)('hostile load: one project’s b
     bystander = await startVictim(server);
   }, 120_000);
 
-  // Asserted as an order, not a time: the bystander's event arrives before the big project's
-  // subscriber has its last match (the hub reads the big transaction on a lane of its own, a
-  // batch per turn, while the main lane goes on; from the WAL, the capture leader appends its
-  // chunks on a session of their own while later commits of other projects pass it). Before,
-  // the bystander's event came after all 100,000 entries (14 s here; 2.8-7 s from the WAL). Its
-  // latency is printed, not asserted: on 2 shared cores "2× of quiet" at a few ms moved by more
-  // than the effect. From the WAL it still waits for the stream to bring the whole big
-  // transaction before its own commit (one stream, in commit order: about 1 s here), see
-  // SECURITY.md.
+  // In both modes, an order: the bystander's event arrives before the big project's subscriber
+  // has its last match (the hub reads the big transaction on a lane of its own, a batch per
+  // turn, while the main lane goes on; from the WAL, the capture leader appends its chunks on a
+  // session of their own while other projects' later commits pass it). Under trigger capture
+  // also a time, the hostile suite's bound (expectUnharmed). From the WAL the time is printed,
+  // not asserted: the bystander's commit reaches the service only once Postgres's one walsender
+  // has decoded the big transaction, which on 2 shared cores ran up to ~0.8 s behind the writer
+  // (SECURITY.md, residual risks).
   it('another project’s events do not wait behind it', async () => {
     const quiet = await bystander.measure(20);
     // The superuser writes it (a project's raw SQL can, within its 5 s): one transaction, committed now.
@@ -178,5 +177,6 @@ describe.each(['triggers', 'logical'] as const)('hostile load: one project’s b
     console.log(`a 100,000-row transaction (${mode}): the bystander's next event after ${attacked.deliveryMs[0]!.toFixed(1)} ms (quiet p99 ${quiet.deliveryP99.toFixed(1)} ms)`);
     expect(attacked.errors).toEqual([]);
     expect(bigDoneFirst, 'the bystander waited until the big transaction was delivered').toBe(false);
+    if (mode === 'triggers') expectUnharmed(quiet, attacked, 'a 100,000-row transaction of another project (triggers)');
   }, 180_000);
 });

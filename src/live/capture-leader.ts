@@ -35,18 +35,26 @@ interface OpenTransaction {
   schemas: Set<string>;
   /** Set once entries were appended ahead of the commit (a large transaction): settles when the last of them are in. */
   chunksAppended: Promise<void> | undefined;
+  /**
+   * Only for a transaction the walsender streams while it is open (protocol 2): the id of the
+   * first entry of each subtransaction seen, where a rolled-back one's entries start. Its
+   * `committedAt` is a placeholder until its commit (readers take a logical commit's time from
+   * its commit row).
+   */
+  subtransactionStarts: Map<number, number> | undefined;
 }
 
-/**
- * A transaction the walsender streams while it is still open (protocol 2). `committedAt` is a
- * placeholder until its commit (readers take a logical commit's time from its commit row).
- */
-interface StreamedTransaction extends OpenTransaction {
-  /** The id of the first entry of each subtransaction seen: where a rolled-back one's entries start. */
-  subtransactionStarts: Map<number, number>;
-}
-
-const newTransaction = (xid: number, committedAt: string): OpenTransaction => ({ xid, committedAt, actor: null, entries: [], bytes: 0, nextId: 1, schemas: new Set(), chunksAppended: undefined });
+const newTransaction = (xid: number, committedAt: string, streamed = false): OpenTransaction => ({
+  xid,
+  committedAt,
+  actor: null,
+  entries: [],
+  bytes: 0,
+  nextId: 1,
+  schemas: new Set(),
+  chunksAppended: undefined,
+  subtransactionStarts: streamed ? new Map() : undefined,
+});
 
 /** Entries of one open transaction past which they are appended ahead of its commit: it never sits whole in memory. */
 const CHUNK = { entries: 1_000, bytes: 4 * 1024 * 1024 };
@@ -83,7 +91,7 @@ export class CaptureLeader {
   private wakeUp: (() => void) | undefined;
   private open: OpenTransaction | undefined;
   /** Transactions streamed while open, by xid: their blocks come between other commits. */
-  private readonly streamed = new Map<number, StreamedTransaction>();
+  private readonly streamed = new Map<number, OpenTransaction>();
   private batch: DecodedTransaction[] = [];
   private batchBytes = 0;
   private readonly held = new HeldCommits();
@@ -226,7 +234,7 @@ export class CaptureLeader {
       case 'streamStart': {
         let transaction = this.streamed.get(message.xid);
         if (!transaction) {
-          transaction = { ...newTransaction(message.xid, new Date().toISOString()), subtransactionStarts: new Map() };
+          transaction = newTransaction(message.xid, new Date().toISOString(), true);
           this.streamed.set(message.xid, transaction);
         }
         this.open = transaction;
@@ -274,9 +282,9 @@ export class CaptureLeader {
 
   /** A streamed change names its subtransaction: where that one's entries start is kept, should it roll back. */
   private noteSubtransaction(xid: number | undefined): void {
-    const open = this.open as StreamedTransaction | undefined;
-    if (xid === undefined || !open?.subtransactionStarts || xid === open.xid || open.subtransactionStarts.has(xid)) return;
-    open.subtransactionStarts.set(xid, open.nextId);
+    const starts = this.open?.subtransactionStarts;
+    if (xid === undefined || !starts || xid === this.open!.xid || starts.has(xid)) return;
+    starts.set(xid, this.open!.nextId);
   }
 
   /**
@@ -291,10 +299,11 @@ export class CaptureLeader {
     let from = 1;
     if (subxid === xid) this.streamed.delete(xid);
     else {
-      const start = transaction.subtransactionStarts.get(subxid);
+      const starts = transaction.subtransactionStarts!;
+      const start = starts.get(subxid);
       if (start === undefined) return;
       from = start;
-      for (const [sub, first] of transaction.subtransactionStarts) if (first >= from) transaction.subtransactionStarts.delete(sub);
+      for (const [sub, first] of starts) if (first >= from) starts.delete(sub);
       transaction.nextId = from;
     }
     transaction.entries = transaction.entries.filter((entry) => entry.id < from);
@@ -330,6 +339,11 @@ export class CaptureLeader {
     open.chunksAppended = appended.finally(() => (this.chunkBytes -= bytes));
     // A failure stops the stream (AppendLane); the commit waiting for these chunks never comes.
     open.chunksAppended.catch(() => {});
+    await this.waitIfBacklogged();
+  }
+
+  /** Past the backlog's bound, the stream waits for the chunk lane: what a large transaction may hold in memory while others pass it. */
+  private async waitIfBacklogged(): Promise<void> {
     if (this.chunkBytes + this.held.bytes >= BACKLOG.bytes) await this.chunkLane.settled();
   }
 
@@ -348,7 +362,7 @@ export class CaptureLeader {
           commit.ready = true;
           this.releaseHeld();
         }, () => {});
-        if (this.chunkBytes + this.held.bytes >= BACKLOG.bytes) await this.chunkLane.settled();
+        await this.waitIfBacklogged();
       } else {
         this.batch.push(transaction);
         this.batchBytes += open.bytes;
