@@ -16,12 +16,36 @@ declare module 'vitest' {
   }
 }
 
+interface RunDatabase {
+  databaseUrl: string;
+  serverUrl: string;
+  teardown(): Promise<void>;
+}
+
+/**
+ * vitest calls a global setup once per project (vitest.config.ts has two), in one process: the
+ * run's database is made by the first call and dropped after the last teardown.
+ */
+const shared = globalThis as { paigeRunDatabase?: Promise<RunDatabase>; paigeRunUsers?: number };
+
 /**
  * One Postgres for the whole run: the embedded package by default (what a new user has), or the
  * server at TEST_DATABASE_URL. Either way the run gets a database of its own, dropped at the end
  * with every role its projects left behind.
  */
 export default async function setup(project: TestProject) {
+  shared.paigeRunUsers = (shared.paigeRunUsers ?? 0) + 1;
+  shared.paigeRunDatabase ??= startRunDatabase();
+  const run = await shared.paigeRunDatabase;
+  project.provide('databaseUrl', run.databaseUrl);
+  project.provide('serverUrl', run.serverUrl);
+  return async () => {
+    shared.paigeRunUsers! -= 1;
+    if (shared.paigeRunUsers === 0) await run.teardown();
+  };
+}
+
+async function startRunDatabase(): Promise<RunDatabase> {
   let embedded: EmbeddedDatabase | undefined;
   let dataDir: string | undefined;
   let serverUrl = process.env.TEST_DATABASE_URL;
@@ -35,15 +59,16 @@ export default async function setup(project: TestProject) {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const databaseUrl = withDatabase(serverUrl, name);
-  project.provide('databaseUrl', databaseUrl);
-  project.provide('serverUrl', serverUrl);
   console.log(`tests use ${embedded ? 'an embedded Postgres' : 'TEST_DATABASE_URL'}, database ${name}`);
-
-  return async () => {
-    await dropTestDatabase(serverUrl!, name);
-    await embedded?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  const url = serverUrl;
+  return {
+    databaseUrl: withDatabase(url, name),
+    serverUrl: url,
+    async teardown() {
+      await dropTestDatabase(url, name);
+      await embedded?.stop();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
