@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData, type Server as WebSocketServer } from 'ws';
 import { CloseCode, makeServer, type Context, type ServerOptions, type WebSocket as ProtocolSocket } from 'graphql-ws';
 import type { Logger } from '../logger.js';
@@ -10,6 +11,8 @@ import type { Auth } from '../resolvers/context.js';
  * subscription).
  */
 export class GraphqlWsSocket extends WebSocket {
+  /** The upgraded HTTP connection the frames are written to (ws's handleUpgrade was given it). */
+  stream: Duplex | undefined = undefined;
   /** Who authenticated this socket (onConnect); undefined until then. */
   auth: Auth | undefined = undefined;
   /** graphql-ws's handler of this socket's messages (makeServer's onMessage). */

@@ -79,7 +79,16 @@ interface OperationRoot {
  */
 export function attachGraphqlWs(http: Server, deps: GraphqlWsDeps, options: WebSocketOptions = {}) {
   // maxPayload: the same bound as an HTTP body; ws would otherwise buffer messages of up to 100 MiB.
-  const wsServer = new WebSocketServer({ server: http, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes, handleProtocols, WebSocket: GraphqlWsSocket });
+  const wsServer = new WebSocketServer({ noServer: true, path: '/graphql', maxPayload: QUERY_LIMITS.maxBodyBytes, handleProtocols, WebSocket: GraphqlWsSocket });
+  // ws's documented way to upgrade by hand (noServer), so each socket keeps the connection its
+  // frames go to: the fan-out corks it for a turn (src/transports/turn-writes.ts). A request for
+  // another path gets 400, as with ws's own `server` option.
+  http.on('upgrade', (request, stream, head) => {
+    wsServer.handleUpgrade(request, stream, head, (socket) => {
+      socket.stream = stream;
+      wsServer.emit('connection', socket, request);
+    });
+  });
   const keys = new KeyWatch(deps.pg, deps.log, options.keyRecheckInterval ?? 2_000, () => keyedSockets(wsServer));
   const graphqlWs = serveGraphqlWs<Record<string, unknown> | undefined>(
     wsServer,

@@ -1,7 +1,8 @@
 import type { ExecutionResult } from 'graphql';
-import type { Counter, Histogram, Metrics } from '../metrics.js';
+import type { Counter, Metrics } from '../metrics.js';
 import type { Auth } from '../resolvers/context.js';
 import type { DirectTaker, QueueReader } from '../live/event-queue.js';
+import { TurnWrites, type CorkableStream } from './turn-writes.js';
 
 export type ExecuteEvent = (event: unknown) => ExecutionResult | Promise<ExecutionResult>;
 
@@ -15,6 +16,8 @@ interface SharedResult {
 export interface FrameSink {
   /** False once the socket is closing: results then go back through the transport, which drops them. */
   readonly open: boolean;
+  /** The socket's byte stream: its writes are held until the end of the turn (src/transports/turn-writes.ts). */
+  readonly stream: CorkableStream | undefined;
   /**
    * Writes one `next` frame of this subscription with the group's JSON payload; returns a promise
    * only when the socket's buffer is over its high-water mark, to wait for before the next frame.
@@ -38,8 +41,8 @@ export const isQueueSource = (source: object): source is QueueSource =>
 
 /**
  * Commit → socket-write time of every `next` frame written here: from the change's `at` (the
- * statement's timestamp in the database, the same clock on one machine) to the frame handed to
- * the socket. It is the server's own share of a delivery's latency, apart from the network and
+ * statement's timestamp in the database, the same clock on one machine) to the frame's bytes
+ * handed to the socket's stream (at the end of the turn that wrote it: src/transports/turn-writes.ts). It is the server's own share of a delivery's latency, apart from the network and
  * the subscriber's process; the bench reads it beside end-to-end latency (and the floor keeps the
  * same histogram). One observation per frame: a clock read and a walk along the bounds.
  */
@@ -71,7 +74,8 @@ export class GroupFanOut {
   /** The `at` (epoch ms) of the change each shared result was executed for. */
   private readonly changeTimes = new WeakMap<ExecutionResult, number>();
   private readonly counters: { executions: Counter; serialisations: Counter; directWrites: Counter };
-  private readonly writeDelay: Histogram;
+  /** Each socket's frames of one turn in one write; counts their commit → socket-write time. */
+  private readonly turn: TurnWrites;
   /**
    * One copy of each group key, however many subscriptions share it (the key holds the document
    * and variables: a few hundred bytes per idle subscription otherwise), with how many use it.
@@ -84,7 +88,7 @@ export class GroupFanOut {
       serialisations: metrics.counter('paige_subscription_serialisations_total', 'Results of change events turned into JSON (once per group)'),
       directWrites: metrics.counter('paige_subscription_direct_writes_total', "Frames written straight from the hub's dispatch, without a promise per subscriber"),
     };
-    this.writeDelay = metrics.histogram(WRITE_DELAY_METRIC, WRITE_DELAY_HELP, WRITE_DELAY_BOUNDS);
+    this.turn = new TurnWrites(metrics.histogram(WRITE_DELAY_METRIC, WRITE_DELAY_HELP, WRITE_DELAY_BOUNDS));
   }
 
   /**
@@ -132,14 +136,15 @@ export class GroupFanOut {
   write(result: ExecutionResult, sink: FrameSink, tryOnly: false): Promise<void> | undefined;
   write(result: ExecutionResult, sink: FrameSink, tryOnly: boolean): boolean | Promise<void> | undefined {
     const payload = this.payloadOf(result);
+    this.turn.hold(sink.stream);
     if (tryOnly) {
       if (!sink.tryNext(payload.json)) return false;
       this.counters.directWrites.inc();
-      this.writeDelay.observe((Date.now() - payload.atMs) / 1000);
+      this.turn.written(payload.atMs);
       return true;
     }
     const full = sink.next(payload.json);
-    this.writeDelay.observe((Date.now() - payload.atMs) / 1000);
+    this.turn.written(payload.atMs);
     return full;
   }
 

@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import type { GraphqlWsSocket } from './graphql-ws-server.js';
 import type { FrameSink } from './group-fan-out.js';
 
 /**
@@ -23,19 +24,23 @@ const nextFrame = (id: string, payloadJson: string) => `{"id":${JSON.stringify(i
  * subscription: it sends `complete` after the stream this sink serves has ended, so the order of
  * frames is the protocol's (tests/transports.test.ts checks the bytes against graphql-ws's client).
  */
-export function wsFrameSink(socket: WebSocket, id: string): FrameSink {
+export function wsFrameSink(socket: GraphqlWsSocket, id: string): FrameSink {
   return new WsFrameSink(socket, id);
 }
 
 /** A class, not an object of closures: each subscription keeps one for its life (issue 16, memory per idle subscription). */
 class WsFrameSink implements FrameSink {
   constructor(
-    private readonly socket: WebSocket,
+    private readonly socket: GraphqlWsSocket,
     private readonly id: string,
   ) {}
 
   get open() {
     return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  get stream() {
+    return this.socket.stream;
   }
 
   next(payloadJson: string): Promise<void> | undefined {
