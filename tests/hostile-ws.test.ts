@@ -206,21 +206,31 @@ describe('keep-alive', () => {
   it('terminates a socket that stops answering pings, and keeps one that answers', async () => {
     const fast = await startTestServer({}, { keepAliveInterval: 200 });
     const url = fast.url.replace(/^http/, 'ws');
-    const open = (autoPong: boolean) =>
-      new Promise<WebSocket>((resolve, reject) => {
-        const socket = new WebSocket(url, 'graphql-transport-ws', { autoPong });
-        socket.once('open', () => resolve(socket));
-        socket.once('error', reject);
-      });
-    const [silent, answering] = await Promise.all([open(false), open(true)]);
-    for (const socket of [silent, answering]) socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${a.token}` } }));
+    const silent = new WebSocket(url, 'graphql-transport-ws', { autoPong: false });
+    const answering = new WebSocket(url, 'graphql-transport-ws', { autoPong: true });
+    // Listened for from the start: the first ping may come as soon as the socket is open.
     const pinged = new Promise<void>((resolve) => silent.once('ping', () => resolve()));
     const closed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    await Promise.all([silent, answering].map((socket) => new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))));
+    for (const socket of [silent, answering]) socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${a.token}` } }));
     await pinged;
     // Terminated (no close frame: 1006) one interval after the ping it did not answer, give or take one.
     expect(await closed).toBe(1006);
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(answering.readyState).toBe(WebSocket.OPEN);
     answering.close();
+  });
+
+  it('pings its sockets a slice at a time over the interval, not all at once', async () => {
+    const server = await startTestServer({}, { keepAliveInterval: 1_200 });
+    const url = server.url.replace(/^http/, 'ws');
+    const sockets = Array.from({ length: 24 }, () => new WebSocket(url, 'graphql-transport-ws'));
+    const firstPings = sockets.map((socket) => new Promise<number>((resolve) => socket.once('ping', () => resolve(performance.now()))));
+    await Promise.all(sockets.map((socket) => new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))));
+    for (const socket of sockets) socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${a.token}` } }));
+    const times = await Promise.all(firstPings);
+    // 12 slices of 100 ms: the first pings of 24 sockets span about 1.1 s; all in one tick, a few ms.
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(600);
+    for (const socket of sockets) socket.close();
   });
 });

@@ -23,6 +23,8 @@ export class GraphqlWsSocket extends WebSocket {
   initWait: NodeJS.Timeout | undefined = undefined;
   /** A ping went out and its pong has not come back. */
   awaitingPong = false;
+  /** Which of the keep-alive's ticks pings this socket (KEEP_ALIVE_SLICES of them per interval). */
+  pingSlice = 0;
 }
 
 /** What graphql-ws's context carries of a socket (ctx.extra). */
@@ -52,6 +54,9 @@ class ProtocolTransport implements ProtocolSocket, SocketExtra {
     this.socket.handler = handler;
   }
 }
+
+/** The keep-alive pings its sockets in this many slices, one per tick, each socket once per interval. */
+const KEEP_ALIVE_SLICES = 12;
 
 export interface GraphqlWsServerOptions<P extends Record<string, unknown> | undefined> extends ServerOptions<P, SocketExtra> {
   /** How often every socket is pinged; one that has not answered the previous ping is terminated. @default 12000 */
@@ -103,7 +108,9 @@ export function serveGraphqlWs<P extends Record<string, unknown> | undefined>(ws
     (this as GraphqlWsSocket).awaitingPong = false;
   }
 
+  let connected = 0;
   wsServer.on('connection', (socket: GraphqlWsSocket) => {
+    socket.pingSlice = connected++ % KEEP_ALIVE_SLICES;
     socket.on('error', onError);
     socket.on('message', onMessage);
     socket.on('close', onClose);
@@ -113,10 +120,14 @@ export function serveGraphqlWs<P extends Record<string, unknown> | undefined>(ws
     socket.closed = server.opened(transport, transport);
   });
 
-  // One timer for every socket: a socket that did not answer the last ping (a keep-alive ago) is dead.
+  // One timer for every socket: a socket that did not answer the last ping (a keep-alive ago) is
+  // dead. Each tick pings one slice of the sockets: pinging 5,000 at once held the event loop for
+  // a burst of writes that a change's delivery then waited behind (issue 16).
+  let tick = 0;
   const keepAlive = setInterval(() => {
+    const slice = tick++ % KEEP_ALIVE_SLICES;
     for (const socket of wsServer.clients) {
-      if (socket.readyState !== WebSocket.OPEN) continue;
+      if (socket.pingSlice !== slice || socket.readyState !== WebSocket.OPEN) continue;
       if (socket.awaitingPong) {
         socket.terminate();
         continue;
@@ -124,7 +135,7 @@ export function serveGraphqlWs<P extends Record<string, unknown> | undefined>(ws
       socket.awaitingPong = true;
       socket.ping();
     }
-  }, keepAliveMs);
+  }, keepAliveMs / KEEP_ALIVE_SLICES);
   keepAlive.unref();
 
   return {
