@@ -203,6 +203,12 @@ describe('the recheck of open sockets\' keys', () => {
 });
 
 describe('keep-alive', () => {
+  /** Waits for the sockets to open, then sends each one's connection_init with A's key. */
+  const initialised = async (sockets: WebSocket[]) => {
+    await Promise.all(sockets.map((socket) => new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))));
+    for (const socket of sockets) socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${a.token}` } }));
+  };
+
   it('terminates a socket that stops answering pings, and keeps one that answers', async () => {
     const fast = await startTestServer({}, { keepAliveInterval: 200 });
     const url = fast.url.replace(/^http/, 'ws');
@@ -211,8 +217,7 @@ describe('keep-alive', () => {
     // Listened for from the start: the first ping may come as soon as the socket is open.
     const pinged = new Promise<void>((resolve) => silent.once('ping', () => resolve()));
     const closed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
-    await Promise.all([silent, answering].map((socket) => new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))));
-    for (const socket of [silent, answering]) socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${a.token}` } }));
+    await initialised([silent, answering]);
     await pinged;
     // Terminated (no close frame: 1006) one interval after the ping it did not answer, give or take one.
     expect(await closed).toBe(1006);
@@ -226,8 +231,7 @@ describe('keep-alive', () => {
     const url = server.url.replace(/^http/, 'ws');
     const sockets = Array.from({ length: 24 }, () => new WebSocket(url, 'graphql-transport-ws'));
     const firstPings = sockets.map((socket) => new Promise<number>((resolve) => socket.once('ping', () => resolve(performance.now()))));
-    await Promise.all(sockets.map((socket) => new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))));
-    for (const socket of sockets) socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${a.token}` } }));
+    await initialised(sockets);
     const times = await Promise.all(firstPings);
     // 12 slices of 100 ms: the first pings of 24 sockets span about 1.1 s; all in one tick, a few ms.
     expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(600);

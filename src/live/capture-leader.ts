@@ -282,9 +282,10 @@ export class CaptureLeader {
 
   /** A streamed change names its subtransaction: where that one's entries start is kept, should it roll back. */
   private noteSubtransaction(xid: number | undefined): void {
-    const starts = this.open?.subtransactionStarts;
-    if (xid === undefined || !starts || xid === this.open!.xid || starts.has(xid)) return;
-    starts.set(xid, this.open!.nextId);
+    const open = this.open;
+    const starts = open?.subtransactionStarts;
+    if (xid === undefined || !open || !starts || xid === open.xid || starts.has(xid)) return;
+    starts.set(xid, open.nextId);
   }
 
   /**

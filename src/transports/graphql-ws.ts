@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type Server as WsServer } from 'ws';
 import { handleProtocols, type Context as WsContext } from 'graphql-ws';
 import { createSourceEventStream, execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
@@ -83,12 +84,12 @@ export function attachGraphqlWs(http: Server, deps: GraphqlWsDeps, options: WebS
   // ws's documented way to upgrade by hand (noServer), so each socket keeps the connection its
   // frames go to: the fan-out corks it for a turn (src/transports/turn-writes.ts). A request for
   // another path gets 400, as with ws's own `server` option.
-  http.on('upgrade', (request, stream, head) => {
+  const upgrade = (request: IncomingMessage, stream: Duplex, head: Buffer) =>
     wsServer.handleUpgrade(request, stream, head, (socket) => {
       socket.stream = stream;
       wsServer.emit('connection', socket, request);
     });
-  });
+  http.on('upgrade', upgrade);
   const keys = new KeyWatch(deps.pg, deps.log, options.keyRecheckInterval ?? 2_000, () => keyedSockets(wsServer));
   const graphqlWs = serveGraphqlWs<Record<string, unknown> | undefined>(
     wsServer,
@@ -105,6 +106,7 @@ export function attachGraphqlWs(http: Server, deps: GraphqlWsDeps, options: WebS
   return {
     wsServer,
     async close() {
+      http.off('upgrade', upgrade);
       keys.stop();
       graphqlWs.dispose();
       for (const socket of wsServer.clients) socket.terminate();

@@ -42,8 +42,9 @@ export const isQueueSource = (source: object): source is QueueSource =>
 /**
  * Commit → socket-write time of every `next` frame written here: from the change's `at` (the
  * statement's timestamp in the database, the same clock on one machine) to the frame's bytes
- * handed to the socket's stream (at the end of the turn that wrote it: src/transports/turn-writes.ts). It is the server's own share of a delivery's latency, apart from the network and
- * the subscriber's process; the bench reads it beside end-to-end latency (and the floor keeps the
+ * handed to the socket's stream, at the end of the turn that wrote it (src/transports/turn-writes.ts).
+ * It is the server's own share of a delivery's latency, apart from the network and the
+ * subscriber's process; the bench reads it beside end-to-end latency (and the floor keeps the
  * same histogram). One observation per frame: a clock read and a walk along the bounds.
  */
 export const WRITE_DELAY_METRIC = 'paige_subscription_write_delay_seconds';

@@ -61,12 +61,12 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /**
- * "Within 2× of quiet" is read as within max(2 × quiet, quiet + this). In CI the suite runs two
- * test files at once on 2 cores, and the bystander's quiet p99 itself was 76-180 ms there, with
- * swings of over 100 ms between two quiet phases; every attack these tests guard against moved it
- * by 2.8-20 s before its fix. 250 ms keeps every one of those able to fail and stays above the
- * machine's own noise. It is looser than issue 14's 2×: the 2× figures are measured by the
- * tests' printed lines (and in SECURITY.md), not asserted.
+ * "Within 2× of quiet" is read as within max(2 × quiet, quiet + this). The files that use it run
+ * alone (vitest.config.ts), yet the server, Postgres and the test still share 2 cores: a quiet p99
+ * of a few ms (2.6-33 ms in CI) can double on one scheduler pause, while every attack these tests
+ * guard against moved it by 2.8-20 s before its fix. 250 ms keeps every one of those able to fail
+ * and stays above the machine's own noise. It is looser than issue 14's 2×: the 2× figures are
+ * measured by the tests' printed lines (and in SECURITY.md), not asserted.
  */
 export const NOISE_FLOOR_MS = 250;
 
